@@ -233,8 +233,10 @@ def _parse(text: str, v: _Validator):
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = (exc.problem or exc.context or "invalid YAML").strip()
+        if exc.context and exc.context_mark and exc.problem_mark:
+            what += f" ({exc.context} at line {exc.context_mark.line + 1})"
         line, col = (mark.line, mark.column) if mark else (0, 0)
-        v.add(line, col, f"YAML syntax error: {what}; fix the indentation or quoting here")
+        v.add(line, col, f"YAML syntax error: {what}; fix the indentation or quoting")
     except YAMLError as exc:  # pragma: no cover - ruamel raises Marked errors for text input
         v.add(0, 0, f"YAML error: {str(exc).splitlines()[0]}")
     except RecursionError:
@@ -269,16 +271,19 @@ def _str_list(value, v: _Validator, node, key, what: str) -> tuple[str, ...] | N
 
 
 def _known_reproductions() -> set[str]:
-    """Names of the reproduction modules, found on disk without importing them (no torch)."""
+    """Names of the reproduction modules (files declaring `PAPER = ...`), found without importing
+    them: the catalog must stay usable without torch."""
     import importlib.util
 
     spec = importlib.util.find_spec("reproductions")
     if spec is None or not spec.submodule_search_locations:
         return set()
     names = set()
+    paper_line = re.compile(r"^PAPER\s*(:[^=]*)?=", re.MULTILINE)
     for loc in spec.submodule_search_locations:
         for f in Path(loc).glob("*.py"):
-            if not f.name.startswith("_"):
+            # a reproduction module declares the paper it reproduces: `PAPER = "resnet"`
+            if not f.name.startswith("_") and paper_line.search(f.read_text("utf-8", "replace")):
                 names.add(f.stem)
     return names
 

@@ -1,0 +1,91 @@
+"""The app shell: every page renders from the entrypoint; the Library filters; errors are boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO
+
+APP = REPO / "workbench" / "app"
+MAIN = str(APP / "main.py")
+
+
+def app() -> AppTest:
+    return AppTest.from_file(MAIN, default_timeout=120)
+
+
+def page_files() -> list[Path]:
+    """Every page registered in main.py (read from its st.Page lines)."""
+    import re
+
+    text = (APP / "main.py").read_text()
+    return [APP / name for name in re.findall(r'st\.Page\(HERE / "([a-z_]+\.py)"', text)]
+
+
+def table_titles(at: AppTest) -> list[str]:
+    return list(at.dataframe[0].value["title"])
+
+
+def test_library_is_the_default_page_and_lists_the_catalog(workspace):
+    from workbench import catalog
+
+    at = app().run()
+    assert not at.exception
+    assert at.title[0].value == "Library"
+    cat = catalog.load(workspace.catalog_path)
+    assert len(table_titles(at)) == len(cat)
+
+
+def test_library_filters_change_the_table(workspace):
+    from workbench import catalog
+
+    cat = catalog.load(workspace.catalog_path)
+    at = app().run()
+    at.multiselect(key="f_topic").set_value(["cnns"]).run()
+    titles = table_titles(at)
+    assert titles == [p.title for p in cat.in_topic("cnns")]
+    at.text_input(key="f_query").set_value("residual").run()
+    titles = table_titles(at)
+    assert titles and all(
+        "residual" in (p.title + " ".join(p.authors) + (p.abstract or "")).lower()
+        for p in cat.papers if p.title in titles)
+    assert "Deep Residual Learning for Image Recognition" in titles
+    at.multiselect(key="f_topic").set_value([]).run()
+    at.text_input(key="f_query").set_value("").run()
+    at.slider(key="f_year").set_value((2017, 2017)).run()
+    assert set(table_titles(at)) == {p.title for p in cat.papers if p.year == 2017}
+
+
+@pytest.mark.parametrize("page", page_files(), ids=lambda p: p.stem)
+def test_every_page_renders_from_the_entrypoint(workspace, page):
+    at = app().run()
+    at.switch_page(str(page)).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_paper_page_deep_link_shows_fields_links_and_catalog_edges(workspace):
+    at = app()
+    at.query_params["paper"] = "vit"
+    at.run()
+    at.switch_page(str(APP / "paper.py")).run()
+    assert not at.exception
+    assert at.title[0].value == "An Image is Worth 16x16 Words: Transformers for Image " \
+        "Recognition at Scale"
+    md = " ".join(m.value for m in at.markdown)
+    assert "https://arxiv.org/abs/2010.11929" in md
+    assert "/paper?paper=transformer" in md  # builds on the Transformer
+    assert "/paper?paper=clip" in md  # cited by CLIP
+
+
+def test_invalid_catalog_shows_every_problem_in_an_error_box(workspace):
+    path = workspace.catalog_path
+    path.write_text(path.read_text().replace("topic: cnns", "topic: cnn", 2))
+    for page in page_files():
+        at = app().run()
+        at.switch_page(str(page)).run()
+        assert not at.exception, page
+        assert at.error, page
+        assert "unknown topic 'cnn'" in at.error[0].value
