@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-REPRODUCTIONS: dict[str, ModuleType] = {}
+import reproductions.alexnet as alexnet  # one import line per reproduction
+import reproductions.resnet as resnet
+
+# One line per reproduction; the key is the file name, `PAPER` inside is the papers.yaml id.
+REPRODUCTIONS: dict[str, ModuleType] = {
+    "alexnet": alexnet,
+    "resnet": resnet,
+}
 
 
 def get(name: str) -> ModuleType:

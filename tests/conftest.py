@@ -31,3 +31,24 @@ def workspace(tmp_path, monkeypatch):
     shutil.copy(SHIPPED_CATALOG, root / "papers.yaml")
     monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
     return Workspace.resolve(root)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_paper_services(monkeypatch):
+    """No test reaches arXiv or Semantic Scholar: the source clients point at a closed local
+    port unless a test starts the local fake (`fake_services`)."""
+    from tests.fake_services import point_env_at_nothing
+
+    point_env_at_nothing(monkeypatch)
+
+
+@pytest.fixture
+def fake_services(monkeypatch):
+    """A local arXiv + Semantic Scholar (tests/fake_services.py) serving the recorded responses
+    in tests/data/sources; the WORKBENCH_* variables point the clients at it."""
+    from tests.fake_services import DATA, FakeServices
+
+    with FakeServices() as fake:
+        fake.load_fixtures(DATA)
+        fake.point_env(monkeypatch)
+        yield fake

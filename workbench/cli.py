@@ -82,9 +82,395 @@ def add_check(sub) -> None:
     p.set_defaults(func=cmd_check)
 
 
+# --- notes and reading status ----------------------------------------------------------------
+
+
+def _reader(args) -> str:
+    from workbench.notes import default_reader
+    from workbench.workspace import validate_slug
+
+    return validate_slug(args.reader, "reader") if args.reader else default_reader()
+
+
+def cmd_notes(args) -> int:
+    """Print (or write) one reader's notes on a paper as Markdown."""
+    from workbench import catalog
+    from workbench.fileio import atomic_write_text
+    from workbench.notes import export_markdown, load_note
+
+    ws, reader = _workspace(args), _reader(args)
+    try:
+        cat = catalog.load(ws.catalog_path)
+    except WorkbenchError as exc:  # the notes are still worth exporting, without the title
+        print(f"warning: {exc}; exporting without the catalog's title", file=sys.stderr)
+        cat = None
+    paper = cat.get(args.paper) if cat is not None else None
+    if cat is not None and paper is None:
+        import difflib
+
+        close = difflib.get_close_matches(args.paper, list(cat.by_id), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; `workbench status` lists them"
+        raise WorkbenchError(f"no paper '{args.paper}' in {ws.catalog_path.name}{hint}")
+    note, version = load_note(ws, args.paper, reader)
+    if version is None:
+        raise WorkbenchError(f"{reader} has no notes on '{args.paper}' yet; start pass 1 on the "
+                             "Read page (`workbench app`)")
+    text = export_markdown(note, paper)
+    if args.out:
+        atomic_write_text(args.out, text)
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_status(args) -> int:
+    """Reading status of every paper for one reader, the group, and per topic."""
+    from workbench import catalog
+    from workbench.progress import load_progress, status_table
+
+    ws, reader = _workspace(args), _reader(args)
+    print(status_table(catalog.load(ws.catalog_path), load_progress(ws), reader))
+    return 0
+
+
+def add_notes(sub) -> None:
+    p = sub.add_parser("notes", help="a reader's notes on a paper as Markdown")
+    p.add_argument("paper", help="paper id, e.g. resnet")
+    p.add_argument("--reader", help="reader (default: $WORKBENCH_READER or your user name)")
+    p.add_argument("--out", help="write to this file instead of printing")
+    p.set_defaults(func=cmd_notes)
+    p = sub.add_parser("status", help="reading progress: each paper's pass, per reader and topic")
+    p.add_argument("--reader", help="reader (default: $WORKBENCH_READER or your user name)")
+    p.set_defaults(func=cmd_status)
+
+
+# --- citation graph ------------------------------------------------------------------------------
+
+
+def _graph_stats(g, args) -> int:
+    from workbench import graph
+
+    s = graph.graph_stats(g)
+    by_source = ", ".join(f"{k} {v}" for k, v in s["citations_by_source"].items())
+    print(f"citation graph: {s['papers']} papers ({s['in_catalog']} in the catalog), "
+          f"{s['citations']} citations ({by_source})")
+    print(f"{s['components']} connected components, {s['cycles']} citation cycles")
+    top = ", ".join(f"{pid} {score:.3f}" for pid, score in s["foundational"])
+    print(f"most foundational (PageRank): {top or 'none'}")
+    return 0
+
+
+def _graph_order(g, args) -> int:
+    from workbench import graph
+
+    read = {r.strip() for r in (args.read or "").split(",") if r.strip()}
+    order = graph.reading_order(g, args.target, read=read, depth=args.depth)
+    print(f"Reading order for {args.target} ({g.nodes[args.target]['title']}): "
+          f"{len(order.items)} papers, cited before citing")
+    for i, item in enumerate(order.items, 1):
+        mark = "x" if item.read else " "
+        tail = "  <- target" if item.is_target else ""
+        print(f"{i:4d}. [{mark}] {item.id:<22} {item.year or '----'}  {item.title}{tail}")
+    left = order.minutes_left()
+    unread = sum(1 for i in order.items if not i.read)
+    print(f"time for the {unread} unread: " + " · ".join(
+        f"pass {k} {graph.format_minutes(m)}" for k, m in sorted(left.items())))
+    return 0
+
+
+def _graph_path(g, args) -> int:
+    from workbench import graph
+
+    path = graph.citation_path(g, args.a, args.b, undirected=args.undirected)
+    if path is None:
+        hint = "" if args.undirected else " (try --undirected)"
+        print(f"no citation path between {args.a} and {args.b}{hint}", file=sys.stderr)
+        return 1
+    print(f"{args.a} -> {args.b}: {len(path) - 1} hop{'s' if len(path) != 2 else ''}")
+    for line in graph.describe_path(g, path):
+        print(f"  {line}")
+    return 0
+
+
+def _graph_similar(g, args) -> int:
+    from workbench import graph
+
+    found = graph.similar_papers(g, args.paper, limit=args.limit)
+    if not found:
+        print(f"no paper shares a reference or a citer with {args.paper}")
+        return 0
+    print(f"{'paper':<24} {'score':>6} {'coupling':>8} {'co-cite':>7}  title")
+    for s in found:
+        print(f"{s.id:<24} {s.score:6.3f} {s.coupling:8.3f} {s.cocitation:7.3f}  "
+              f"{g.nodes[s.id].get('title', s.id)}")
+    return 0
+
+
+def _graph_export(g, args) -> int:
+    from workbench import catalog, graph
+
+    if args.format not in graph.EXPORT_FORMATS:
+        raise graph.GraphError(f"unknown export format '{args.format}'; use one of: "
+                               f"{', '.join(graph.EXPORT_FORMATS)}")
+    view = None
+    if args.center or args.format in ("svg", "png"):
+        topics = {t.id: t.title for t in catalog.load(_workspace(args).catalog_path).topics}
+        view = graph.make_view(g, args.center, hops=args.hops, direction=args.direction,
+                               colour_by=args.colour_by, topics=topics)
+    out = args.out or f"citation-graph.{args.format}"
+    data = graph.export(g, args.format, view)
+    graph.write_export(data, out)
+    shown = view.graph if view else g
+    print(f"wrote {out} ({shown.number_of_nodes()} papers, {shown.number_of_edges()} citations)")
+    return 0
+
+
+def cmd_graph(args) -> int:
+    """The citation graph, built offline from the catalog, the cache and the PDFs."""
+    from workbench import graph
+
+    reader = _reader(args) if getattr(args, "reader", None) else None
+    g = graph.load_workspace_graph(_workspace(args), reader=reader)
+    return args.graph_func(g, args)
+
+
+def add_graph(sub) -> None:
+    # no `choices=` from workbench.graph: importing networkx here would slow every command;
+    # the graph functions reject a bad value with a one-line GraphError instead
+    p = sub.add_parser("graph", help="citation graph: stats, reading order, paths, similar "
+                       "papers, exports")
+    p.add_argument("--reader", help="whose reading status to use (default: $WORKBENCH_READER "
+                   "or your user name)")
+    p.set_defaults(func=cmd_graph)
+    gsub = p.add_subparsers(dest="graph_command", metavar="QUERY", required=True)
+    q = gsub.add_parser("stats", help="papers, citations per source, most foundational")
+    q.set_defaults(graph_func=_graph_stats)
+    q = gsub.add_parser("order", help="what to read before TARGET, cited before citing")
+    q.add_argument("target", help="paper id, e.g. clip")
+    q.add_argument("--depth", type=int, help="only prerequisites within this many citations")
+    q.add_argument("--read", help="comma-separated ids already read (besides your notes)")
+    q.set_defaults(graph_func=_graph_order)
+    q = gsub.add_parser("path", help="shortest chain of citations between two papers")
+    q.add_argument("a")
+    q.add_argument("b")
+    q.add_argument("--undirected", action="store_true",
+                   help="follow citations in either direction at every step")
+    q.set_defaults(graph_func=_graph_path)
+    q = gsub.add_parser("similar", help="papers similar by coupling and co-citation")
+    q.add_argument("paper")
+    q.add_argument("--limit", type=int, default=10)
+    q.set_defaults(graph_func=_graph_similar)
+    q = gsub.add_parser("export", help="GraphML, node-link JSON, or an SVG/PNG image")
+    q.add_argument("format", help="graphml | json | svg | png")
+    q.add_argument("--out", help="file to write (default: citation-graph.FORMAT)")
+    q.add_argument("--center", help="export only this paper's neighbourhood (needed to draw "
+                   "a graph of more than 300 papers)")
+    q.add_argument("--hops", type=int, default=1)
+    q.add_argument("--direction", default="both", help="references | cited-by | both")
+    q.add_argument("--colour-by", default="topic", help="topic | year | status")
+    q.set_defaults(graph_func=_graph_export)
+
+
+# --- adding papers and the source cache ------------------------------------------------------
+
+
+def _confirm(prompt: str) -> bool:
+    try:
+        return input(prompt).strip().lower() in ("y", "yes")
+    except EOFError:  # not a terminal: never add without --yes
+        print()
+        return False
+
+
+def cmd_add(args) -> int:
+    from workbench import add as add_mod
+    from workbench.sources import open_sources
+
+    ws = _workspace(args)
+    src = open_sources(ws, offline=True if args.offline else None)
+    proposal = add_mod.propose(ws, args.query, args.topic, sources=src,
+                               with_cites=not args.no_cites)
+    for note in src.notices:
+        print(f"note: {note}", file=sys.stderr)
+    print("\n".join(proposal.summary_lines()))
+    if not args.yes and not _confirm(f"Add '{proposal.id}' to {ws.catalog_path.name}? [y/N] "):
+        print("not added (answer y, or pass --yes)", file=sys.stderr)
+        return 1
+    paper = add_mod.save(ws, proposal, pdf=args.pdf, sources=src)
+    print(f"added '{paper.id}' to {ws.catalog_path} (line {paper.line})"
+          + (" with its PDF in pdfs/" if args.pdf else ""))
+    return 0
+
+
+def add_add(sub) -> None:
+    p = sub.add_parser("add", help="add a paper by arXiv id, arXiv URL, DOI or title")
+    p.add_argument("query", help="e.g. 1706.03762, https://arxiv.org/abs/1512.03385, "
+                   "10.1109/CVPR.2016.90 or \"Attention is all you need\"")
+    p.add_argument("--topic", help="topic id for the new entry (needed if there are several)")
+    p.add_argument("--yes", "-y", action="store_true", help="add without asking")
+    p.add_argument("--pdf", action="store_true", help="also download the arXiv PDF into pdfs/")
+    p.add_argument("--offline", action="store_true",
+                   help="use only the response cache (also: WORKBENCH_OFFLINE=1)")
+    p.add_argument("--no-cites", action="store_true",
+                   help="skip Semantic Scholar references (no cites edges)")
+    p.set_defaults(func=cmd_add)
+
+
+def cmd_cache(args) -> int:
+    from workbench.sources import Settings
+    from workbench.sources.cache import ResponseCache
+
+    cache = ResponseCache.for_workspace(_workspace(args), Settings.from_env())
+    if args.action == "export":
+        n = cache.export_bundle(args.file)
+        print(f"exported {n} cached responses to {args.file}")
+    elif args.action == "import":
+        summary = cache.import_bundle(args.file)
+        print(f"imported {args.file}: {summary}")
+    else:
+        print("\n".join(cache.info().lines()))
+    return 0
+
+
+def add_cache(sub) -> None:
+    p = sub.add_parser("cache", help="share the arXiv / Semantic Scholar response cache")
+    csub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = csub.add_parser("export", help="write every cached response to FILE (gzip JSON)")
+    q.add_argument("file")
+    q = csub.add_parser("import", help="merge a bundle from `cache export` (newer wins)")
+    q.add_argument("file")
+    csub.add_parser("info", help="where the cache is, how many responses, how old")
+    p.set_defaults(func=cmd_cache)
+
+
+# --- reproduction runs ---------------------------------------------------------------------------
+
+
+def _watch_run(ws, run_id: str) -> int:
+    """Follow a run in the foreground with a tqdm bar fed from its status.json; Ctrl-C cancels."""
+    import time
+
+    from tqdm import tqdm
+
+    from workbench import runs
+
+    bar = tqdm(total=100, unit="%", bar_format="{desc}{percentage:3.0f}%|{bar}| "
+               "[{elapsed}<{remaining}{postfix}]")
+    try:
+        while True:
+            runs.pump(ws)
+            run = runs.get_run(ws, run_id)
+            queue = [r.id for r in runs.queued_runs(ws)]
+            bar.set_description(f"{run.id} queued ({queue.index(run.id) + 1} in line)"
+                                if run.id in queue else f"{run.variant} {run.step}/{run.steps}"
+                                if run.steps else f"{run.id} starting", refresh=False)
+            last = next((m for m in reversed(runs.read_metrics(run)) if "loss" in m), None)
+            if last:
+                bar.set_postfix(loss=f"{last['loss']:.4f}", refresh=False)
+            bar.update(round(100 * run.fraction, 1) - bar.n)
+            if run.state not in runs.ACTIVE:
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        bar.close()
+        runs.cancel(ws, run_id)
+        print(f"{run_id}: cancelled")
+        return 130
+    bar.close()
+    _print_run(run)
+    return 0 if run.state == runs.DONE else 1
+
+
+def _print_run(run) -> None:
+    from workbench import runs
+
+    print(f"{run.id}: {run.state}  ({run.name}/{run.preset}"
+          + "".join(f" {k}={v}" for k, v in run.overrides.items()) + ")")
+    if run.error:
+        print(f"error: {run.error}")
+    if run.result:
+        print(runs.format_table(runs.claim_rows(run)))
+        print("  ".join(f"{k}: {v}" for k, v in runs.environment(run).items()))
+    print(f"run folder: {run.folder}")
+
+
+def cmd_repro(args) -> int:
+    from workbench import runs
+
+    ws = _workspace(args)
+    what = args.repro_command
+    if what == "list":
+        print(runs.format_table([{"name": r["name"], "paper": r["paper"], "presets":
+                                  ", ".join(r["presets"]), "title": r["title"]}
+                                 for r in runs.list_reproductions(ws)]))
+    elif what in ("run", "resume"):
+        run = (runs.submit(ws, args.name, args.preset, args.set,
+                           checkpoint_every=args.checkpoint_every) if what == "run"
+               else runs.resume(ws, args.run))
+        runs.pump(ws)
+        if not args.detach:
+            return _watch_run(ws, run.id)
+        runs.ensure_supervisor(ws)
+        run = runs.get_run(ws, run.id)
+        print(f"{run.id}: {run.state}; follow it with `workbench repro status {run.id}`")
+    elif what == "status":
+        runs.pump(ws)
+        if args.run:
+            run = runs.get_run(ws, args.run)
+            _print_run(run)
+            if run.state != runs.DONE:
+                print(runs.log_tail(run, args.lines))
+        else:
+            print(runs.format_table(runs.history_rows(runs.list_runs(ws))) or "no runs yet")
+    elif what == "cancel":
+        print(f"{args.run}: {runs.cancel(ws, args.run).state}")
+    elif what == "compare":
+        tables = runs.compare([runs.get_run(ws, r) for r in args.runs])
+        for title, rows in tables.items():
+            if rows:
+                print(f"\n{title}\n{runs.format_table(rows)}")
+    elif what == "pump":
+        if args.wait:
+            if not runs.supervise(ws):
+                print("another `workbench repro pump --wait` is already running")
+            return 0
+        print("\n".join(runs.pump(ws)) or "nothing to start")
+    return 0
+
+
+def add_repro(sub) -> None:
+    p = sub.add_parser("repro", help="launch, watch, cancel and compare reproduction runs")
+    rsub = p.add_subparsers(dest="repro_command", metavar="ACTION", required=True)
+    rsub.add_parser("list", help="the reproductions and their presets")
+    q = rsub.add_parser("run", help="run a reproduction (foreground with a progress bar)")
+    q.add_argument("name", help="reproduction, e.g. resnet")
+    q.add_argument("--preset", help="preset (default: mini)")
+    q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a Config field, checked before launch (e.g. --set lr=1e-3)")
+    q.add_argument("--checkpoint-every", type=int, metavar="STEPS",
+                   help="also checkpoint every STEPS steps (default: every minute)")
+    q.add_argument("--detach", action="store_true",
+                   help="queue it and return; it runs in the background")
+    q = rsub.add_parser("resume", help="continue a failed or cancelled run from its checkpoint")
+    q.add_argument("run")
+    q.add_argument("--detach", action="store_true")
+    q = rsub.add_parser("status", help="every run, or one run's progress, verdicts and log")
+    q.add_argument("run", nargs="?")
+    q.add_argument("--lines", type=int, default=20, help="log lines to show (default 20)")
+    q = rsub.add_parser("cancel", help="cancel a queued or running run")
+    q.add_argument("run")
+    q = rsub.add_parser("compare", help="runs side by side: config, metrics, claim verdicts")
+    q.add_argument("runs", nargs="+", metavar="RUN")
+    q = rsub.add_parser("pump", help="start queued runs while slots are free")
+    q.add_argument("--wait", action="store_true",
+                   help="keep starting them until the queue is empty (one such process at most)")
+    p.set_defaults(func=cmd_repro)
+
+
 # --- registry of subcommands -------------------------------------------------------------------
 # Features add their `add_*` function here (one line each).
-COMMANDS = [add_app, add_check]
+COMMANDS = [add_app, add_check, add_notes, add_graph, add_add, add_cache, add_repro]
 
 
 def build_parser() -> argparse.ArgumentParser:

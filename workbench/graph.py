@@ -39,14 +39,20 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("catalog", "s2", "pdf")
 DIRECTIONS = ("references", "cited-by", "both")
-# What a reader has done with a paper; any status with a finished pass counts as "read".
-READING_STATUSES = ("unread", "in progress", "pass 1 done", "pass 2 done", "pass 3 done")
-READ_STATUSES = frozenset({"pass 1 done", "pass 2 done", "pass 3 done"})
-# Keshav's budgets: pass 1 takes 5-15 minutes, pass 2 about an hour, pass 3 one to five hours.
+# Where a reader is with a paper (`workbench.progress.status_label`); a paper counts as read
+# once its first pass is done, i.e. any status but these two.
+UNREAD = "not started"
+READING_STATUSES = (UNREAD, "pass 1 in progress", "pass 1 done", "pass 2 in progress",
+                    "pass 2 done", "pass 3 in progress", "pass 3 done")
+NOT_READ_STATUSES = frozenset({UNREAD, "pass 1 in progress"})
+# Keshav's budgets: pass 1 takes 5-15 minutes, pass 2 about an hour, pass 3 one to five hours;
+# used only when `workbench.method` does not say.
 DEFAULT_PASS_MINUTES = {1: 15, 2: 60, 3: 180}
 MAX_VIEW_NODES = 300
 COLOUR_MODES = ("topic", "year", "status")
 EXPORT_FORMATS = ("graphml", "json", "svg", "png")
+EXPORT_MIME = {"graphml": "application/xml", "json": "application/json", "svg": "image/svg+xml",
+               "png": "image/png"}
 _CATALOG = frozenset({"catalog"})
 _NONE: frozenset[str] = frozenset()
 
@@ -138,13 +144,31 @@ def build_graph(
         elif attrs.get("citation_count") is not None:
             known["citation_count"] = attrs["citation_count"]
 
-    # Attribute values are immutable and shared between edges (frozensets), so the common
-    # case, a catalog edge, costs one small dict; merging a second source makes new sets.
-    catalog_only = {"sources": _CATALOG, "intents": _NONE, "influential": False}
-    edges: dict[tuple[str, str], dict] = {}
-    if catalog is not None:
-        edges = {(p.id, c): dict(catalog_only) for p in catalog.papers for c in p.cites
-                 if c != p.id}
+    for nid, attrs in nodes.items():
+        attrs["reading_status"] = status.get(nid, UNREAD)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes.items())
+
+    # Edges go straight into networkx's adjacency dicts, one attribute dict shared by
+    # succ[u][v] and pred[v][u] exactly as `add_edges_from` stores them, without its
+    # per-edge bookkeeping (nothing is cached on a graph no algorithm has seen yet, so there is
+    # no cache to clear): 100,000 catalog edges in about a quarter of the time. Attribute
+    # values are immutable frozensets, so a catalog edge costs one small dict copy and merging
+    # a second source builds new sets instead of mutating shared ones.
+    succ, pred = graph._succ, graph._pred
+
+    def ensure(n: str) -> None:
+        if n not in succ:
+            graph.add_node(n, title=n, year=None, topic=None, in_catalog=False,
+                           citation_count=None, reading_status=status.get(n, UNREAD))
+
+    new_edge = {"sources": _CATALOG, "intents": _NONE, "influential": False}.copy
+    for p in catalog.papers if catalog is not None else ():
+        row = succ[p.id]
+        for cited in p.cites:
+            if cited != p.id:
+                ensure(cited)
+                row[cited] = pred[cited][p.id] = new_edge()
     for source, iterable in (("s2", s2_edges), ("pdf", pdf_edges)):
         tag = frozenset({source})
         for raw in iterable:
@@ -153,25 +177,15 @@ def build_graph(
                 continue
             intents = frozenset(attrs.get("intents") or ())
             influential = bool(attrs.get("influential") or attrs.get("isInfluential"))
-            data = edges.get((u, v))
+            ensure(u), ensure(v)
+            data = succ[u].get(v)
             if data is None:
-                edges[(u, v)] = {"sources": tag, "intents": intents, "influential": influential}
+                succ[u][v] = pred[v][u] = {"sources": tag, "intents": intents,
+                                           "influential": influential}
             else:
                 data["sources"] = data["sources"] | tag
                 data["intents"] = data["intents"] | intents
                 data["influential"] = data["influential"] or influential
-
-    for u, v in edges:
-        for n in (u, v):
-            if n not in nodes:
-                nodes[n] = {"title": n, "year": None, "topic": None, "in_catalog": False,
-                            "citation_count": None}
-    for nid, attrs in nodes.items():
-        attrs["reading_status"] = status.get(nid, "unread")
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes.items())
-    graph.add_edges_from((u, v, d) for (u, v), d in edges.items())
     log.info("citation graph: %d papers, %d citations", graph.number_of_nodes(),
              graph.number_of_edges())
     return graph
@@ -208,7 +222,7 @@ def _s2_node(paper: Mapping, index: Mapping[str, str]) -> tuple[str, dict] | Non
     if not isinstance(paper, Mapping):
         return None
     ext = paper.get("externalIds") or {}
-    keys = []
+    keys = [f"s2:{paper['paperId']}"] if paper.get("paperId") else []
     if ext.get("ArXiv"):
         keys.append(f"arxiv:{_norm_arxiv(ext['ArXiv'])}")
     if ext.get("DOI"):
@@ -225,15 +239,17 @@ def _s2_node(paper: Mapping, index: Mapping[str, str]) -> tuple[str, dict] | Non
 
 
 def s2_edges_from_records(paper_id: str, references: Iterable[Mapping] = (),
-                          citations: Iterable[Mapping] = (), catalog=None
+                          citations: Iterable[Mapping] = (), catalog=None,
+                          index: Mapping[str, str] | None = None
                           ) -> tuple[list[dict], list[dict]]:
     """Edges and external nodes from Semantic Scholar `references`/`citations` records.
 
     Each record is the Graph API's `{"citedPaper"|"citingPaper": {...}, "intents": [...],
     "isInfluential": bool}`. Papers that match a catalog entry (arXiv id, DOI, or the same
-    normalised title) become that entry's id; others become `s2:<paperId>` nodes.
+    normalised title, or an S2 id in `index`) become that entry's id; others become
+    `s2:<paperId>` nodes.
     """
-    index = _catalog_index(catalog)
+    index = index if index is not None else _catalog_index(catalog)
     edges: list[dict] = []
     nodes: list[dict] = []
     for records, key, outgoing in ((references, "citedPaper", True),
@@ -251,35 +267,94 @@ def s2_edges_from_records(paper_id: str, references: Iterable[Mapping] = (),
     return edges, nodes
 
 
-def s2_data_from_workspace(workspace, catalog) -> tuple[list[dict], list[dict]]:
-    """S2 edges and nodes for every catalog paper whose references/citations are cached.
+_S2_LIST_KEY = re.compile(r"^s2 GET \S*?/paper/(?P<pid>.+)/(?P<kind>references|citations)"
+                          r"(?:\?|$)")
+_S2_PAPER_KEY = re.compile(r"^s2 GET \S*?/paper/(?P<pid>[^?]+?)(?:\?|$)")
 
-    Uses `workbench.sources.cache` when it exists; with no such module or an empty cache the
-    graph simply has no S2 edges. Never touches the network.
+
+def _cached_s2_bodies(workspace) -> list[tuple[str, object]]:
+    """(key, parsed JSON) of every cached Semantic Scholar response, read-only.
+
+    The response cache (`workbench.sources.cache`) is one SQLite table keyed
+    'service METHOD path?query'; opening it read-only means a workspace without a cache stays
+    without one. A missing or unreadable cache contributes nothing.
     """
+    import sqlite3
+    from contextlib import closing
+    from urllib.parse import unquote
+
+    from workbench.sources.cache import DB_NAME
+
+    path = workspace.cache_dir / DB_NAME
+    if not path.is_file():
+        return []
     try:
-        from workbench.sources import cache as s2_cache  # written by the sources feature
-    except ImportError:
-        return [], []
-    reader = getattr(s2_cache, "cached_citation_data", None)
-    if reader is None:
-        return [], []
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as con:
+            rows = con.execute("SELECT key, body FROM responses WHERE service = 's2' "
+                               "ORDER BY key").fetchall()
+    except sqlite3.Error as exc:
+        log.warning("cannot read the response cache %s (%s); no S2 edges", path, exc)
+        return []
+    out = []
+    for key, body in rows:
+        try:
+            out.append((unquote(key), json.loads(bytes(body))))
+        except ValueError:
+            continue  # the cache stores only valid bodies; skip anything else
+    return out
+
+
+def _s2_id_keys(pid: str) -> list[str]:
+    """Lookup keys for the id in an S2 URL: 'arXiv:1706.03762', 'DOI:10...', a bare DOI,
+    'CorpusId:123' or a 40-hex S2 paper id."""
+    kind, _, value = pid.partition(":")
+    if value and kind.lower() == "arxiv":
+        return [f"arxiv:{_norm_arxiv(value)}"]
+    if value and kind.lower() == "doi":
+        return [f"doi:{value.lower()}"]
+    if pid.startswith("10."):
+        return [f"doi:{pid.lower()}"]
+    return [f"s2:{pid}"]
+
+
+def s2_data_from_workspace(workspace, catalog) -> tuple[list[dict], list[dict]]:
+    """S2 edges and nodes from every references/citations page already in the response cache.
+
+    A page belongs to the catalog paper whose arXiv id or DOI is in its URL, or whose S2 paper
+    id / CorpusId a cached paper lookup tied to it. Never touches the network.
+    """
+    bodies = _cached_s2_bodies(workspace)
+    index = _catalog_index(catalog)
+    counts: dict[str, int] = {}
+    for key, body in bodies:  # cached paper lookups tie S2 ids to catalog papers
+        if _S2_LIST_KEY.match(key) or not isinstance(body, Mapping) or "paperId" not in body:
+            continue
+        found = _s2_node(body, index)
+        if found is None or found[0].startswith("s2:"):
+            continue
+        pid = found[0]
+        index[f"s2:{body['paperId']}"] = pid
+        if body.get("corpusId") is not None:
+            index[f"s2:CorpusId:{body['corpusId']}"] = pid
+        if body.get("citationCount") is not None:
+            counts[pid] = body["citationCount"]
     edges: list[dict] = []
     nodes: list[dict] = []
-    for p in catalog.papers:
-        try:
-            data = reader(workspace, p)
-        except WorkbenchError as exc:
-            log.warning("skipping cached S2 data for %s: %s", p.id, exc)
+    for key, body in bodies:
+        m = _S2_LIST_KEY.match(key)
+        if not m or not isinstance(body, Mapping):
             continue
-        if not data:
-            continue
-        e, n = s2_edges_from_records(p.id, data.get("references") or (),
-                                     data.get("citations") or (), catalog)
+        paper = next((index[k] for k in _s2_id_keys(m["pid"]) if k in index), None)
+        if paper is None:
+            continue  # a page for a paper outside the catalog
+        records = body.get("data") or []
+        e, n = s2_edges_from_records(
+            paper, records if m["kind"] == "references" else (),
+            records if m["kind"] == "citations" else (), index=index)
         edges += e
         nodes += n
-        if data.get("paper", {}).get("citationCount") is not None:
-            nodes.append({"id": p.id, "citation_count": data["paper"]["citationCount"]})
+    # a paper's own lookup is the authority on its citation count (listed last: last wins)
+    nodes += [{"id": pid, "citation_count": n} for pid, n in counts.items()]
     return edges, nodes
 
 
@@ -300,21 +375,15 @@ def pdf_edges_from_workspace(workspace, catalog) -> list:
         return []
 
 
-def reading_status_from_notes(workspace, catalog, reader: str | None = None) -> dict[str, str]:
-    """paper id -> one of `READING_STATUSES` for `reader`, from `workbench.notes` if present."""
-    try:
-        from workbench import notes as notes_mod  # written by the reading feature
-    except ImportError:
-        return {}
-    func = getattr(notes_mod, "reading_statuses", None)
-    if func is None:
-        return {}
-    try:
-        raw = func(workspace, reader) if reader else func(workspace)
-    except WorkbenchError as exc:
-        log.warning("no reading status: %s", exc)
-        return {}
-    return {pid: s for pid, s in dict(raw).items() if s in READING_STATUSES}
+def reading_status_from_notes(workspace, reader: str | None = None) -> dict[str, str]:
+    """paper id -> 'pass 2 in progress', 'pass 1 done', ... for `reader` (default: the notes'
+    default reader), from the note files; papers without a note are 'not started'."""
+    from workbench import notes, progress
+
+    reader = reader or notes.default_reader()
+    found = progress.load_progress(workspace)
+    return {pid: progress.status_label(by_reader[reader])
+            for pid, by_reader in found.notes.items() if reader in by_reader}
 
 
 def load_workspace_graph(workspace, catalog=None, reader: str | None = None) -> nx.DiGraph:
@@ -327,7 +396,7 @@ def load_workspace_graph(workspace, catalog=None, reader: str | None = None) -> 
     return build_graph(
         catalog, s2_edges=s2_edges, external_nodes=external,
         pdf_edges=pdf_edges_from_workspace(workspace, catalog),
-        reading_status=reading_status_from_notes(workspace, catalog, reader),
+        reading_status=reading_status_from_notes(workspace, reader),
     )
 
 
@@ -589,15 +658,16 @@ def describe_path(graph: nx.DiGraph, path: list[str]) -> list[str]:
 
 
 def pass_minutes() -> dict[int, int]:
-    """Minutes budgeted per pass: from `workbench.method` when it defines them, else 15/60/180."""
+    """Minutes to plan per pass: the middle of each budget in `workbench.method`.
+
+    minutes(k) = (low_k + high_k) / 2, rounded up to 5 minutes: 10, 60 and 180 today (budgets
+    5-15 min, 1 h, 1-5 h); `DEFAULT_PASS_MINUTES` (15/60/180) if the method is unavailable.
+    """
     try:
-        from workbench import method  # written by the reading feature
+        from workbench.method import PASSES
     except ImportError:
         return dict(DEFAULT_PASS_MINUTES)
-    minutes = getattr(method, "PASS_MINUTES", None)
-    if isinstance(minutes, Mapping) and set(minutes) >= {1, 2, 3}:
-        return {int(k): int(v) for k, v in minutes.items()}
-    return dict(DEFAULT_PASS_MINUTES)
+    return {p.number: 5 * math.ceil(sum(p.budget_minutes) / 2 / 5) for p in PASSES}
 
 
 @dataclass(frozen=True)
@@ -631,6 +701,12 @@ class ReadingOrder:
         return {k: m * unread for k, m in self.minutes_per_pass.items()}
 
 
+def format_minutes(minutes: float) -> str:
+    """125 -> '2 h 5 min', 45 -> '45 min'."""
+    hours, mins = divmod(round(minutes), 60)
+    return f"{hours} h {mins} min" if hours and mins else f"{hours} h" if hours else f"{mins} min"
+
+
 def _prerequisites(graph: nx.DiGraph, target: str, depth: int | None) -> set[str]:
     if depth is None:
         return nx.descendants(graph, target)
@@ -647,7 +723,7 @@ def reading_order(graph: nx.DiGraph, target: str, read: Iterable[str] = frozense
     catalog still orders its ends); among the papers free to come next, the oldest year wins,
     then the id. Cycles (an arXiv revision citing later work) are condensed into one block,
     ordered inside by (year, id), so the result is deterministic. A paper is marked read if
-    it is in `read` or its `reading_status` is a finished pass.
+    it is in `read` or its `reading_status` says its first pass is done.
     """
     _require(graph, target)
     reach = _prerequisites(graph, target, depth)
@@ -693,10 +769,11 @@ def reading_order(graph: nx.DiGraph, target: str, read: Iterable[str] = frozense
         data = nodes[n]
         if not data.get("in_catalog") and n != target:
             continue
-        status = data.get("reading_status", "unread")
+        status = data.get("reading_status", UNREAD)
         items.append(ReadingItem(
             id=n, title=data.get("title") or n, year=data.get("year"), topic=data.get("topic"),
-            status=status, read=n in read or status in READ_STATUSES, is_target=n == target,
+            status=status, read=n in read or status not in NOT_READ_STATUSES,
+            is_target=n == target,
         ))
     # the target is last by construction unless it is in a cycle with a prerequisite
     items.sort(key=lambda i: i.is_target)
@@ -762,8 +839,9 @@ def to_node_link_json(graph: nx.DiGraph) -> str:
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#2f4b7c", "#a05195", "#d45087")
 EXTERNAL_COLOUR = "#bab0ac"
-STATUS_COLOURS = {"unread": "#bab0ac", "in progress": "#edc948", "pass 1 done": "#a0cbe8",
-                  "pass 2 done": "#4e79a7", "pass 3 done": "#2f4b7c"}
+STATUS_COLOURS = {UNREAD: "#bab0ac", "pass 1 in progress": "#f1ce63", "pass 1 done": "#a0cbe8",
+                  "pass 2 in progress": "#f28e2b", "pass 2 done": "#4e79a7",
+                  "pass 3 in progress": "#e15759", "pass 3 done": "#2f4b7c"}
 YEAR_STOPS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
 
 
@@ -781,7 +859,7 @@ class GraphView:
     """What the Graph page draws and exports: one neighbourhood, laid out and coloured."""
 
     graph: nx.DiGraph
-    center: str
+    center: str | None  # None: the whole (small) graph
     positions: Mapping[str, tuple[float, float]]
     groups: Mapping[str, tuple[str, ...]]  # legend label -> nodes, in legend order
     colours: Mapping[str, str]  # legend label -> hex colour
@@ -798,11 +876,28 @@ class GraphView:
 
 def layout(graph: nx.DiGraph, seed: int = 7, iterations: int = 50
            ) -> dict[str, tuple[float, float]]:
-    """Fruchterman-Reingold spring layout (networkx), seeded so a view never jumps about."""
+    """Fruchterman-Reingold spring layout (networkx), seeded so a view never jumps about.
+
+    The largest connected piece fills the square [-1, 1]^2; smaller pieces (isolated papers
+    of a whole-catalog view) are laid out on their own and lined up underneath, instead of
+    being flung to the corners and squeezing the main picture into a blot.
+    """
     if graph.number_of_nodes() == 0:
         return {}
-    pos = nx.spring_layout(graph.to_undirected(as_view=True), seed=seed, iterations=iterations)
-    return {n: (float(x), float(y)) for n, (x, y) in pos.items()}
+    und = graph.to_undirected(as_view=True)
+    pieces = sorted(nx.connected_components(und), key=lambda c: (-len(c), min(c)))
+    pos: dict[str, tuple[float, float]] = {}
+    main = nx.spring_layout(und.subgraph(pieces[0]), seed=seed, iterations=iterations)
+    pos.update((n, (float(x), float(y))) for n, (x, y) in main.items())
+    rest = pieces[1:]
+    for i, piece in enumerate(rest):
+        cx = -1 + 2 * (i + 0.5) / len(rest)
+        scale = min(0.9 / len(rest), 0.1 * math.sqrt(len(piece)))
+        sub = nx.spring_layout(und.subgraph(piece), seed=seed, iterations=iterations,
+                               scale=scale, center=(cx, -1.3)) if len(piece) > 1 else \
+            {next(iter(piece)): (cx, -1.3)}
+        pos.update((n, (float(x), float(y))) for n, (x, y) in sub.items())
+    return pos
 
 
 def _groups(graph: nx.DiGraph, colour_by: str, topics: Mapping[str, str] | Iterable[str]
@@ -823,15 +918,14 @@ def _groups(graph: nx.DiGraph, colour_by: str, topics: Mapping[str, str] | Itera
     elif colour_by == "year":
         for n, d in graph.nodes(data=True):
             groups[str(d["year"]) if d.get("year") else "year unknown"].append(n)
-        years = sorted(int(y) for y in groups if y.isdigit())
-        lo, hi = (years[0], years[-1]) if years else (0, 0)
-        for y in groups:
-            colours[y] = (_year_colour((int(y) - lo) / (hi - lo) if hi > lo else 0.5)
+        years = sorted(y for y in groups if y.isdigit())  # same length: sorts as numbers
+        for y in groups:  # by rank, so a few old papers do not wash out the recent years
+            colours[y] = (_year_colour(years.index(y) / max(1, len(years) - 1))
                           if y.isdigit() else EXTERNAL_COLOUR)
         labels = sorted(groups, key=lambda y: (not y.isdigit(), y))
     elif colour_by == "status":
         for n, d in graph.nodes(data=True):
-            groups[d.get("reading_status", "unread")].append(n)
+            groups[d.get("reading_status", UNREAD)].append(n)
         colours = {s: STATUS_COLOURS.get(s, EXTERNAL_COLOUR) for s in groups}
         labels = sorted(groups, key=lambda s: READING_STATUSES.index(s)
                         if s in READING_STATUSES else 99)
@@ -841,14 +935,21 @@ def _groups(graph: nx.DiGraph, colour_by: str, topics: Mapping[str, str] | Itera
     return {k: sorted(groups[k]) for k in labels}, colours
 
 
-def make_view(graph: nx.DiGraph, center: str, hops: int = 1, direction: str = "both",
+def make_view(graph: nx.DiGraph, center: str | None, hops: int = 1, direction: str = "both",
               colour_by: str = "topic", topics: Mapping[str, str] | Iterable[str] = (),
               max_nodes: int = MAX_VIEW_NODES, seed: int = 7) -> GraphView:
-    """The neighbourhood of `center` (at most `max_nodes` papers), laid out, coloured by topic
-    (`topics`: id -> title, in lecture order), year or reading status, and sized by local
-    PageRank: d(n) = 10 + 30 * sqrt(PR(n) / max PR).
+    """The neighbourhood of `center` (at most `max_nodes` papers; the whole graph when `center`
+    is None and it is that small), laid out, coloured by topic (`topics`: id -> title, in
+    lecture order), year or reading status, and sized by local PageRank:
+    d(n) = 10 + 30 * sqrt(PR(n) / max PR).
     """
-    sub = neighbourhood(graph, center, hops, direction, max_nodes)
+    if center is None:
+        if graph.number_of_nodes() > max_nodes:
+            raise GraphError(f"the graph has {graph.number_of_nodes()} papers, too many to "
+                             f"draw at once (limit {max_nodes}); choose a center paper")
+        sub = graph.copy()
+    else:
+        sub = neighbourhood(graph, center, hops, direction, max_nodes)
     rank = pagerank(sub)
     top = max(rank.values()) if rank else 1.0
     sizes = {n: 10 + 30 * math.sqrt(rank[n] / top) for n in sub}
@@ -862,7 +963,7 @@ def _hover(view: GraphView, n: str) -> str:
     lines = [f"<b>{html.escape(d.get('title') or n)}</b>",
              f"{n} · {d.get('year') or 'year unknown'} · {d.get('topic') or 'outside catalog'}",
              f"cites {view.graph.out_degree(n)} · cited by {view.graph.in_degree(n)} in view",
-             f"PageRank {view.rank.get(n, 0):.3f} · {d.get('reading_status', 'unread')}"]
+             f"PageRank {view.rank.get(n, 0):.3f} · {d.get('reading_status', UNREAD)}"]
     if d.get("citation_count") is not None:
         lines.append(f"{d['citation_count']} citations (Semantic Scholar)")
     return "<br>".join(lines)
@@ -905,8 +1006,9 @@ def plotly_figure(view: GraphView):
         height=620, margin={"l": 0, "r": 0, "t": 30, "b": 0}, dragmode="pan",
         hovermode="closest", clickmode="event+select", legend={"itemsizing": "constant"},
         xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"},
-        title={"text": f"{g.number_of_nodes()} papers, {g.number_of_edges()} citations "
-                       f"around {view.center}", "font": {"size": 13}},
+        title={"text": f"{g.number_of_nodes()} papers, {g.number_of_edges()} citations"
+                       + (f" around {view.center}" if view.center else ""),
+               "font": {"size": 13}},
     )
     return fig
 
@@ -960,11 +1062,8 @@ def render_svg(view: GraphView, width: int = 1000, height: int = 760) -> str:
 
 
 def render_png(view: GraphView, dpi: int = 120) -> bytes:
-    """A PNG of the view drawn with matplotlib (Agg backend: no display, no browser)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
+    """A PNG of the view drawn with matplotlib (rendered by Agg: no display, no browser)."""
+    from matplotlib.figure import Figure  # no pyplot: no global backend or window state
 
     fig = Figure(figsize=(10, 7.6), dpi=dpi)
     ax = fig.add_subplot()
@@ -984,8 +1083,11 @@ def render_png(view: GraphView, dpi: int = 120) -> bytes:
             if view.graph.nodes[n].get("in_catalog") or n == view.center:
                 ax.annotate(view.label(n), pos[n], textcoords="offset points", xytext=(0, 7),
                             ha="center", fontsize=7, zorder=4)
-    ax.legend(loc="upper right", fontsize=7, markerscale=0.5, frameon=False)
-    ax.set_title(f"Citations around {view.center}", fontsize=10)
+    legend = ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    for handle in legend.legend_handles:
+        handle.set_sizes([40])
+    ax.set_title(f"Citations around {view.center}" if view.center else "Citation graph",
+                 fontsize=10)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()

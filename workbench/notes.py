@@ -159,6 +159,15 @@ def check_key(number: int, item: str) -> str:
     return f"check_{number}_{item}"
 
 
+def form_keys(number: int) -> tuple[str, ...]:
+    """The form keys a reader edits while on pass `number` (its notes, fields, checklist)."""
+    fields = {1: ("p1_notes", *(f"c_{c.key}" for c in FIVE_CS)),
+              2: ("p2_notes", "summary", "figures", "references_next"),
+              3: ("p3_notes", "assumptions", "differently", "future_work", "runs_consulted")}
+    return fields[get_pass(number).number] + tuple(
+        check_key(number, item.key) for item in get_pass(number).checklist)
+
+
 def _attr(key: str) -> str:
     return key[2:] if key.startswith("c_") else key
 
@@ -191,7 +200,7 @@ def apply_form(note: Note, values: Mapping[str, object]) -> Note:
                 changes[_attr(key)] = text
     for key in LIST_FIELDS:
         if key in values:
-            lines = normalize_text(str(values[key] or "")).split("\n")
+            lines = str(values[key] or "").replace("\x00", "").splitlines()  # also \x85 etc.
             changes[key] = tuple(s.strip() for s in lines if s.strip())
     note = dataclasses.replace(note, **changes)
     for p in PASSES:
@@ -206,8 +215,8 @@ def apply_form(note: Note, values: Mapping[str, object]) -> Note:
 
 
 def normalize_text(text: str) -> str:
-    """Unix newlines, no blank lines at either end: what a body section can hold exactly."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """Unix newlines, no NUL bytes, no blank lines at either end: what a body section holds."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").split("\n")
     while lines and not lines[0].strip():
         lines.pop(0)
     while lines and not lines[-1].strip():
@@ -426,14 +435,14 @@ def _pass_from(raw, number: int) -> PassNote:
     )
 
 
-def _split_front_matter(text: str) -> tuple[str, str, int]:
-    """(front matter YAML, body, line number where the body starts)."""
+def _split_front_matter(text: str) -> tuple[str, str]:
+    """(front matter YAML, body); a file without front matter is all body."""
     lines = text.split("\n")
-    if not lines or lines[0].rstrip() != "---":
-        return "", text, 1  # a plain Markdown file: all of it is body
+    if lines[0].rstrip() != "---":
+        return "", text
     for i in range(1, len(lines)):
         if lines[i].rstrip() == "---":
-            return "\n".join(lines[1:i]), "\n".join(lines[i + 1:]), i + 2
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1:])
     raise _Unreadable("the front matter opened by '---' on line 1 is never closed by a '---' "
                       "line")
 
@@ -447,7 +456,7 @@ def parse(data: bytes, paper_id: str, reader: str) -> Note:
     if "\x00" in text:
         raise _Unreadable("contains NUL bytes; it is not a text file")
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    head, body, _ = _split_front_matter(text)
+    head, body = _split_front_matter(text)
     try:
         front = yaml.safe_load(head) if head.strip() else {}
     except yaml.YAMLError as exc:
@@ -557,9 +566,9 @@ def save_note(ws: Workspace, note: Note, expected_version: str | None) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     with _folder_lock(path.parent):
         current = _read(path)
+        if current is not None:  # an unreadable file is never overwritten, whatever the version
+            _parse_file(ws, path, current, note.paper, note.reader)
         if (version_of(current) if current is not None else None) != expected_version:
-            if current is not None:
-                _parse_file(ws, path, current, note.paper, note.reader)
             raise NoteConflict(
                 f"{_shown(ws, path)} changed on disk after you opened it (another tab, an "
                 "editor or a git pull); nothing was saved: merge with the version on disk or "

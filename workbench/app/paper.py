@@ -17,6 +17,9 @@ cols[0].metric("Topic", topic.title if topic else paper.topic)
 cols[1].metric("Cites (catalog)", len(paper.cites))
 cols[2].metric("Cited by (catalog)", len(cat.cited_by(paper.id)))
 cols[3].metric("Reproduction", paper.reproduction or "—")
+if paper.reproduction:
+    st.page_link("reproduce.py", label="Reproduce this paper", icon="🧪",
+                 query_params={"paper": paper.id})
 
 links = []
 if paper.arxiv_url:

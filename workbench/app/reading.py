@@ -1,10 +1,10 @@
-"""App glue for reading notes: the reader box, and the open notes behind the Read page's form.
+"""App glue for reading notes: the reader box, and the open note behind the Read page's form.
 
-Widgets keep their values in `st.session_state` under the form keys of `workbench.notes`
-(`p1_notes`, `c_category`, `check_1_headings`, ...). Streamlit drops a widget's value when it is
-not drawn (another pass or paper picked), so at the start of every run the values are copied
-into the open `NoteEditor`'s form, which lives in the session: nothing typed is lost by
-switching pass or paper, and every button saves the whole form.
+The form's truth is the open `NoteEditor` kept in the session, not the widgets: Streamlit drops
+(or keeps stale) the value of a widget that is not drawn, e.g. after picking another pass,
+paper or page. So each form widget copies its value into the editor when it changes
+(`on_change`), every run writes the editor's values into the widgets it is about to draw, and
+every button saves the editor's whole form. Nothing typed is lost by moving around the app.
 """
 
 from __future__ import annotations
@@ -19,25 +19,34 @@ from workbench.notes import (
     current_pass,
     default_reader,
     field_label,
+    form_keys,
 )
 from workbench.workspace import Workspace, validate_slug
 
-OPEN = "read_open"          # (paper id, reader) whose values the widgets hold
+OPEN = "read_open"          # (paper id, reader) of the note the Read page shows
 EDITORS = "read_editors"    # {(paper id, reader): NoteEditor}
+DRAWN = "read_drawn"        # (paper id, reader), form keys drawn on the last run
 CONFLICTS = "read_conflicts"
 MESSAGE = "read_message"    # (kind, text) shown once after an action
 
 
+def _keep_reader() -> None:
+    st.session_state["reader_kept"] = st.session_state["reader"]
+
+
 def reader_sidebar() -> str | None:
     """The current reader from the sidebar (key="reader"), validated; None after an error."""
-    if "reader" not in st.session_state:
+    if "reader_kept" not in st.session_state:
         try:
-            st.session_state["reader"] = default_reader()
+            st.session_state["reader_kept"] = default_reader()
         except InvalidId as exc:
             st.sidebar.error(str(exc))
-            st.session_state["reader"] = "reader"
+            st.session_state["reader_kept"] = ""
+    # several pages draw this box and a widget's value does not survive a page switch, so a
+    # plain session key keeps it (written before the box is drawn, updated by its callback)
+    st.session_state["reader"] = st.session_state["reader_kept"]
     value = st.sidebar.text_input(
-        "Reader", key="reader", persist_state="session",
+        "Reader", key="reader", on_change=_keep_reader,
         help="Your name as a slug (lowercase letters, digits, '-'); notes go to "
              "notes/<paper>/<reader>.md")
     try:
@@ -47,22 +56,28 @@ def reader_sidebar() -> str | None:
         return None
 
 
-def _stash() -> None:
-    """Copy the widgets' values into the form of the note they show."""
-    editor = st.session_state.get(EDITORS, {}).get(st.session_state.get(OPEN))
-    if editor is not None:
-        editor.form.update({k: st.session_state[k] for k in editor.form if k in st.session_state})
+def _editor() -> NoteEditor | None:
+    return st.session_state.get(EDITORS, {}).get(st.session_state.get(OPEN))
 
 
-def _show(editor: NoteEditor, overwrite: bool) -> None:
-    for key, value in editor.form.items():
-        if overwrite or key not in st.session_state:
-            st.session_state[key] = value
+def _edited(key: str) -> None:
+    editor = _editor()
+    if editor is not None and key in st.session_state:
+        editor.form[key] = st.session_state[key]
+
+
+def note_text(label: str, key: str, **kwargs) -> None:
+    """A text area bound to the open note's form field `key`."""
+    st.text_area(label, key=key, on_change=_edited, args=(key,), **kwargs)
+
+
+def note_check(label: str, key: str) -> None:
+    """A checkbox bound to the open note's checklist tick `key`."""
+    st.checkbox(label, key=key, on_change=_edited, args=(key,))
 
 
 def open_editor(ws: Workspace, paper, reader: str) -> NoteEditor | None:
     """The session's editor for (paper, reader), its values put in the widgets; None on error."""
-    _stash()
     editors = st.session_state.setdefault(EDITORS, {})
     key = (paper.id, reader)
     if key not in editors:
@@ -72,19 +87,25 @@ def open_editor(ws: Workspace, paper, reader: str) -> NoteEditor | None:
             st.error(str(exc))
             return None
     editor = editors[key]
-    switched = st.session_state.get(OPEN) != key
-    if switched:
+    if st.session_state.get(OPEN) != key:
         st.session_state[OPEN] = key
         st.session_state["read_pass"] = current_pass(editor.note)
-    _show(editor, overwrite=switched)
+    keys = form_keys(st.session_state.get("read_pass") or 1)
+    for k in keys:
+        st.session_state[k] = editor.form[k]
+    st.session_state[DRAWN] = (key, keys)
     return editor
 
 
 def run_action(action: str, number: int) -> None:
     """Button callback: save / start_timer / stop_timer / finish / reopen / merge / reload."""
-    _stash()
-    key = st.session_state.get(OPEN)
-    editor = st.session_state[EDITORS][key]
+    editor = _editor()
+    drawn_for, keys = st.session_state.get(DRAWN, (None, ()))
+    if editor is None or drawn_for != st.session_state.get(OPEN):
+        return
+    live = [k for k in keys if k in st.session_state]
+    editor.form.update({k: st.session_state[k] for k in live})  # typed right before the click
+    key = (editor.paper_id, editor.reader)
     conflicts = st.session_state.setdefault(CONFLICTS, {})
     try:
         if action == "merge":
@@ -98,15 +119,18 @@ def run_action(action: str, number: int) -> None:
             editor.reload()
         else:
             getattr(editor, action)(number)
+            if action == "finish" and number < 3:
+                st.session_state["read_pass"] = number + 1  # on to the next pass
             if action in ("save", "finish"):
-                st.session_state[MESSAGE] = ("success", "Saved to " + str(
-                    editor.ws.note_path(*key).relative_to(editor.ws.root)))
+                path = editor.ws.note_path(*key).relative_to(editor.ws.root)
+                st.session_state[MESSAGE] = ("success", f"Saved to {path}")
         conflicts.pop(key, None)
     except NoteConflict as exc:
         conflicts[key] = str(exc)
     except WorkbenchError as exc:
         st.session_state[MESSAGE] = ("error", str(exc))
-    _show(editor, overwrite=True)
+    for k in live:  # a widget callback that runs after this one must see the action's result
+        st.session_state[k] = editor.form[k]
 
 
 def show_messages(editor: NoteEditor) -> None:

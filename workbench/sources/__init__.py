@@ -79,6 +79,7 @@ class OfflineMiss(SourceError):
 # --- settings ----------------------------------------------------------------------------------
 
 ARXIV_URL = "https://export.arxiv.org/api/query"
+ARXIV_PDF_URL = "https://arxiv.org/pdf"
 S2_URL = "https://api.semanticscholar.org"
 TRUE = {"1", "true", "yes", "on"}
 
@@ -92,6 +93,7 @@ class Settings:
     """
 
     arxiv_url: str = ARXIV_URL  # WORKBENCH_ARXIV_URL: the query endpoint, no '?'
+    arxiv_pdf_url: str = ARXIV_PDF_URL  # WORKBENCH_ARXIV_PDF_URL: PDFs are <this>/<id>
     s2_url: str = S2_URL  # WORKBENCH_S2_URL: the API root; the package appends /graph/v1
     s2_api_key: str | None = None  # SEMANTIC_SCHOLAR_API_KEY, sent on every S2 request
     timeout_s: float = 20.0  # WORKBENCH_HTTP_TIMEOUT: per request (connect and each read)
@@ -128,6 +130,7 @@ class Settings:
 
         settings = cls(
             arxiv_url=url("WORKBENCH_ARXIV_URL", ARXIV_URL),
+            arxiv_pdf_url=url("WORKBENCH_ARXIV_PDF_URL", ARXIV_PDF_URL),
             s2_url=url("WORKBENCH_S2_URL", S2_URL),
             s2_api_key=env.get("SEMANTIC_SCHOLAR_API_KEY", "").strip() or None,
             timeout_s=number("WORKBENCH_HTTP_TIMEOUT", cls.timeout_s),

@@ -189,10 +189,11 @@ class ResponseCache:
         """One line per thing served from the cache instead of the network, oldest first."""
         return list(self._notices.values())
 
-    def _notice(self, what: str, message: str) -> None:
-        if what not in self._notices:
+    def notice(self, topic: str, message: str) -> None:
+        """Record a line for the user (once per `topic`)."""
+        if topic not in self._notices:
             log.info("%s", message)
-            self._notices[what] = message
+            self._notices[topic] = message
 
     # storage
 
@@ -243,15 +244,15 @@ class ResponseCache:
     def fetch(self, key: str, send: Callable[[], HttpReply], *, service: str, what: str,
               validate: Callable[[bytes], None] | None = None) -> HttpReply:
         """One request under the offline-first policy (module docstring); `what` names it in
-        messages ("arXiv 1706.03762"). `send` raises ServiceUnavailable/Timeout/BadResponse
+        messages after the service name ("id 1706.03762"). `send` raises ServiceUnavailable/Timeout/BadResponse
         for transport failures; `validate` raises BadResponse for a malformed 200 body."""
         cached = self.get(key)
         name = SERVICE_NAMES.get(service, service)
         if self.offline:
             if cached is None:
-                raise OfflineMiss(f"offline, and {what} is not in the cache; go online or "
+                raise OfflineMiss(f"offline, and {name} {what} is not in the cache; go online or "
                                   "import a cache bundle (`workbench cache import FILE`)")
-            self._notice(what, f"offline: {what} served from the cache "
+            self.notice(f"{service} {what}", f"offline: {name} {what} served from the cache "
                          f"(fetched {_when(cached.fetched_at)})")
             return cached
         max_age_s = self.settings.max_age_days * 86400
@@ -272,8 +273,8 @@ class ResponseCache:
         except (ServiceUnavailable, BadResponse) as exc:
             if cached is None:
                 raise
-            self._notice(what, f"{name} failed ({exc}); {what} served from the cache "
-                         f"(fetched {_when(cached.fetched_at)})")
+            self.notice(f"{service} {what}", f"{name} failed, so {what} was served from the cache "
+                         f"(fetched {_when(cached.fetched_at)}): {exc}")
             return cached
 
     def _send_with_backoff(self, send: Callable[[], HttpReply], name: str,

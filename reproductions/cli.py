@@ -1,0 +1,192 @@
+"""`python -m reproductions list | run | check | describe`.
+
+```
+python -m reproductions list [--json]
+python -m reproductions run NAME --preset mini --set lr=1e-3 --out runs/x [--resume]
+python -m reproductions check NAME [--out DIR]     # runs `mini`; exit 1 if a claim fails
+python -m reproductions describe NAME --json        # Config fields, presets and claims
+torchrun --nproc_per_node=2 -m reproductions run resnet --preset mini
+```
+Exit status: 0 success, 1 a claim expected to hold did not, 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from reproductions.common.config import ConfigError, describe
+
+log = logging.getLogger("reproductions")
+
+
+def _module(name: str):
+    from reproductions import get
+
+    try:
+        return get(name)
+    except KeyError as err:
+        raise ConfigError(err.args[0]) from None
+
+
+def _summary(name: str, module) -> dict:
+    return {
+        "name": name,
+        "paper": module.PAPER,
+        "title": (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else "",
+        "presets": list(module.PRESETS),
+        "claims": len(module.CLAIMS),
+    }
+
+
+def cmd_list(args) -> int:
+    from reproductions import REPRODUCTIONS
+
+    rows = [_summary(n, m) for n, m in REPRODUCTIONS.items()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['name']:<12} {r['paper']:<12} presets: {', '.join(r['presets']):<40} {r['title']}")
+    return 0
+
+
+def cmd_describe(args) -> int:
+    from reproductions.common.runner import variants_of
+
+    module = _module(args.name)
+    info = {
+        **_summary(args.name, module),
+        "fields": describe(module.Config, module.PRESETS),
+        "variants": {p: list(variants_of(module, c)) for p, c in module.PRESETS.items()},
+        "claim_list": [
+            {"id": c.id, "text": c.text, "paper": c.paper, "source": c.source,
+             "expected": c.expected, "presets": list(c.presets)}
+            for c in module.CLAIMS
+        ],
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"{args.name} ({module.PAPER}): {info['title']}")
+        for f in info["fields"]:
+            defaults = ", ".join(f"{p}={v!r}" for p, v in f["defaults"].items())
+            print(f"  {f['name']}: {f['type']}  [{defaults}]  {f['help']}")
+    return 0
+
+
+def _execute(args, preset: str, out: Path) -> dict:
+    """Run with a tqdm bar (rank 0 only); returns result.json's content."""
+    from tqdm import tqdm
+
+    from reproductions.common.runner import make_config, run
+
+    module = _module(args.name)
+    cfg = make_config(module, preset, args.set)
+    rank = int(os.environ.get("RANK", 0))
+    bar = tqdm(total=None, unit="step", disable=rank != 0 or args.quiet, dynamic_ncols=True)
+
+    def on_progress(variant, done, total, scalars):
+        bar.total = total
+        bar.set_description(variant, refresh=False)
+        if "loss" in scalars:
+            bar.set_postfix(loss=f"{scalars['loss']:.4f}", refresh=False)
+        bar.update(done - bar.n)
+
+    try:
+        return run(module, cfg, preset, out, name=args.name, argv=args.argv, resume=args.resume,
+                   device=args.device, on_progress=on_progress,
+                   checkpoint_every=args.checkpoint_every)
+    finally:
+        bar.close()
+
+
+def _print_claims(result: dict) -> None:
+    for c in result["claims"]:
+        measured = f"  [{c['measured']}]" if c["measured"] else ""
+        print(f"{c['verdict']:<28} {c['id']}: {c['text']}{measured}")
+
+
+def cmd_run(args) -> int:
+    if args.resume and not args.out:
+        raise ConfigError("--resume needs --out: the run folder to continue")
+    out = Path(args.out or f"runs/{args.name}-{args.preset}-{time.strftime('%Y%m%d-%H%M%S')}")
+    result = _execute(args, args.preset, out)
+    if int(os.environ.get("RANK", 0)) == 0:
+        for variant, metrics in result["metrics"].items():
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+            print(f"{variant}: {shown}")
+        _print_claims(result)
+        print(f"run folder: {out}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from reproductions.common.claims import failed
+
+    with tempfile.TemporaryDirectory(prefix=f"check-{args.name}-") as tmp:
+        result = _execute(args, args.preset, Path(args.out) if args.out else Path(tmp))
+    if int(os.environ.get("RANK", 0)) != 0:
+        return 0
+    _print_claims(result)
+    bad = failed(result["claims"])
+    print(f"{args.name}: {len(bad)} claim(s) expected to hold did not" if bad
+          else f"{args.name}: every claim expected to hold held ({result['wall_time_s']:.0f} s)")
+    return 1 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m reproductions", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="the registered reproductions")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("describe", help="a reproduction's Config fields, presets and claims")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_describe)
+    for command, func, helptext in (("run", cmd_run, "train and evaluate into a run folder"),
+                                    ("check", cmd_check, "run a preset and print claim verdicts")):
+        p = sub.add_parser(command, help=helptext)
+        p.add_argument("name")
+        p.add_argument("--preset", default="mini")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a Config field (typed, e.g. --set lr=1e-3)")
+        p.add_argument("--out", help="run folder (default: runs/NAME-PRESET-TIME; check: a temp folder)")
+        p.add_argument("--resume", action="store_true", help="continue from the folder's checkpoints")
+        p.add_argument("--device", help="cuda, cuda:1, mps or cpu (default: the best available)")
+        p.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS",
+                       help="also save a checkpoint every STEPS steps (default: every minute)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv) if argv is None else ["python", "-m", "reproductions", *argv]
+    console = logging.StreamHandler()  # warnings on the console; log.txt gets everything
+    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logging.getLogger().addHandler(console)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        _shutdown_distributed()
+
+
+def _shutdown_distributed() -> None:
+    if "torch" in sys.modules:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()

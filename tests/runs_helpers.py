@@ -1,0 +1,151 @@
+"""Shared by test_runs.py and test_reproduce_app.py: a workspace with the reproductions'
+descriptions cached once per session, a fake child that writes the real run-folder format
+in a fraction of a second, and waiting helpers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+# The fake child: `python fake_child.py run NAME --preset P --set k=v ... --out DIR ...`.
+# It writes status.json, metrics.jsonl, a checkpoint, log.txt and result.json as
+# reproductions.common.runfolder does; FAKE_MODE picks a misbehaviour.
+FAKE_CHILD = textwrap.dedent(r'''
+    import json, os, signal, subprocess, sys, time
+    argv = sys.argv[1:]
+    out = argv[argv.index("--out") + 1]
+    sets = dict(argv[i + 1].split("=", 1) for i, a in enumerate(argv) if a == "--set")
+    steps = int(sets.get("steps", "3"))
+    mode = os.environ.get("FAKE_MODE", "normal")
+    step_s = float(os.environ.get("FAKE_STEP_S", "0.02"))
+    os.makedirs(os.path.join(out, "checkpoints"), exist_ok=True)
+
+    def write(name, data):
+        tmp = os.path.join(out, name + ".tmp")
+        with open(tmp, "w") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, os.path.join(out, name))
+
+    if mode == "ignore_term":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if mode == "grandchild":
+        kid = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        with open(os.path.join(out, "grandchild.pid"), "w") as fh:
+            fh.write(str(kid.pid))
+    if mode == "die":
+        print("fake child: boom, out of memory", file=sys.stderr, flush=True)
+        sys.exit(3)
+    with open(os.path.join(out, "log.txt"), "a") as log:
+        log.write(f"start resume={'--resume' in argv}\n")
+    write("config.json", {"name": argv[1], "paper": "resnet", "preset": argv[3],
+                          "config": {"steps": steps, "lr": float(sets.get("lr", "0.1"))},
+                          "variants": {"main": {"steps": steps}}})
+    status = {"state": "running", "variant": "main", "step": 0, "steps": steps,
+              "fraction": 0.0, "pid": os.getpid(), "error": None}
+    write("status.json", status)
+    for step in range(1, steps + 1):
+        time.sleep(step_s)
+        with open(os.path.join(out, "metrics.jsonl"), "a") as fh:
+            fh.write(json.dumps({"variant": "main", "step": step, "loss": 1.0 / step,
+                                 "accuracy": 0.1 * step, "time": step * step_s}) + "\n")
+        open(os.path.join(out, "checkpoints", "main.pt"), "w").write(str(step))
+        write("status.json", {**status, "step": step, "fraction": step / steps})
+        if mode == "crash" and step == 2:
+            write("status.json", {**status, "state": "failed", "step": step,
+                                  "error": "RuntimeError: shapes (2, 3) and (4, 5) differ"})
+            sys.exit(1)
+    write("result.json", {
+        "name": argv[1], "paper": "resnet", "preset": argv[3],
+        "metrics": {"main": {"test_accuracy": 0.5, "train_loss": 1.0 / steps}},
+        "claims": [{"id": "degradation", "text": "deeper plain nets train worse",
+                    "paper": "plain-56 > plain-20", "source": "Fig. 6", "expected": True,
+                    "measured": "plain-56 1.2 vs residual-56 0.1",
+                    "verdict": "reproduced in miniature"},
+                   {"id": "imagenet-top1", "text": "20.74% top-1", "paper": "20.74%",
+                    "source": "Table 3", "expected": True, "measured": "",
+                    "verdict": "not applicable"}],
+        "seed": 0, "device": "cpu", "torch": "fake", "git_commit": "abc", "wall_time_s": 0.1})
+    write("status.json", {**status, "state": "done", "step": steps, "fraction": 1.0})
+''')
+
+_DESCRIBE_CACHE: dict[str, Path] = {}
+
+
+def cached_descriptions(tmp_path_factory) -> Path:
+    """`.workbench/reproductions/` of a workspace where list + describe resnet ran once."""
+    if "dir" not in _DESCRIBE_CACHE:
+        from workbench import runs
+        from workbench.workspace import Workspace
+
+        ws = Workspace.resolve(tmp_path_factory.mktemp("describe-cache"))
+        runs.describe(ws, "resnet")
+        _DESCRIBE_CACHE["dir"] = ws.cache_dir / "reproductions"
+    return _DESCRIBE_CACHE["dir"]
+
+
+def make_workspace(root: Path, cache: Path, monkeypatch):
+    from workbench.workspace import Workspace
+
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(cache, root / ".workbench" / "reproductions")
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # 2 shared cores: keep real children lean
+    monkeypatch.setenv("WORKBENCH_MAX_RUNS", "1")
+    return Workspace.resolve(root)
+
+
+def use_fake_child(monkeypatch, tmp_path: Path) -> Path:
+    """Make runs launch the fake child instead of `python -m reproductions` (same arguments)."""
+    from workbench import runs
+
+    script = tmp_path / "fake_child.py"
+    script.write_text(FAKE_CHILD)
+    real = runs.child_argv
+
+    def fake_argv(run, checkpoint_every=None):
+        argv = real(run, checkpoint_every)
+        assert argv[1:3] == ["-m", "reproductions"]
+        return [sys.executable, str(script), *argv[3:]]
+
+    monkeypatch.setattr(runs, "child_argv", fake_argv)
+    return script
+
+
+def wait_for(predicate, timeout: float = 180.0, poll: float = 0.1, what: str = "condition"):
+    """Poll until `predicate()` is truthy; fail the test (not a timing assertion) if never."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    pytest.fail(f"gave up waiting for {what} after {timeout:.0f} s")
+
+
+def process_gone(pid: int) -> bool:
+    """True when no process has `pid` any more, or only an unreaped zombie."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def stop_everything(ws) -> None:
+    """Cancel whatever a test left queued or running (no process outlives its test)."""
+    from workbench import runs
+
+    for run in runs.list_runs(ws):
+        if run.state in runs.ACTIVE:
+            try:
+                runs.cancel(ws, run.id, grace_s=2)
+            except runs.RunError:
+                pass
+

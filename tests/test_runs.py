@@ -1,0 +1,398 @@
+"""workbench.runs: overrides checked before launch, the on-disk queue, cancel without orphans,
+failure detection, resume, notes, the CLI; one real `python -m reproductions` run end to end.
+
+Most tests launch a fake child (tests/runs_helpers.py) that writes the real run-folder format
+in a fraction of a second; the queue and process logic is the same for the real command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.runs_helpers import (
+    cached_descriptions,
+    make_workspace,
+    process_gone,
+    stop_everything,
+    use_fake_child,
+    wait_for,
+)
+from workbench import runs
+from workbench.errors import InvalidId
+
+
+@pytest.fixture
+def ws(tmp_path, tmp_path_factory, monkeypatch):
+    workspace = make_workspace(tmp_path / "ws", cached_descriptions(tmp_path_factory), monkeypatch)
+    yield workspace
+    stop_everything(workspace)
+
+
+@pytest.fixture
+def fake(ws, tmp_path, monkeypatch):
+    use_fake_child(monkeypatch, tmp_path)
+    return ws
+
+
+def finished(ws, run_id):
+    run = runs.get_run(ws, run_id)
+    return run if run.state not in runs.ACTIVE else None
+
+
+def pump_until_finished(ws, run_id, max_concurrent=None):
+    """Keep pumping the queue (as the app does) until `run_id` has finished."""
+    def step():
+        runs.pump(ws, max_concurrent)
+        return finished(ws, run_id)
+    return wait_for(step, what=f"{run_id} to finish")
+
+
+# --- overrides -----------------------------------------------------------------------------------
+
+
+def test_describe_reports_fields_with_types_and_preset_defaults(ws):
+    repro = runs.describe(ws, "resnet")
+    assert {"tiny", "mini"} <= set(repro.presets)
+    steps = repro.field("steps")
+    assert steps.type == "int" and steps.defaults["tiny"] < steps.defaults["mini"]
+    assert repro.field("dataset").choices and repro.field("dataset").kind == "choice"
+    assert repro.field("residual").kind == "bool"
+    assert (ws.cache_dir / "reproductions" / "describe-resnet.json").exists()
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("stepz=3", "no config key 'stepz'; did you mean 'steps'?"),
+    ("steps=abc", "steps must be an int, got 'abc'"),
+    ("steps=2.5", "steps must be an int"),
+    ("steps=0", "steps must be >= 1"),
+    ("lr=-0.1", "lr must be > 0"),
+    ("dataset=mnist", "dataset must be one of"),
+    ("layers=(1, 'a')", "layers must be"),
+    ("steps", "an override is key=value"),
+])
+def test_bad_overrides_are_refused_before_anything_is_queued(ws, override, message):
+    with pytest.raises(runs.OverrideError, match=message.replace("(", r"\(").replace("?", r"\?")):
+        runs.submit(ws, "resnet", "tiny", [override])
+    assert runs.list_runs(ws) == []
+
+
+def test_unknown_preset_and_unknown_reproduction_are_refused(ws):
+    with pytest.raises(runs.OverrideError, match="no preset 'huge'"):
+        runs.submit(ws, "resnet", "huge")
+    with pytest.raises(runs.ReproductionUnavailable, match="unknown reproduction 'nope'"):
+        runs.submit(ws, "nope", "tiny")
+    assert runs.list_runs(ws) == []
+
+
+CASES = [
+    ("int", "3"), ("int", "3.0"), ("int", "True"), ("int", "x"), ("float", "1e-3"),
+    ("float", "2"), ("float", "'a'"), ("bool", "true"), ("bool", "1"), ("str", "digits"),
+    ("str", "2024"), ("str | None", "none"), ("str | None", "/data"), ("tuple[int, ...]", "[1, 2]"),
+    ("tuple[int, ...]", "(1, 'a')"), ("tuple[int, int]", "(1, 2, 3)"), ("list[float]", "[1, 2.5]"),
+    ("Literal['A', 'B']", "A"), ("Literal['A', 'B']", "C"), ("int | None", "None"),
+    ("Optional[int]", "4"),
+]
+
+
+@pytest.mark.parametrize(("annotation", "text"), CASES)
+def test_override_parser_agrees_with_the_reproductions_parser(annotation, text):
+    from reproductions.common import config as authority
+
+    tp = runs.parse_type(annotation)
+    try:
+        expected = authority.parse_value(text, tp, "k")
+    except authority.ConfigError as exc:
+        with pytest.raises(runs.OverrideError) as ours:
+            runs.parse_value(text, tp, "k")
+        assert str(ours.value) == str(exc)
+    else:
+        got = runs.parse_value(text, tp, "k")
+        assert got == expected and type(got) is type(expected)
+
+
+def test_form_values_become_overrides_only_where_they_differ_from_the_preset(ws):
+    repro = runs.describe(ws, "resnet")
+    form = {f.name: (f.defaults["tiny"] if f.kind != "text" else runs.default_text(f, "tiny"))
+            for f in repro.fields}
+    assert runs.overrides_from_form(repro, "tiny", form) == {}
+    changed = {**form, "steps": "6", "layers": "(2, 2, 2)", "dataset": "cifar10",
+               "residual": False, "data_root": ""}
+    assert runs.overrides_from_form(repro, "tiny", changed) == {
+        "steps": "6", "layers": "(2, 2, 2)", "dataset": "cifar10", "residual": "False"}
+    with pytest.raises(runs.OverrideError, match="steps is empty"):
+        runs.overrides_from_form(repro, "tiny", {**form, "steps": " "})
+
+
+# --- the queue and the processes (fake child) ----------------------------------------------------
+
+
+def test_queued_runs_start_in_order_one_at_a_time(fake):
+    ids = [runs.submit(fake, "resnet", "tiny", [f"steps={n}"]).id for n in (5, 3, 4)]
+    assert len(set(ids)) == 3 and all((fake.runs_dir / i).is_dir() for i in ids)
+    assert [r.id for r in runs.queued_runs(fake)] == ids
+    assert runs.pump(fake, max_concurrent=1) == ids[:1]
+    assert runs.pump(fake, max_concurrent=1) == []  # the slot is taken
+    assert [r.state for r in map(lambda i: runs.get_run(fake, i), ids)] == [
+        runs.RUNNING, runs.QUEUED, runs.QUEUED]
+    for i in ids:
+        pump_until_finished(fake, i, 1)
+    done = [runs.get_run(fake, i) for i in ids]
+    assert [r.state for r in done] == [runs.DONE] * 3
+    starts = [json.loads((r.folder / "launch.json").read_text())["started"] for r in done]
+    assert starts == sorted(starts)
+    assert done[0].headline() == "test_accuracy=0.5"
+    assert done[0].verdict_summary() == "1 reproduced in miniature, 1 not applicable"
+
+
+def test_max_concurrent_runs_start_together(fake, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_MAX_RUNS", "2")
+    monkeypatch.setenv("FAKE_STEP_S", "0.5")
+    ids = [runs.submit(fake, "resnet", "tiny", ["steps=20"]).id for _ in range(3)]
+    assert runs.pump(fake) == ids[:2]
+    assert runs.get_run(fake, ids[2]).state == runs.QUEUED
+
+
+def test_run_folders_are_never_reused(fake):
+    a = runs.submit(fake, "resnet", "tiny")
+    clash = fake.runs_dir / f"{a.id.rsplit('-resnet', 1)[0]}-resnet-2"
+    clash.mkdir()
+    (clash / "mine.txt").write_text("a user's file")
+    b = runs.submit(fake, "resnet", "tiny")
+    assert b.id not in (a.id, clash.name) and (clash / "mine.txt").read_text() == "a user's file"
+
+
+def test_cancel_kills_the_whole_process_group_and_marks_the_run_cancelled(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_MODE", "grandchild")
+    monkeypatch.setenv("FAKE_STEP_S", "1")
+    run = runs.submit(fake, "resnet", "tiny", ["steps=600"])
+    runs.pump(fake)
+    kid = wait_for(lambda: (run.folder / "grandchild.pid").exists(), what="the grandchild")
+    assert kid
+    pids = [runs.get_run(fake, run.id).pid, int((run.folder / "grandchild.pid").read_text())]
+    assert runs.get_run(fake, run.id).state == runs.RUNNING
+    assert runs.cancel(fake, run.id, grace_s=2).state == runs.CANCELLED
+    assert all(process_gone(p) for p in pids)
+    with pytest.raises(runs.RunError, match="is cancelled; only queued or running"):
+        runs.cancel(fake, run.id)
+
+
+def test_cancel_escalates_to_sigkill_when_sigterm_is_ignored(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_MODE", "ignore_term")
+    monkeypatch.setenv("FAKE_STEP_S", "1")
+    run = runs.submit(fake, "resnet", "tiny", ["steps=600"])
+    runs.pump(fake)
+    wait_for(lambda: (run.folder / "status.json").exists(), what="the child to start")
+    pid = runs.get_run(fake, run.id).pid
+    assert runs.cancel(fake, run.id, grace_s=0.5).state == runs.CANCELLED
+    assert process_gone(pid)
+
+
+def test_a_queued_run_can_be_cancelled_and_never_starts(fake):
+    first = runs.submit(fake, "resnet", "tiny", ["steps=3"])
+    second = runs.submit(fake, "resnet", "tiny", ["steps=3"])
+    assert runs.cancel(fake, second.id).state == runs.CANCELLED
+    runs.pump(fake)
+    pump_until_finished(fake, first.id)
+    assert runs.get_run(fake, second.id).state == runs.CANCELLED
+    assert not (second.folder / "launch.json").exists()
+
+
+def test_a_run_that_fails_shows_failed_with_its_error(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_MODE", "crash")
+    run = runs.submit(fake, "resnet", "tiny", ["steps=5"])
+    runs.pump(fake)
+    failed = wait_for(lambda: finished(fake, run.id), what="the crash")
+    assert failed.state == runs.FAILED
+    assert failed.error == "RuntimeError: shapes (2, 3) and (4, 5) differ"
+
+
+def test_a_process_that_died_without_a_result_is_failed_with_its_console(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_MODE", "die")
+    run = runs.submit(fake, "resnet", "tiny")
+    runs.pump(fake)
+    dead = wait_for(lambda: finished(fake, run.id), what="the child to die")
+    assert dead.state == runs.FAILED and dead.error == "fake child: boom, out of memory"
+    assert "boom" in runs.log_tail(dead)
+
+
+def test_a_recycled_pid_is_not_taken_for_a_live_run(fake):
+    run = runs.submit(fake, "resnet", "tiny")
+    # this test process is alive, but it started long after the recorded start time
+    (run.folder / "launch.json").write_text(json.dumps(
+        {"pid": os.getpid(), "created": 1_000_000.0, "started": 1_000_000.0}))
+    assert runs.get_run(fake, run.id).state == runs.FAILED
+    assert runs.pump(fake) == []  # nothing queued, and no slot is held by a ghost
+
+
+def test_resume_requeues_a_cancelled_run_to_continue_from_its_checkpoint(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_STEP_S", "0.3")
+    run = runs.submit(fake, "resnet", "tiny", ["steps=200"])
+    runs.pump(fake)
+    wait_for(lambda: runs.get_run(fake, run.id).checkpoints, what="a checkpoint")
+    runs.cancel(fake, run.id, grace_s=2)
+    monkeypatch.setenv("FAKE_STEP_S", "0.001")
+    queued = runs.resume(fake, run.id)
+    assert queued.state == runs.QUEUED and queued.attempt == 2 and queued.resume
+    runs.pump(fake)
+    done = wait_for(lambda: finished(fake, run.id), what="the resumed run")
+    assert done.state == runs.DONE
+    launch = json.loads((run.folder / "launch.json").read_text())
+    assert launch["argv"][-1] == "--resume" and launch["attempt"] == 2
+    history = json.loads((run.folder / "request.json").read_text())["history"]
+    assert history[0]["state"] == runs.CANCELLED
+    assert (run.folder / "log.txt").read_text().splitlines() == [
+        "start resume=False", "start resume=True"]
+    with pytest.raises(runs.RunError, match="is done; only a failed or cancelled run"):
+        runs.resume(fake, run.id)
+
+
+def test_resume_without_a_checkpoint_is_refused(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_MODE", "die")
+    run = runs.submit(fake, "resnet", "tiny")
+    runs.pump(fake)
+    wait_for(lambda: finished(fake, run.id), what="the child to die")
+    with pytest.raises(runs.RunError, match="no checkpoint to resume from"):
+        runs.resume(fake, run.id)
+
+
+def test_supervisor_starts_queued_runs_until_the_queue_is_empty(fake):
+    ids = [runs.submit(fake, "resnet", "tiny", ["steps=2"]).id for _ in range(2)]
+    assert runs.supervise(fake, poll_s=0.05) is True
+    assert [runs.get_run(fake, i).state for i in ids] == [runs.DONE, runs.DONE]
+
+
+def test_only_one_supervisor_runs_per_workspace(fake):
+    import fcntl
+
+    runs.submit(fake, "resnet", "tiny")
+    with open(fake.cache_dir / "runs-supervisor.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert runs.supervise(fake, poll_s=0.05) is False
+    assert runs.queued_runs(fake)  # the refused supervisor started nothing
+
+
+def test_unknown_and_unsafe_run_ids_are_refused(fake):
+    with pytest.raises(runs.RunError, match="no run 'nope'"):
+        runs.get_run(fake, "nope")
+    with pytest.raises(InvalidId, match="not a slug"):
+        runs.get_run(fake, "../etc")
+
+
+# --- results, comparison, notes ------------------------------------------------------------------
+
+
+def two_done_runs(ws):
+    ids = [runs.submit(ws, "resnet", "tiny", [f"steps={n}"]).id for n in (2, 4)]
+    for i in ids:
+        pump_until_finished(ws, i)
+    return [runs.get_run(ws, i) for i in ids]
+
+
+def test_compare_puts_runs_side_by_side(fake):
+    a, b = two_done_runs(fake)
+    tables = runs.compare([a, b])
+    assert {"": "steps", a.id: 2, b.id: 4} in tables["config"]
+    assert {"": "train_loss (main)", a.id: 0.5, b.id: 0.25} in tables["metrics"]
+    assert {"": "degradation", a.id: "reproduced in miniature",
+            b.id: "reproduced in miniature"} in tables["claims"]
+    fig = runs.curves_figure({a.id: runs.read_metrics(a), b.id: runs.read_metrics(b)})
+    assert [t.name for t in fig.data if t.showlegend] == [a.id, b.id]
+    assert {t.xaxis for t in fig.data} == {"x", "x2"}  # loss and accuracy panels
+
+
+def test_attach_run_to_notes_adds_it_once_and_feeds_the_correctness_verdicts(fake):
+    from workbench import notes
+
+    a, _ = two_done_runs(fake)
+    runs.attach_run_to_notes(fake, "resnet", "alice", a.id)
+    note = runs.attach_run_to_notes(fake, "resnet", "alice", a.id)
+    assert note.runs_consulted == (a.id,)
+    assert notes.load_note(fake, "resnet", "alice")[0].runs_consulted == (a.id,)
+    rows = runs.run_verdicts_for_notes(fake, [a.id, "20000101-000000-gone"])
+    assert [(r["claim"], r["verdict"]) for r in rows[:2]] == [
+        ("degradation", "reproduced in miniature"), ("imagenet-top1", "not applicable")]
+    assert rows[2]["verdict"] is None and "no run" in rows[2]["note"]
+    with pytest.raises(runs.RunError, match="reproduces 'resnet', not 'alexnet'"):
+        runs.attach_run_to_notes(fake, "alexnet", "alice", a.id)
+
+
+def test_attach_refuses_a_run_that_has_not_finished(fake):
+    run = runs.submit(fake, "resnet", "tiny")
+    with pytest.raises(runs.RunError, match="is queued; only a finished run"):
+        runs.attach_run_to_notes(fake, "resnet", "alice", run.id)
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+
+def cli(*args):
+    from workbench.cli import main
+
+    return main(["repro", *args])
+
+
+def test_cli_refuses_bad_overrides_in_one_line(ws, capsys):
+    assert cli("run", "resnet", "--preset", "tiny", "--set", "stepz=1") == 1
+    err = capsys.readouterr().err
+    assert err == "error: resnet has no config key 'stepz'; did you mean 'steps'?\n"
+    assert runs.list_runs(ws) == []
+
+
+def test_cli_foreground_run_prints_verdicts_and_status_lists_it(fake, capsys):
+    assert cli("run", "resnet", "--preset", "tiny", "--set", "steps=3") == 0
+    out, err = capsys.readouterr()
+    assert "reproduced in miniature" in out and "device: cpu" in out
+    assert "100%" in err  # the tqdm bar
+    (run,) = runs.list_runs(fake)
+    assert cli("status") == 0
+    assert run.id in capsys.readouterr().out
+    assert cli("cancel", run.id) == 1
+    assert "only queued or running runs can be cancelled" in capsys.readouterr().err
+
+
+def test_cli_detach_queues_and_status_and_compare_report(fake, capsys, monkeypatch):
+    monkeypatch.setattr(runs, "ensure_supervisor", lambda ws: None)  # the app/CLI pump here
+    assert cli("run", "resnet", "--preset", "tiny", "--set", "steps=2", "--detach") == 0
+    assert cli("run", "resnet", "--preset", "tiny", "--set", "steps=4", "--detach") == 0
+    out = capsys.readouterr().out
+    assert "running" in out and "queued" in out
+    ids = [r.id for r in runs.list_runs(fake)][::-1]
+    for i in ids:
+        pump_until_finished(fake, i)
+    assert cli("compare", *ids) == 0
+    out = capsys.readouterr().out
+    assert "steps" in out and "train_loss (main)" in out and "degradation" in out
+
+
+def test_cli_pump_starts_the_queue_from_another_process(fake):
+    run = runs.submit(fake, "resnet", "tiny")
+    # another process: it launches the real command (the fake child is patched only here)
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "--workspace", str(fake.root), "repro", "pump"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == run.id
+    assert runs.get_run(fake, run.id).state in (runs.RUNNING, runs.DONE, runs.FAILED)
+    stop_everything(fake)
+
+
+# --- the real command ----------------------------------------------------------------------------
+
+
+def test_real_tiny_run_writes_its_result_and_verdicts(ws):
+    run = runs.submit(ws, "resnet", "tiny", ["steps=3"])
+    assert runs.pump(ws) == [run.id]
+    done = wait_for(lambda: finished(ws, run.id), timeout=300, poll=0.5, what="resnet/tiny")
+    assert done.state == runs.DONE, runs.log_tail(done)
+    assert done.result["paper"] == "resnet" and done.result["claims"]
+    assert {c["verdict"] for c in done.result["claims"]} <= {
+        "reproduced in miniature", "not reproduced", "not reproduced in miniature",
+        "not applicable"}
+    env = runs.environment(done)
+    assert env["device"] and env["torch"] and env["seed"] == 0
+    assert done.config["config"]["steps"] == 3
+    assert [m["step"] for m in runs.read_metrics(done) if not m.get("eval")][-1] == 3

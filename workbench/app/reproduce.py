@@ -1,0 +1,132 @@
+"""Reproduce: launch a reproduction, watch it live, cancel it, compare runs with the paper."""
+
+import streamlit as st
+
+from workbench import runs
+from workbench.app.common import workspace
+from workbench.app.reading import reader_sidebar
+from workbench.errors import WorkbenchError
+
+st.title("Reproduce")
+ws = workspace()
+
+
+def reset_form() -> None:
+    for key in [k for k in st.session_state if str(k).startswith("ov_")]:
+        del st.session_state[key]
+
+
+def act(action, *args) -> None:
+    """A button callback: cancel or resume; its error is shown on the rerun."""
+    try:
+        action(ws, *args)
+    except WorkbenchError as exc:
+        st.session_state["run_error"] = str(exc)
+
+
+try:
+    runs.pump(ws)
+    names = [r["name"] for r in runs.list_reproductions(ws)]
+    wanted = runs.reproduction_for_paper(ws, st.query_params.get("paper"))
+    if st.query_params.get("paper") and wanted is None:
+        st.info(f"Paper '{st.query_params['paper']}' has no reproduction yet; pick one below.")
+    name = st.selectbox("Reproduction", names, index=names.index(wanted) if wanted else 0,
+                        key="repro_name", on_change=reset_form)
+    repro = runs.describe(ws, name)
+except WorkbenchError as exc:
+    st.error(str(exc))
+    st.stop()
+st.caption(f"{repro.title} · paper id `{repro.paper}`")
+preset = st.selectbox("Preset", repro.presets, index=repro.presets.index(repro.default_preset()),
+                      key="repro_preset", on_change=reset_form,
+                      help="paper: the paper's architecture · mini: about a CPU minute · tiny: seconds")
+with st.expander("Overrides (the preset's values; change any to override it)"):
+    cols = st.columns(3)
+    for i, f in enumerate(repro.fields):
+        key, where, default = f"ov_{f.name}", cols[i % 3], f.defaults.get(preset)
+        if f.kind == "bool":
+            where.checkbox(f.name, value=bool(default), key=key, help=f.help or None)
+        elif f.kind == "choice":
+            where.selectbox(f.name, f.choices, index=f.choices.index(default), key=key,
+                            help=f.help or None)
+        else:
+            where.text_input(f"{f.name} ({f.type})", value=runs.default_text(f, preset), key=key,
+                             help=f.help or None)
+
+if st.button("▶ Start", key="run_start", type="primary"):
+    try:
+        values = {f.name: st.session_state[f"ov_{f.name}"] for f in repro.fields}
+        run = runs.submit(ws, name, preset, runs.overrides_from_form(repro, preset, values))
+        if not runs.pump(ws):
+            runs.ensure_supervisor(ws)  # queued behind another run: start it even if we close
+        st.session_state["run_watch"] = run.id
+    except WorkbenchError as exc:
+        st.error(f"Not started: {exc}")
+if "run_error" in st.session_state:
+    st.error(st.session_state.pop("run_error"))
+
+all_runs = runs.list_runs(ws)
+active = [r for r in all_runs if r.state in runs.ACTIVE]
+
+
+@st.fragment(run_every=1 if active else None)
+def live() -> None:
+    runs.pump(ws)
+    running = [r for r in active if r.state == runs.RUNNING] or active[-1:]
+    run_id = st.session_state.get("run_watch") or (running[0].id if running else None)
+    if run_id is None:
+        st.caption("No run in progress. Start one above; runs queue and start one at a time.")
+        return
+    run = runs.get_run(ws, run_id)
+    where = f"{run.variant} step {run.step}/{run.steps}" if run.steps else "starting"
+    st.progress(run.fraction, text=f"{runs.STATE_ICONS[run.state]} {run.id} · {run.state} · "
+                f"{where if run.state == runs.RUNNING else run.preset}")
+    if run.state in runs.ACTIVE:
+        st.button("⏹ Cancel", key="run_cancel", on_click=act, args=(runs.cancel, run.id))
+    if run.error:
+        st.error(f"Failed: {run.error}")
+    records = runs.read_metrics(run)
+    if records:
+        st.plotly_chart(runs.curves_figure({run.id: records}), key="live_curves")
+    with st.expander("Log", expanded=run.state == runs.FAILED):
+        st.code(runs.log_tail(run) or "(nothing logged yet)")
+    was = st.session_state.get("live_state")
+    st.session_state["live_state"] = (run.id, run.state)
+    if was and was[0] == run.id and was[1] in runs.ACTIVE and run.state not in runs.ACTIVE:
+        st.rerun()  # finished: refresh the history and the results below
+
+
+st.subheader("Current run")
+live()
+
+st.subheader("History")
+if not all_runs:
+    st.caption("No runs yet.")
+    st.stop()
+st.dataframe(runs.history_rows(all_runs), key="run_history", hide_index=True)
+ids = [r.id for r in all_runs]
+overlay = st.multiselect("Overlay the curves of", ids, default=ids[:1], key="run_overlay")
+if overlay:
+    by_id = {r.id: r for r in all_runs}
+    st.plotly_chart(runs.curves_figure({i: runs.read_metrics(by_id[i]) for i in overlay}),
+                    key="overlay_curves")
+    if len(overlay) > 1:
+        st.dataframe(runs.compare([by_id[i] for i in overlay])["metrics"], hide_index=True)
+
+st.subheader("Result beside the paper")
+pick = runs.get_run(ws, st.selectbox("Run", ids, key="run_pick"))
+if pick.result:
+    st.dataframe(runs.claim_rows(pick), key="claims_table", hide_index=True)
+    st.caption(" · ".join(f"**{k}** {v}" for k, v in runs.environment(pick).items()))
+    reader = reader_sidebar()
+    if reader and st.button("📎 Attach to my pass-3 notes", key="run_attach"):
+        try:
+            runs.attach_run_to_notes(ws, pick.paper, reader, pick.id)
+            st.success(f"{pick.id} is in {reader}'s notes on '{pick.paper}' (runs consulted).")
+        except WorkbenchError as exc:
+            st.error(str(exc))
+else:
+    st.caption(f"{pick.id} is {pick.state}: no result yet.")
+    if pick.state in (runs.FAILED, runs.CANCELLED) and pick.checkpoints:
+        st.button("↻ Resume from checkpoint", key="run_resume", on_click=act,
+                  args=(runs.resume, pick.id))
