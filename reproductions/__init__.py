@@ -10,11 +10,13 @@ from types import ModuleType
 
 import reproductions.alexnet as alexnet  # one import line per reproduction
 import reproductions.resnet as resnet
+import reproductions.vit as vit
 
 # One line per reproduction; the key is the file name, `PAPER` inside is the papers.yaml id.
 REPRODUCTIONS: dict[str, ModuleType] = {
     "alexnet": alexnet,
     "resnet": resnet,
+    "vit": vit,
 }
 
 

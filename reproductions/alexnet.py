@@ -40,6 +40,25 @@ from reproductions.common.config import ConfigError
 PAPER = "alexnet"
 
 
+# --- blocks ---------------------------------------------------------------------------------
+
+
+class LocalResponseNorm(nn.Module):
+    """Sec. 3.3: b_c = a_c / (k + alpha * sum_{c'=c-n/2}^{c+n/2} a_{c'}^2)^beta over channels,
+    with k=2, n=5, alpha=1e-4, beta=0.75. Equal to `nn.LocalResponseNorm(n, n * alpha, beta, k)`
+    (torch divides alpha by n) and about twice as fast on a CPU."""
+
+    def __init__(self, n: int = 5, k: float = 2.0, alpha: float = 1e-4, beta: float = 0.75):
+        super().__init__()
+        self.n, self.k, self.alpha, self.beta = n, k, alpha, beta
+
+    def forward(self, a):  # (B, C, H, W)
+        c = a.shape[1]
+        sq = F.pad(a.square(), (0, 0, 0, 0, self.n // 2, (self.n - 1) // 2))  # (B, C+n-1, H, W)
+        window = sum(sq[:, i : i + c] for i in range(self.n))  # (B, C, H, W): the n neighbours
+        return a / (self.k + self.alpha * window).pow(self.beta)
+
+
 # --- config --------------------------------------------------------------------------------
 
 
@@ -89,10 +108,8 @@ class AlexNet(nn.Module):
             stride = cfg.conv1_stride if i == 0 else 1
             layers += [nn.Conv2d(c[i], c[i + 1], kernels[i], stride, pads[i], groups=cfg.groups[i]),
                        act()]
-            if cfg.lrn and i < 2:
-                # Sec. 3.3: b = a / (k + alpha * sum_{n neighbours} a^2)^beta, k=2, n=5,
-                # alpha=1e-4, beta=0.75; torch divides alpha by n, hence 5 * 1e-4.
-                layers.append(nn.LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2.0))
+            if cfg.lrn and i < 2:  # Sec. 3.3: after the ReLU of conv1 and conv2
+                layers.append(LocalResponseNorm())
             if i in (0, 1, 4):
                 layers.append(nn.MaxPool2d(kernel_size=3, stride=2))  # Sec. 3.4: z=3 > s=2
         self.features = nn.Sequential(*layers)
@@ -145,9 +162,9 @@ PRESETS = {
         image_size=224, channels=(64, 192, 384, 256, 256), groups=(1, 1, 1, 1, 1),
         conv1_padding=2, lrn=False, dropout_first=True),
     "mini": Config(
-        dataset="mnist5k", steps=600, batch_size=64, lr=0.01, image_size=28, in_channels=1,
-        num_classes=10, channels=(32, 64, 96, 96, 64), conv1_kernel=5, conv1_stride=1,
-        conv1_padding=2, fc_dim=256, tanh_lr=0.01, tanh_steps=200),
+        dataset="mnist5k", steps=500, batch_size=64, lr=0.01, image_size=28, in_channels=1,
+        num_classes=10, channels=(16, 32, 48, 48, 32), conv1_kernel=5, conv1_stride=1,
+        conv1_padding=2, fc_dim=128, tanh_lr=0.01, tanh_steps=200),
     "tiny": Config(
         dataset="mnist5k", steps=3, batch_size=16, image_size=28, in_channels=1, num_classes=10,
         channels=(8, 8, 8, 8, 8), conv1_kernel=5, conv1_stride=1, conv1_padding=2, fc_dim=16),

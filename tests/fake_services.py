@@ -360,8 +360,9 @@ def arxiv_atom(entries: list[dict], pdf_base: str = "https://arxiv.org/pdf") -> 
             id=e["id"], title=escape(e["title"]), summary=escape(e["summary"]),
             updated=e.get("updated", e["published"]), published=e["published"],
             pdf_base=pdf_base, primary=e["categories"][0],
-            categories="".join(f'    <category term="{c}" scheme="http://arxiv.org/schemas/atom"/>\n'
-                               for c in e["categories"]),
+            categories="".join(
+                f'    <category term="{c}" scheme="http://arxiv.org/schemas/atom"/>\n'
+                for c in e["categories"]),
             doi=f"    <arxiv:doi>{escape(e['doi'])}</arxiv:doi>\n" if e.get("doi") else "",
             authors="".join(f"    <author>\n      <name>{escape(a)}</name>\n    </author>\n"
                             for a in e["authors"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 
 import pytest
 
@@ -151,7 +152,7 @@ def only_insertions(old: str, new: str) -> list[str]:
     return added
 
 
-# --- end to end: the four ways in ------------------------------------------------------------
+# --- end to end: the four ways in -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("query", QUERIES)
@@ -306,7 +307,7 @@ def test_each_fault_is_one_line_and_leaves_papers_yaml_byte_identical(ws, fake, 
     assert not ws.pdfs_dir.exists()
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err, err
-    assert pytest.importorskip("re").search(message, err), err
+    assert re.search(message, err), err
 
 
 def test_missing_topic_lists_the_topics_before_any_request(ws, fake, capsys):
@@ -337,6 +338,19 @@ def test_duplicate_by_title_is_refused_after_the_lookup(ws, fake, capsys):
     assert ws.catalog_path.read_text() == text
 
 
+def test_a_paper_semantic_scholar_does_not_know_yet_is_added_without_cites(ws, fake_services,
+                                                                          capsys):
+    fake_services.add_atom({"id_list": "2501.01234"}, arxiv_atom([{
+        "id": "2501.01234v1", "title": "A Fresh Preprint", "summary": "Brand new.",
+        "authors": ["Ada Lovelace"], "categories": ["cs.LG"],
+        "published": "2025-01-02T10:00:00Z"}]))
+    fake_services.add_json("GET", "/graph/v1/paper/ARXIV:2501.01234",
+                           {"error": "Paper with id ARXIV:2501.01234 not found"}, status=404)
+    assert run(ws, "add", "2501.01234", "--yes", *TOPIC) == 0
+    assert "note: Semantic Scholar does not know arXiv 2501.01234 yet" in capsys.readouterr().err
+    assert catalog.load(ws.catalog_path).by_id["lovelace-2025"].cites == ()
+
+
 def test_no_cites_adds_without_asking_semantic_scholar(ws, fake):
     fake.fail_forever("/graph/", Fault(500))
     assert run(ws, "add", "1706.03762", "--yes", "--no-cites", *TOPIC) == 0
@@ -344,7 +358,7 @@ def test_no_cites_adds_without_asking_semantic_scholar(ws, fake):
     assert fake.seen("/graph/") == []
 
 
-# --- offline and cache bundles -------------------------------------------------------------------
+# --- offline and cache bundles --------------------------------------------------------------------
 
 
 def test_a_cache_bundle_makes_another_workspace_work_fully_offline(ws, fake, tmp_path, capsys,
@@ -378,7 +392,7 @@ def test_network_failure_serves_stale_entries_and_says_so(ws, fake, monkeypatch,
     assert "vaswani-2017" in catalog.load(ws.catalog_path)
 
 
-# --- the pieces -------------------------------------------------------------------------------------
+# --- the pieces -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("text, kind, value", [
@@ -424,7 +438,7 @@ def test_catalog_cites_match_by_arxiv_id_doi_and_normalised_title(ws):
     assert add_mod.catalog_cites(cat, links) == ["bahdanau", "resnet", "layer-norm"]
 
 
-# --- the app page -------------------------------------------------------------------------------------
+# --- the app page ---------------------------------------------------------------------------------
 
 
 def _page(ws):

@@ -306,3 +306,20 @@ def test_importing_workbench_pulls_in_neither_streamlit_nor_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_catalog_pickles_for_the_app_cache():
+    import pickle
+
+    cat, _ = catalog.validate_text(GOOD)
+    again = pickle.loads(pickle.dumps(cat))
+    assert again == cat and again.by_id["resnet"] == cat.by_id["resnet"]
+
+
+def test_added_abstract_stays_one_paragraph(tmp_path):
+    path = tmp_path / "papers.yaml"
+    path.write_text(GOOD)
+    long = " ".join(["Residual learning eases the training of very deep networks."] * 8)
+    catalog.append_paper(path, dict(NEW_ENTRY, abstract=long))
+    assert catalog.load(path).by_id["densenet"].abstract == long
+    assert max(len(line) for line in path.read_text().splitlines()) <= 100

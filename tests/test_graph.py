@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 import networkx as nx
 import pytest
 
-from tests.conftest import SHARED_FIXTURES, SHIPPED_CATALOG
+from tests.conftest import SHARED_FIXTURES, SHARED_PDFS, SHIPPED_CATALOG, requires_shared
 from workbench import catalog as catalog_mod
 from workbench import graph as g
 from workbench.workspace import Workspace
@@ -492,6 +492,56 @@ def test_workspace_graph_reads_cached_s2_pages_without_the_network(tmp_path):
     assert "s2:S2Z" not in graph
 
 
+def test_workspace_graph_uses_what_the_s2_client_cached(tmp_path, fake_services):
+    """End to end: the real Semantic Scholar client fetches from the local fake server into
+    the workspace cache; the graph is then built from that cache alone."""
+    from workbench.sources import open_sources
+
+    s2 = SHARED_FIXTURES / "semanticscholar"
+    if not s2.is_dir():
+        pytest.skip("needs the recorded S2 responses in ../shared/fixtures")
+    fake_services.add_json("GET", "/graph/v1/paper/ARXIV:1611.01211/references",
+                           {"offset": 0, "data": [json.loads((s2 / "Reference.json").read_text())]})
+    citation = json.loads((s2 / "Citation.json").read_text())
+    fake_services.add_json("GET", "/graph/v1/paper/ARXIV:1611.01211/citations",
+                           {"offset": 0, "data": [citation]})
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws/papers.yaml").write_text(
+        "topics:\n  - {id: t, title: T}\npapers:\n"
+        "  - {id: nvil, title: NVIL, authors: [A. Mnih], year: 2014, topic: t, "
+        "arxiv: \"1402.0030\"}\n"
+        "  - {id: me, title: Me, authors: [B. C], year: 2016, topic: t, arxiv: \"1611.01211\"}\n")
+    ws = Workspace.resolve(tmp_path / "ws")
+    sources = open_sources(ws)
+    sources.s2.references("1611.01211")
+    sources.s2.citations("1611.01211")
+
+    graph = g.load_workspace_graph(ws)
+    citer = f"s2:{citation['citingPaper']['paperId']}"
+    assert set(graph.edges) == {("me", "nvil"), (citer, "me")}
+    assert graph.edges["me", "nvil"]["sources"] == {"s2"}
+    assert graph.edges["me", "nvil"]["intents"] == {"background"}
+    assert graph.edges[citer, "me"]["influential"] is True
+    assert graph.nodes[citer]["title"] == citation["citingPaper"]["title"]
+
+
+@requires_shared
+def test_workspace_graph_adds_references_matched_in_a_real_pdf(tmp_path):
+    import shutil
+
+    (tmp_path / "ws/pdfs").mkdir(parents=True)
+    shutil.copy(SHARED_PDFS / "2010.11929.pdf", tmp_path / "ws/pdfs/2010.11929.pdf")
+    (tmp_path / "ws/papers.yaml").write_text(
+        "topics:\n  - {id: t, title: T}\npapers:\n"
+        "  - {id: adam, title: 'Adam: A Method for Stochastic Optimization', "
+        "authors: [D. Kingma], year: 2014, topic: t}\n"
+        "  - {id: vit, title: 'An Image is Worth 16x16 Words: Transformers for Image Recognition "
+        "at Scale', authors: [A. Dosovitskiy], year: 2020, topic: t, arxiv: \"2010.11929\"}\n")
+    graph = g.load_workspace_graph(Workspace.resolve(tmp_path / "ws"))
+    # ViT's reference list has "Kingma and Ba. Adam: A method for stochastic optimization"
+    assert list(graph.edges(data="sources")) == [("vit", "adam", {"pdf"})]
+
+
 def test_workspace_graph_without_a_cache_has_only_catalog_edges(tmp_path):
     write_catalog(tmp_path / "ws", CHAIN)
     ws = Workspace.resolve(tmp_path / "ws")
@@ -505,7 +555,9 @@ def test_workspace_graph_takes_reading_status_from_the_readers_notes(tmp_path):
 
     write_catalog(tmp_path / "ws", CHAIN)
     ws = Workspace.resolve(tmp_path / "ws")
+    before = g.workspace_stamp(ws)
     save_note(ws, new_note("b", "alice").with_pass(1, status=DONE), None)
+    assert g.workspace_stamp(ws) != before  # the app rebuilds its cached graph
     save_note(ws, new_note("c", "bob").with_pass(1, status=DONE), None)
     graph = g.load_workspace_graph(ws, reader="alice")
     assert graph.nodes["b"]["reading_status"] == "pass 1 done"
@@ -556,6 +608,10 @@ def test_cli_exports_every_format(tmp_path, capsys):
     code, out, _ = run_cli(capsys, root, "export", "svg", "--center", "a", "--hops", "1",
                            "--out", str(tmp_path / "a.svg"))
     assert code == 0 and "(4 papers, 3 citations)" in out  # a and the three citing it
+    code, out, _ = run_cli(capsys, root, "export", "json", "--center", "a",
+                           "--out", str(tmp_path / "a.json"))
+    data = json.loads((tmp_path / "a.json").read_text())
+    assert code == 0 and sorted(n["id"] for n in data["nodes"]) == ["a", "b", "c", "e"]
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import SHARED_FIXTURES, requires_shared
-from tests.fake_services import DATA, Fault, s2_paper, s2_reference
+from tests.fake_services import DATA, Fault, s2_paper
 from workbench.sources import BadRequest, BadResponse, NotFound, ServiceUnavailable, Settings
 from workbench.sources.cache import ResponseCache
 from workbench.sources.semantic_scholar import (

@@ -122,6 +122,10 @@ class Catalog:
     def __post_init__(self):
         object.__setattr__(self, "by_id", MappingProxyType({p.id: p for p in self.papers}))
 
+    def __reduce__(self):
+        # by_id is a read-only view rebuilt from `papers`; pickle (st.cache_data) the rest
+        return (Catalog, (self.topics, self.papers, self.path, self.warnings))
+
     def __contains__(self, paper_id: str) -> bool:
         return paper_id in self.by_id
 
@@ -544,7 +548,7 @@ def render_entry(entry: Mapping, dash_col: int = 2) -> str:
         if key == "arxiv":
             val = DoubleQuotedScalarString(val)
         elif key == "abstract":
-            val = FoldedScalarString(_wrap(" ".join(str(val).split()), 90))
+            val = _folded(" ".join(str(val).split()), 88)
         elif key in ("authors", "tags", "cites"):
             seq = CommentedSeq(list(val))
             seq.fa.set_flow_style()
@@ -562,10 +566,22 @@ def render_entry(entry: Mapping, dash_col: int = 2) -> str:
     return "".join(lines)
 
 
-def _wrap(text: str, width: int) -> str:
-    import textwrap
+def _folded(text: str, width: int):
+    """A `>-` block scalar whose lines fold at spaces near `width` (the value stays one line)."""
+    from ruamel.yaml.scalarstring import FoldedScalarString
 
-    return "\n".join(textwrap.wrap(text, width)) if text else text
+    folded = FoldedScalarString(text)
+    folds, line_start, last_space = [], 0, None
+    for i, ch in enumerate(text):
+        if ch == " ":
+            if i - line_start > width and last_space is not None:
+                folds.append(last_space)
+                line_start = last_space + 1
+            last_space = i
+    if len(text) - line_start > width and last_space is not None and last_space > line_start:
+        folds.append(last_space)
+    folded.fold_pos = folds
+    return folded
 
 
 def append_paper(path: str | Path, entry: Mapping) -> Paper:

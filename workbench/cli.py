@@ -219,7 +219,7 @@ def _graph_export(g, args) -> int:
         view = graph.make_view(g, args.center, hops=args.hops, direction=args.direction,
                                colour_by=args.colour_by, topics=topics)
     out = args.out or f"citation-graph.{args.format}"
-    data = graph.export(g, args.format, view)
+    data = graph.export(view.graph if view else g, args.format, view)
     graph.write_export(data, out)
     shown = view.graph if view else g
     print(f"wrote {out} ({shown.number_of_nodes()} papers, {shown.number_of_edges()} citations)")

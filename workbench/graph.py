@@ -177,7 +177,8 @@ def build_graph(
                 continue
             intents = frozenset(attrs.get("intents") or ())
             influential = bool(attrs.get("influential") or attrs.get("isInfluential"))
-            ensure(u), ensure(v)
+            ensure(u)
+            ensure(v)
             data = succ[u].get(v)
             if data is None:
                 succ[u][v] = pred[v][u] = {"sources": tag, "intents": intents,
@@ -269,7 +270,6 @@ def s2_edges_from_records(paper_id: str, references: Iterable[Mapping] = (),
 
 _S2_LIST_KEY = re.compile(r"^s2 GET \S*?/paper/(?P<pid>.+)/(?P<kind>references|citations)"
                           r"(?:\?|$)")
-_S2_PAPER_KEY = re.compile(r"^s2 GET \S*?/paper/(?P<pid>[^?]+?)(?:\?|$)")
 
 
 def _cached_s2_bodies(workspace) -> list[tuple[str, object]]:
@@ -401,14 +401,19 @@ def load_workspace_graph(workspace, catalog=None, reader: str | None = None) -> 
 
 
 def workspace_stamp(workspace) -> tuple:
-    """Changes whenever an input of `load_workspace_graph` may have changed (cache key)."""
+    """A cache key that changes whenever an input of `load_workspace_graph` changes: the
+    catalog, the response cache, each reader's note files and the PDFs in pdfs/."""
+    from workbench.sources.cache import DB_NAME
+
+    paths = [workspace.catalog_path, workspace.cache_dir / DB_NAME]
+    paths += sorted(workspace.notes_dir.glob("*/*.md")) + sorted(workspace.pdfs_dir.glob("*.pdf"))
     stamp = []
-    for path in (workspace.catalog_path, workspace.cache_dir, workspace.notes_dir):
+    for path in paths:
         try:
             st = path.stat()
-            stamp.append((st.st_mtime_ns, st.st_size))
+            stamp.append((str(path), st.st_mtime_ns, st.st_size))
         except OSError:
-            stamp.append(None)
+            stamp.append((str(path), None))
     return tuple(stamp)
 
 
@@ -1094,11 +1099,11 @@ def render_png(view: GraphView, dpi: int = 120) -> bytes:
 
 
 def export(graph: nx.DiGraph, fmt: str, view: GraphView | None = None) -> bytes:
-    """The graph (or, for images, the view) in `fmt`: graphml | json | svg | png."""
+    """`graph` as data (graphml | json) or `view` as an image (svg | png)."""
     if fmt == "graphml":
-        return to_graphml(view.graph if view else graph)
+        return to_graphml(graph)
     if fmt == "json":
-        return to_node_link_json(view.graph if view else graph).encode("utf-8")
+        return to_node_link_json(graph).encode("utf-8")
     if fmt in ("svg", "png"):
         if view is None:
             raise GraphError(f"a {fmt} image needs a neighbourhood: give a center paper")

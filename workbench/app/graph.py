@@ -65,9 +65,9 @@ with left:
     st.markdown(f"[Open “{graph.nodes[pick]['title']}” ›]({paper_link(pick)})")
     st.button("Centre the graph on it", key="graph_centre", on_click=centre_on, args=(pick,))
     st.caption("Click a paper to pick it; scroll to zoom, drag to pan. Size = PageRank in this "
-               "view. Downloads: this view (GraphML, JSON) or an image of it (SVG, PNG).")
+               "view. Downloads: the whole graph (GraphML, JSON), this view as an image.")
     for col, fmt in zip(st.columns(4), g.EXPORT_FORMATS, strict=True):
-        col.download_button(fmt.upper(), lambda fmt=fmt: g.export(view.graph, fmt, view),
+        col.download_button(fmt.upper(), lambda fmt=fmt: g.export(graph, fmt, view),
                             file_name=f"{paper.id}-graph.{fmt}", mime=g.EXPORT_MIME[fmt],
                             key=f"graph_{fmt}")
 

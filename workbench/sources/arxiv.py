@@ -164,7 +164,8 @@ class _PolicyAdapter(HTTPAdapter):
                 raise BadResponse(f"arXiv's answer for {self.what} was cut off mid-way; try "
                                   "again") from None
             except requests.exceptions.ConnectionError as exc:
-                if isinstance(exc.args[0] if exc.args else None, urllib3.exceptions.ReadTimeoutError):
+                cause = exc.args[0] if exc.args else None
+                if isinstance(cause, urllib3.exceptions.ReadTimeoutError):
                     raise Timeout(f"arXiv stopped answering within {self.settings.timeout_s:g} s "
                                   f"for {self.what}; try again later") from None
                 host = urlsplit(url).netloc

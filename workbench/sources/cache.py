@@ -243,9 +243,11 @@ class ResponseCache:
 
     def fetch(self, key: str, send: Callable[[], HttpReply], *, service: str, what: str,
               validate: Callable[[bytes], None] | None = None) -> HttpReply:
-        """One request under the offline-first policy (module docstring); `what` names it in
-        messages after the service name ("id 1706.03762"). `send` raises ServiceUnavailable/Timeout/BadResponse
-        for transport failures; `validate` raises BadResponse for a malformed 200 body."""
+        """One request under the offline-first policy (module docstring).
+
+        `what` names the request in messages, after the service name ("id 1706.03762").
+        `send` raises ServiceUnavailable / Timeout / BadResponse for transport failures;
+        `validate` raises BadResponse for a malformed 200 body."""
         cached = self.get(key)
         name = SERVICE_NAMES.get(service, service)
         if self.offline:

@@ -1,0 +1,88 @@
+"""Pages per second of `workbench.pdf.extract` on the shared paper PDFs, side by side with
+plain `page.get_text()` (the floor: PyMuPDF text extraction and nothing else) and
+`pymupdf4llm.to_markdown` (the peer: a general PDF-to-Markdown converter on the same library).
+
+    python benchmarks/pdf_speed.py [--repeat 3] [--pdfs DIR]
+
+Every extract() call runs without the cache and renders the figure crops, i.e. the full cost a
+reader pays the first time a paper is opened. Each measurement takes the best of `--repeat`
+passes over all PDFs (the machine is shared, so the best pass is the least disturbed one).
+Goal (issue 4): extract() >= 50 pages/s and >= 10x the peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_PDFS = Path(os.environ.get("WORKBENCH_SHARED", ROOT.parent / "shared")) / "pdfs"
+
+
+def _best_of(repeat: int, fn) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pdfs", type=Path, default=DEFAULT_PDFS)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--peer-repeat", type=int, default=1,
+                        help="passes for pymupdf4llm (slow; default 1)")
+    args = parser.parse_args(argv)
+
+    import logging
+
+    import pymupdf
+    import pymupdf4llm
+
+    from workbench import pdf
+
+    logging.disable(logging.WARNING)  # pymupdf4llm logs per page
+    files = sorted(args.pdfs.glob("*.pdf"))
+    if not files:
+        print(f"no PDFs in {args.pdfs}", file=sys.stderr)
+        return 1
+    pages = sum(pymupdf.open(f).page_count for f in files)
+
+    def floor():
+        for f in files:
+            with pymupdf.open(f) as doc:
+                for page in doc:
+                    page.get_text()
+
+    def ours():
+        for f in files:
+            pdf.extract(f)  # no cache_dir: nothing is reused between calls
+
+    def peer():
+        for f in files:
+            pymupdf4llm.to_markdown(str(f), show_progress=False)
+
+    t_floor = _best_of(args.repeat, floor)
+    t_ours = _best_of(args.repeat, ours)
+    t_peer = _best_of(args.peer_repeat, peer)
+    print(f"{len(files)} PDFs, {pages} pages; best of {args.repeat} passes "
+          f"({args.peer_repeat} for the peer); pymupdf {pymupdf.__version__}, "
+          f"pymupdf4llm {getattr(pymupdf4llm, '__version__', '?')}, {os.cpu_count()} CPUs")
+    print(f"{'method':42s} {'seconds':>8s} {'pages/s':>8s} {'vs extract()':>13s}")
+    for name, t in [("page.get_text() (floor)", t_floor),
+                    ("workbench.pdf.extract() (full, no cache)", t_ours),
+                    ("pymupdf4llm.to_markdown() (peer)", t_peer)]:
+        print(f"{name:42s} {t:8.2f} {pages / t:8.1f} {t / t_ours:12.2f}x")
+    ok = pages / t_ours >= 50 and t_peer / t_ours >= 10
+    print(f"goal (>= 50 pages/s and >= 10x the peer): {'met' if ok else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,507 @@
+"""SSD: Single Shot MultiBox Detector (Liu et al., ECCV 2016). https://arxiv.org/abs/1512.02325
+
+One network predicts, at every location of several feature maps, class scores and box offsets
+for a fixed set of default boxes of different scales and aspect ratios (Fig. 2). Training
+matches default boxes to ground truth (Sec. 2.2), minimises confidence + alpha * localisation
+loss over the matched boxes (Eq. 1-3) with hard negative mining at 3:1, and inference keeps the
+confident boxes after per-class non-maximum suppression (Sec. 3).
+
+`paper` is SSD300 on VGG-16 for VOC (21 classes): conv4_3 (L2-normalised, Sec. 3.1), fc7 and the
+extra layers conv8_2..conv11_2 predict 4/6/6/6/4/4 boxes per location on 38/19/10/5/3/1 maps,
+8,732 default boxes, 26,285,486 parameters (= torchvision's `ssd300_vgg16(num_classes=21)`).
+
+Deviations from the paper
+- Default boxes follow the authors' released SSD300 (and torchvision): scales 0.07..1.05 and
+  centres at (i + 0.5) * step / 300 with steps 8..300, not Eq. 4's 0.2..0.9 and (i + 0.5)/|f_k|;
+  `steps_px=None` and `scales` from `eq4_scales` give the paper's formulas.
+- Offsets are encoded with the authors' variances (0.1 for centres, 0.2 for sizes), i.e. Eq. 2
+  divided by (0.1, 0.1, 0.2, 0.2).
+- No ImageNet pre-training (nothing is downloaded) and, for real data, only horizontal flips:
+  the paper's patch-sampling augmentation is worth 8.8 mAP (Table 2).
+- `mini`: a small convolutional backbone (with BatchNorm) on generated 64x64 images of shapes,
+  four maps (8/4/2/1), 340 default boxes, Adam; the matching, loss, hard negative mining and NMS
+  are the paper's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.ops import batched_nms, box_convert, box_iou
+
+from reproductions.common.claims import Claim
+
+PAPER = "ssd"
+VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
+               "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep",
+               "sofa", "train", "tvmonitor")  # label i + 1; 0 is the background
+SHAPES = ("square", "circle", "triangle")  # the miniature's classes, labels 1..3
+VARIANCES = (0.1, 0.2)  # authors' code: centre and size offsets are divided by these
+
+
+# --- default boxes, matching, loss --------------------------------------------------------------
+def eq4_scales(m: int, s_min: float = 0.2, s_max: float = 0.9) -> tuple[float, ...]:
+    """Eq. 4: s_k = s_min + (s_max - s_min)(k - 1)/(m - 1), k = 1..m, plus s_{m+1} = 1 for s'_m."""
+    return tuple(s_min + (s_max - s_min) * k / (m - 1) for k in range(m)) + (1.0,)
+
+
+def box_shapes(scales, aspect_ratios) -> list[list[tuple[float, float]]]:
+    """Per map k, the (w, h) of its default boxes (Sec. 2.2, "Choosing scales and aspect ratios").
+
+    (s_k, s_k), (s'_k, s'_k) with s'_k = sqrt(s_k s_{k+1}), then for each ratio a in the map's
+    list, (s_k sqrt(a), s_k / sqrt(a)) and its transpose (ratio 1/a).
+    """
+    shapes = []
+    for k, ratios in enumerate(aspect_ratios):
+        s, s_next = scales[k], math.sqrt(scales[k] * scales[k + 1])
+        wh = [(s, s), (s_next, s_next)]
+        for a in ratios:
+            wh += [(s * math.sqrt(a), s / math.sqrt(a)), (s / math.sqrt(a), s * math.sqrt(a))]
+        shapes.append(wh)
+    return shapes
+
+
+def default_boxes(map_sizes, shapes, image_size: int, steps_px=None) -> torch.Tensor:
+    """(N, 4) default boxes (cx, cy, w, h) in [0, 1], map by map, location-major, shape-minor.
+
+    Centre of cell (i, j) on map k: ((j + 0.5) / f_k, (i + 0.5) / f_k), f_k = image_size / step_k
+    with the authors' steps, else f_k = the map size (Sec. 2.2). Sizes are clipped to [0, 1].
+    """
+    boxes = []
+    for k, (size, wh) in enumerate(zip(map_sizes, shapes, strict=True)):
+        f_k = image_size / steps_px[k] if steps_px else size
+        centres = (torch.arange(size, dtype=torch.float32) + 0.5) / f_k
+        cy, cx = torch.meshgrid(centres, centres, indexing="ij")
+        cxcy = torch.stack([cx.flatten(), cy.flatten()], 1)  # (f*f, 2)
+        wh_t = torch.tensor(wh, dtype=torch.float32).clamp(0, 1)  # (A, 2)
+        grid = torch.cat([cxcy[:, None].expand(-1, len(wh), 2),
+                          wh_t[None].expand(len(cxcy), -1, 2)], 2)  # (f*f, A, 4)
+        boxes.append(grid.reshape(-1, 4))
+    return torch.cat(boxes)
+
+
+def encode(boxes_xyxy: torch.Tensor, defaults: torch.Tensor) -> torch.Tensor:
+    """Eq. 2 (with variances): ((g_cx - d_cx) / d_w / 0.1, ..., log(g_w / d_w) / 0.2, ...)."""
+    g = box_convert(boxes_xyxy, "xyxy", "cxcywh")
+    centre = (g[:, :2] - defaults[:, :2]) / defaults[:, 2:] / VARIANCES[0]
+    size = torch.log(g[:, 2:] / defaults[:, 2:]) / VARIANCES[1]
+    return torch.cat([centre, size], 1)
+
+
+def decode(offsets: torch.Tensor, defaults: torch.Tensor) -> torch.Tensor:
+    """Inverse of `encode`: (..., N, 4) offsets -> (..., N, 4) boxes (x1, y1, x2, y2)."""
+    centre = defaults[..., :2] + offsets[..., :2] * VARIANCES[0] * defaults[..., 2:]
+    size = defaults[..., 2:] * torch.exp(offsets[..., 2:] * VARIANCES[1])
+    return box_convert(torch.cat([centre, size], -1), "cxcywh", "xyxy")
+
+
+def match(gt_boxes: torch.Tensor, gt_labels: torch.Tensor, defaults: torch.Tensor,
+          threshold: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sec. 2.2, matching strategy: (labels (N,), matched boxes (N, 4)); label 0 = background.
+
+    Each ground-truth box gets the default box of best jaccard overlap, and every default box
+    whose best overlap with any ground truth is > `threshold` is matched to that ground truth.
+    """
+    defaults_xyxy = box_convert(defaults, "cxcywh", "xyxy")
+    if len(gt_boxes) == 0:  # all background; the boxes are placeholders that encode to 0
+        return gt_labels.new_zeros(len(defaults)), defaults_xyxy
+    iou = box_iou(gt_boxes, defaults_xyxy)  # (G, N)
+    best_iou, best_gt = iou.max(0)  # for each default box, its best ground truth
+    best_default = iou.argmax(1)  # (G,): each ground truth's best default box
+    best_gt[best_default] = torch.arange(len(gt_boxes), device=gt_boxes.device)
+    best_iou[best_default] = 2.0  # always matched
+    labels = torch.where(best_iou > threshold, gt_labels[best_gt], torch.zeros_like(best_gt))
+    return labels, gt_boxes[best_gt]
+
+
+def hard_negatives(conf_loss: torch.Tensor, positive: torch.Tensor, ratio: float) -> torch.Tensor:
+    """Sec. 2.2, hard negative mining: per image, the `ratio` x #positives negatives with the
+    highest confidence loss. (B, N) losses and positive mask -> (B, N) negative mask."""
+    loss = conf_loss.detach().masked_fill(positive, -math.inf)  # rank negatives only
+    rank = loss.argsort(1, descending=True).argsort(1)  # 0 = hardest
+    n_neg = (ratio * positive.sum(1, keepdim=True)).clamp(max=positive.shape[1])
+    return (rank < n_neg) & ~positive
+
+
+def multibox_loss(loc, conf, target_loc, target_labels, alpha: float = 1.0,
+                  neg_pos_ratio: float | None = 3.0) -> tuple[torch.Tensor, ...]:
+    """Eq. 1: L = (L_conf + alpha L_loc) / N, N = #matched default boxes (L = 0 when N = 0).
+
+    L_loc (Eq. 2): smooth L1 over the positives' offsets. L_conf (Eq. 3): softmax cross-entropy
+    over the positives and the negatives: the hard ones at `neg_pos_ratio`:1, or all of them
+    when `neg_pos_ratio` is None. Shapes: loc (B, N, 4), conf (B, N, K), labels (B, N).
+    """
+    positive = target_labels > 0
+    n = positive.sum()
+    ce = F.cross_entropy(conf.flatten(0, 1).float(), target_labels.flatten(),
+                         reduction="none").view_as(target_labels)  # (B, N)
+    negative = ~positive if neg_pos_ratio is None else hard_negatives(ce, positive, neg_pos_ratio)
+    l_conf = ce[positive].sum() + ce[negative].sum()
+    l_loc = F.smooth_l1_loss(loc[positive].float(), target_loc[positive], reduction="sum")
+    scale = (n > 0).float() / n.clamp(min=1)
+    return (l_conf + alpha * l_loc) * scale, l_conf * scale, l_loc * scale
+
+
+# --- blocks -------------------------------------------------------------------------------------
+class L2Norm(nn.Module):
+    """Sec. 3.1 (ParseNet): each location's channel vector scaled to unit norm, then by a learned
+    per-channel scale initialised to 20."""
+
+    def __init__(self, channels: int, scale: float = 20.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((channels,), scale))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight.view(1, -1, 1, 1) * F.normalize(x, dim=1)  # (B, C, H, W)
+
+
+def _convs(widths, c_in: int, ceil_last_pool: bool = False) -> list[nn.Module]:
+    """VGG convolutions: an int is a 3x3 conv + ReLU, "M" a 2x2 max-pool."""
+    layers: list[nn.Module] = []
+    for w in widths:
+        if w == "M":
+            layers.append(nn.MaxPool2d(2, 2, ceil_mode=ceil_last_pool))
+        else:
+            layers += [nn.Conv2d(c_in, w, 3, padding=1), nn.ReLU(True)]
+            c_in = w
+    return layers
+
+
+def vgg16_stages() -> tuple[nn.Module, list[nn.Module], list[int]]:
+    """SSD300's VGG-16 (Sec. 3): (up to conv4_3, [fc7, conv8_2, .., conv11_2] stages, channels).
+
+    pool3 rounds up (75 -> 38), pool5 becomes 3x3 stride 1, fc6/fc7 become an atrous 3x3
+    (dilation 6) and a 1x1 convolution; the extra layers follow Fig. 2.
+    """
+    conv4_3 = nn.Sequential(*_convs([64, 64, "M", 128, 128, "M", 256, 256, 256], 3),
+                            nn.MaxPool2d(2, 2, ceil_mode=True), *_convs([512, 512, 512], 256))
+    fc7 = nn.Sequential(nn.MaxPool2d(2, 2), *_convs([512, 512, 512], 512),
+                        nn.MaxPool2d(3, 1, padding=1),  # pool5: 3x3-s1
+                        nn.Conv2d(512, 1024, 3, padding=6, dilation=6), nn.ReLU(True),  # fc6
+                        nn.Conv2d(1024, 1024, 1), nn.ReLU(True))  # fc7, (B, 1024, 19, 19)
+
+    def extra(c_in, mid, out, stride, pad):  # 1x1 reduce, then 3x3
+        return nn.Sequential(nn.Conv2d(c_in, mid, 1), nn.ReLU(True),
+                             nn.Conv2d(mid, out, 3, stride, pad), nn.ReLU(True))
+
+    extras = [extra(1024, 256, 512, 2, 1),  # conv8_2: (B, 512, 10, 10)
+              extra(512, 128, 256, 2, 1),  # conv9_2: (B, 256, 5, 5)
+              extra(256, 128, 256, 1, 0),  # conv10_2: (B, 256, 3, 3)
+              extra(256, 128, 256, 1, 0)]  # conv11_2: (B, 256, 1, 1)
+    for conv in (c for c in [*conv4_3, *fc7[:-4]] if isinstance(c, nn.Conv2d)):
+        nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")  # as torchvision
+        nn.init.zeros_(conv.bias)
+    for m in [fc7[-4:], *extras]:
+        for conv in (c for c in m.modules() if isinstance(c, nn.Conv2d)):
+            nn.init.xavier_uniform_(conv.weight)  # Sec. 3.1: "xavier" for the new layers
+            nn.init.zeros_(conv.bias)
+    return conv4_3, [fc7, *extras], [512, 1024, 512, 256, 256, 256]
+
+
+def small_stages(width: int) -> tuple[nn.Module, list[nn.Module], list[int]]:
+    """The miniature's backbone: 64x64 -> maps of 8, 4, 2, 1 (stride-2 3x3 convs), with BN."""
+
+    def block(c_in, c_out, stride):
+        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
+                             nn.BatchNorm2d(c_out), nn.ReLU(True))
+
+    w = width
+    first = nn.Sequential(block(3, w // 2, 2), block(w // 2, w, 2), block(w, w, 1),
+                          block(w, w, 2))  # (B, w, 8, 8)
+    stages = [nn.Sequential(block(w, w, 2)), nn.Sequential(block(w, w, 2)),
+              nn.Sequential(block(w, w, 2))]  # 4x4, 2x2, 1x1
+    return first, stages, [w] * 4
+
+
+# --- config -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0
+    steps: int = 60_000  # Sec. 3.1: 40k iterations at 1e-3, then 10k at 1e-4 and 10k at 1e-5
+    batch_size: int = 32  # Sec. 3
+    lr: float = 1e-3  # Sec. 3
+    lr_milestones: tuple[int, ...] = (40_000, 50_000)  # Sec. 3.1: lr x 0.1 at each
+    optimizer: Literal["sgd", "adam"] = "sgd"  # Sec. 3: SGD, momentum 0.9, weight decay 5e-4
+    weight_decay: float = 5e-4
+    data_root: str | None = None  # folder holding VOCdevkit/VOC<year>; None = generated shapes
+    voc_year: str = "2007"
+    train_split: str = "trainval"  # Table 1, "07": VOC2007 trainval
+    test_split: str = "test"  # Table 1: VOC2007 test
+    backbone: Literal["vgg16", "small"] = "vgg16"
+    width: int = 64  # channels of the small backbone
+    image_size: int = 300  # SSD300
+    num_classes: int = 21  # 20 VOC classes + background
+    scales: tuple[float, ...] = (0.07, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05)  # s_1..s_m, s_{m+1}
+    aspect_ratios: tuple[tuple[int, ...], ...] = ((2,), (2, 3), (2, 3), (2, 3), (2,), (2,))  # 4/6/6/6/4/4
+    steps_px: tuple[int, ...] | None = (8, 16, 32, 64, 100, 300)  # authors' box centres; None: Sec. 2.2
+    multi_scale: bool = True  # False: predict from one map only, all box shapes stacked (Table 3)
+    single_map: int = 1  # the map kept when multi_scale is False (conv7 / fc7 in Table 3)
+    iou_threshold: float = 0.5  # Sec. 2.2 matching
+    alpha: float = 1.0  # Eq. 1, "set to 1 by cross validation"
+    hard_negative_mining: bool = True  # Sec. 2.2; False: every negative enters L_conf
+    neg_pos_ratio: float = 3.0  # Sec. 2.2: at most 3:1
+    score_threshold: float = 0.01  # Sec. 3 inference: confidence filter
+    nms_threshold: float = 0.45  # Sec. 3 inference: per-class NMS jaccard overlap
+    max_detections: int = 200  # Sec. 3 inference: top 200 per image
+    num_train: int = 2000  # generated training images (mini)
+    num_test: int = 300  # generated test images (mini)
+    ablations: bool = False  # also train the variants the claims compare (no HNM, single scale)
+
+
+# --- model --------------------------------------------------------------------------------------
+class SSD(nn.Module):
+    """Backbone stages -> source maps -> 3x3 conv heads for box offsets and class scores."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        first, stages, channels = vgg16_stages() if cfg.backbone == "vgg16" else \
+            small_stages(cfg.width)
+        shapes = box_shapes(cfg.scales, cfg.aspect_ratios)
+        sources = list(range(len(channels))) if cfg.multi_scale else [cfg.single_map]
+        if not cfg.multi_scale:  # Table 3: the other maps' boxes stacked on the remaining one
+            shapes = [[wh for per_map in shapes for wh in per_map]]
+        self.first = first
+        self.l2norm = L2Norm(channels[0]) if 0 in sources else None  # conv4_3 (Sec. 3.1)
+        self.stages = nn.ModuleList(stages[: max(sources)])  # nothing after the last source map
+        self.sources = sources
+        self.shapes = shapes
+        self.num_classes = cfg.num_classes
+        self.cfg = cfg
+        self.loc = nn.ModuleList(nn.Conv2d(channels[s], len(wh) * 4, 3, padding=1)
+                                 for s, wh in zip(sources, shapes, strict=True))
+        self.conf = nn.ModuleList(nn.Conv2d(channels[s], len(wh) * cfg.num_classes, 3, padding=1)
+                                  for s, wh in zip(sources, shapes, strict=True))
+        for conv in [*self.loc, *self.conf]:
+            nn.init.xavier_uniform_(conv.weight)
+            nn.init.zeros_(conv.bias)
+        self._defaults: dict[tuple[int, ...], torch.Tensor] = {}
+
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.first(x)
+        maps = [self.l2norm(x) if self.l2norm is not None else x]
+        for stage in self.stages:
+            x = stage(x)
+            maps.append(x)
+        return [maps[s] for s in self.sources]
+
+    def default_boxes(self, map_sizes: tuple[int, ...], device) -> torch.Tensor:
+        if map_sizes not in self._defaults:
+            steps = self.cfg.steps_px and [self.cfg.steps_px[s] for s in self.sources]
+            self._defaults[map_sizes] = default_boxes(map_sizes, self.shapes, self.cfg.image_size,
+                                                      steps)
+        return self._defaults[map_sizes].to(device)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, 3, S, S) -> offsets (B, N, 4), class logits (B, N, K), default boxes (N, 4)."""
+        maps = self.feature_maps(x)
+        b = x.shape[0]
+        loc = torch.cat([head(m).permute(0, 2, 3, 1).reshape(b, -1, 4)  # (B, H*W*A, 4)
+                         for head, m in zip(self.loc, maps, strict=True)], 1)
+        conf = torch.cat([head(m).permute(0, 2, 3, 1).reshape(b, -1, self.num_classes)
+                          for head, m in zip(self.conf, maps, strict=True)], 1)  # (B, N, K)
+        return loc, conf, self.default_boxes(tuple(m.shape[-1] for m in maps), x.device)
+
+    @torch.no_grad()
+    def detect(self, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        """Sec. 3 inference: scores > 0.01, per-class NMS at 0.45, the top 200 per image.
+
+        Returns one dict per image: boxes (M, 4) as (x1, y1, x2, y2) in [0, 1], scores, labels.
+        """
+        loc, conf, defaults = self(x)
+        boxes = decode(loc.float(), defaults).clamp(0, 1)  # (B, N, 4)
+        probs = conf.float().softmax(-1)[..., 1:]  # (B, N, K-1), without the background
+        out = []
+        for b in range(len(x)):
+            anchor, cls = torch.nonzero(probs[b] > self.cfg.score_threshold, as_tuple=True)
+            scores = probs[b, anchor, cls]
+            keep = batched_nms(boxes[b, anchor], scores, cls, self.cfg.nms_threshold)
+            keep = keep[: self.cfg.max_detections]
+            out.append({"boxes": boxes[b, anchor[keep]], "scores": scores[keep],
+                        "labels": cls[keep] + 1})
+        return out
+
+
+PRESETS: dict[str, Config] = {
+    # SSD300 for VOC: 8,732 default boxes, 26,285,486 parameters (torchvision: the same)
+    "paper": Config(),
+    # generated 64x64 shapes; 4 boxes on maps 8/4/2/1 = 340 default boxes; + the two ablations
+    "mini": Config(backbone="small", width=64, image_size=64, num_classes=len(SHAPES) + 1,
+                   scales=eq4_scales(4), aspect_ratios=((2,),) * 4, steps_px=None,
+                   optimizer="adam", lr=2e-3, weight_decay=0.0, steps=400, lr_milestones=(300,),
+                   batch_size=32, ablations=True),
+    "tiny": Config(backbone="small", width=16, image_size=64, num_classes=len(SHAPES) + 1,
+                   scales=eq4_scales(4), aspect_ratios=((2,),) * 4, steps_px=None,
+                   optimizer="adam", weight_decay=0.0, steps=3, lr_milestones=(), batch_size=8,
+                   num_train=16, num_test=8, ablations=True),
+}
+
+
+def build_model(cfg: Config) -> SSD:
+    return SSD(cfg)
+
+
+def build_optimizer(model: SSD, cfg: Config):
+    """Sec. 3: SGD (momentum 0.9, weight decay 5e-4), lr x 0.1 at each milestone."""
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9,
+                              weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), 0.1)
+
+
+def variants(cfg: Config) -> dict[str, Config]:
+    """`main`; with `ablations`: without hard negative mining, and from a single feature map."""
+    if not cfg.ablations:
+        return {"main": cfg}
+    base = dataclasses.replace(cfg, ablations=False)
+    return {"main": base,
+            "no_hard_negatives": dataclasses.replace(base, hard_negative_mining=False),
+            "single_scale": dataclasses.replace(base, multi_scale=False)}
+
+
+# --- data ---------------------------------------------------------------------------------------
+def draw_shapes(n: int, image_size: int, seed: int) -> list[tuple[torch.Tensor, dict]]:
+    """`n` generated images (3, S, S) in [0, 1] with 1-3 non-overlapping filled shapes each, and
+    their targets {"boxes" (G, 4) (x1, y1, x2, y2) in [0, 1], "labels" (G,) in 1..3}."""
+    from PIL import Image, ImageDraw
+    from torchvision.transforms.functional import pil_to_tensor
+
+    rng = random.Random(seed)
+    noise = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(n):
+        bg = tuple(rng.randint(0, 90) for _ in range(3))
+        img = Image.new("RGB", (image_size, image_size), bg)
+        draw = ImageDraw.Draw(img)
+        boxes: list[list[float]] = []
+        labels: list[int] = []
+        for _ in range(rng.randint(1, 3)):
+            for _attempt in range(20):  # place without overlapping an earlier shape
+                side = rng.randint(image_size * 5 // 32, image_size * 9 // 16)  # 10-36 px at 64
+                x0, y0 = rng.randint(0, image_size - side), rng.randint(0, image_size - side)
+                box = [x0, y0, x0 + side, y0 + side]
+                if all(box_iou(torch.tensor([box], dtype=torch.float32),
+                               torch.tensor([b], dtype=torch.float32) * image_size).item() == 0
+                       for b in boxes):
+                    break
+            else:
+                continue
+            kind = rng.randrange(len(SHAPES))
+            colour = tuple(rng.randint(120, 255) for _ in range(3))
+            x1, y1 = x0 + side - 1, y0 + side - 1  # PIL draws both end points
+            if SHAPES[kind] == "square":
+                draw.rectangle([x0, y0, x1, y1], fill=colour)
+            elif SHAPES[kind] == "circle":
+                draw.ellipse([x0, y0, x1, y1], fill=colour)
+            else:
+                draw.polygon([(x0, y1), (x1, y1), ((x0 + x1) / 2, y0)], fill=colour)
+            boxes.append([v / image_size for v in box])
+            labels.append(kind + 1)
+        x = pil_to_tensor(img).float() / 255  # (3, S, S)
+        x = (x + 0.03 * torch.randn(x.shape, generator=noise)).clamp(0, 1)
+        out.append((x, {"boxes": torch.tensor(boxes, dtype=torch.float32).view(-1, 4),
+                        "labels": torch.tensor(labels, dtype=torch.int64)}))
+    return out
+
+
+VGG_MEAN = (0.48235, 0.45882, 0.40784)  # torchvision's SSD300: pixels in 0..255 minus the mean
+
+
+class VOCBoxes(torch.utils.data.Dataset):
+    """`torchvision.datasets.VOCDetection` as (image (3, S, S), target) pairs: boxes in [0, 1],
+    labels 1..20, `difficult` flags; horizontal flips when training."""
+
+    def __init__(self, root: str, year: str, split: str, image_size: int, train: bool):
+        from torchvision.datasets import VOCDetection
+
+        from reproductions.common.config import ConfigError
+
+        try:
+            self.voc = VOCDetection(root, year=year, image_set=split, download=False)
+        except (RuntimeError, ValueError) as err:  # not found, or an unknown year/split
+            raise ConfigError(f"VOC{year} {split} not found under {root} ({err}); point "
+                              "data_root at the folder holding VOCdevkit/") from None
+        self.image_size, self.train = image_size, train
+
+    def __len__(self) -> int:
+        return len(self.voc)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, dict]:
+        from torchvision.transforms.functional import pil_to_tensor, resize
+
+        img, ann = self.voc[i]
+        w, h = img.size
+        objects = ann["annotation"]["object"]
+        boxes = torch.tensor([[float(o["bndbox"][k]) for k in ("xmin", "ymin", "xmax", "ymax")]
+                              for o in objects], dtype=torch.float32).view(-1, 4)
+        boxes = (boxes - torch.tensor([1.0, 1.0, 0.0, 0.0])) / torch.tensor([w, h, w, h])  # 1-based
+        target = {"boxes": boxes,
+                  "labels": torch.tensor([VOC_CLASSES.index(o["name"]) + 1 for o in objects]),
+                  "difficult": torch.tensor([o.get("difficult", "0") == "1" for o in objects])}
+        x = pil_to_tensor(resize(img, [self.image_size, self.image_size])).float()  # (3, S, S)
+        x = x - torch.tensor(VGG_MEAN).view(3, 1, 1) * 255
+        if self.train and random.random() < 0.5:  # Sec. 2.2: horizontal flip
+            x = x.flip(-1)
+            target["boxes"] = torch.stack([1 - boxes[:, 2], boxes[:, 1], 1 - boxes[:, 0],
+                                           boxes[:, 3]], 1)
+        return x, target
+
+
+def collate(items) -> tuple[torch.Tensor, list[dict]]:
+    """[(image, target)] -> (images (B, 3, S, S), [target])."""
+    return torch.stack([x for x, _ in items]), [t for _, t in items]
+
+
+def build_data(cfg: Config):
+    """(training batches, test batches); each batch is (images (B, 3, S, S), [target dict])."""
+    from torch.utils.data import DataLoader
+
+    if cfg.data_root is None:
+        train = [(x - 0.5, t) for x, t in draw_shapes(cfg.num_train, cfg.image_size, cfg.seed)]
+        test = [(x - 0.5, t) for x, t in draw_shapes(cfg.num_test, cfg.image_size,
+                                                     cfg.seed + 10_000)]
+    else:
+        train = VOCBoxes(cfg.data_root, cfg.voc_year, cfg.train_split, cfg.image_size, True)
+        test = VOCBoxes(cfg.data_root, cfg.voc_year, cfg.test_split, cfg.image_size, False)
+    g = torch.Generator().manual_seed(cfg.seed)
+    train_batches = DataLoader(train, cfg.batch_size, shuffle=True, collate_fn=collate,
+                               drop_last=len(train) >= cfg.batch_size, generator=g)
+    return train_batches, DataLoader(test, 64, collate_fn=collate)
+
+
+# --- step and evaluation ------------------------------------------------------------------------
+def training_step(model: SSD, batch) -> dict:
+    """Match (Sec. 2.2), encode (Eq. 2), and the multibox loss with hard negatives (Eq. 1)."""
+    images, targets = batch
+    loc, conf, defaults = model(images)  # (B, N, 4), (B, N, K), (N, 4)
+    matched = [match(t["boxes"], t["labels"], defaults, model.cfg.iou_threshold) for t in targets]
+    labels = torch.stack([m[0] for m in matched])  # (B, N)
+    target_loc = torch.stack([encode(m[1], defaults) for m in matched])  # (B, N, 4)
+    ratio = model.cfg.neg_pos_ratio if model.cfg.hard_negative_mining else None
+    loss, l_conf, l_loc = multibox_loss(loc, conf, target_loc, labels, model.cfg.alpha, ratio)
+    return {"loss": loss, "loss_conf": l_conf.detach(), "loss_loc": l_loc.detach(),
+            "positives": (labels > 0).sum(1).float().mean()}
+
+
+@torch.no_grad()
+def evaluate(model: SSD, eval_data, cfg: Config) -> dict[str, float]:
+    """mAP@0.5 (VOC, all-point interpolation) and the AP of each class on the test batches."""
+    from reproductions.common.detection_metrics import mean_average_precision
+
+    device = next(model.parameters()).device
+    detections, truths = [], []
+    for images, targets in eval_data:
+        detections += [{k: v.cpu() for k, v in d.items()} for d in model.detect(images.to(device))]
+        truths += targets
+    result = mean_average_precision(detections, truths, cfg.num_classes)
+    names = VOC_CLASSES if cfg.data_root is not None else SHAPES
+    return {"map50": result["map"], **{f"ap_{names[int(k[3:]) - 1]}": v
+                                       for k, v in result.items() if k.startswith("ap_")}}
