@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 from dataclasses import dataclass
 from typing import Literal
 
@@ -310,22 +309,26 @@ class SSD(nn.Module):
 
     @torch.no_grad()
     def detect(self, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
-        """Sec. 3 inference: scores > 0.01, per-class NMS at 0.45, the top 200 per image.
-
-        Returns one dict per image: boxes (M, 4) as (x1, y1, x2, y2) in [0, 1], scores, labels.
-        """
+        """(B, 3, S, S) -> one dict of detections per image (see `postprocess`)."""
         loc, conf, defaults = self(x)
-        boxes = decode(loc.float(), defaults).clamp(0, 1)  # (B, N, 4)
-        probs = conf.float().softmax(-1)[..., 1:]  # (B, N, K-1), without the background
-        out = []
-        for b in range(len(x)):
-            anchor, cls = torch.nonzero(probs[b] > self.cfg.score_threshold, as_tuple=True)
-            scores = probs[b, anchor, cls]
-            keep = batched_nms(boxes[b, anchor], scores, cls, self.cfg.nms_threshold)
-            keep = keep[: self.cfg.max_detections]
-            out.append({"boxes": boxes[b, anchor[keep]], "scores": scores[keep],
-                        "labels": cls[keep] + 1})
-        return out
+        return postprocess(loc, conf, defaults, self.cfg)
+
+
+def postprocess(loc, conf, defaults, cfg: Config) -> list[dict[str, torch.Tensor]]:
+    """Sec. 3 inference: scores > 0.01, per-class NMS at jaccard 0.45, the top 200 per image.
+
+    One dict per image: boxes (M, 4) as (x1, y1, x2, y2) in [0, 1], scores (M,), labels (M,).
+    """
+    boxes = decode(loc.float(), defaults).clamp(0, 1)  # (B, N, 4)
+    probs = conf.float().softmax(-1)[..., 1:]  # (B, N, K-1), without the background
+    out = []
+    for b in range(len(loc)):
+        anchor, cls = torch.nonzero(probs[b] > cfg.score_threshold, as_tuple=True)
+        scores = probs[b, anchor, cls]
+        keep = batched_nms(boxes[b, anchor], scores, cls, cfg.nms_threshold)[: cfg.max_detections]
+        out.append({"boxes": boxes[b, anchor[keep]], "scores": scores[keep],
+                    "labels": cls[keep] + 1})
+    return out
 
 
 PRESETS: dict[str, Config] = {
@@ -374,19 +377,22 @@ def draw_shapes(n: int, image_size: int, seed: int) -> list[tuple[torch.Tensor, 
     from PIL import Image, ImageDraw
     from torchvision.transforms.functional import pil_to_tensor
 
-    rng = random.Random(seed)
-    noise = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+
+    def randint(low: int, high: int) -> int:  # inclusive, like random.randint
+        return int(torch.randint(low, high + 1, (), generator=gen))
+
     out = []
     for _ in range(n):
-        bg = tuple(rng.randint(0, 90) for _ in range(3))
+        bg = tuple(randint(0, 90) for _ in range(3))
         img = Image.new("RGB", (image_size, image_size), bg)
         draw = ImageDraw.Draw(img)
         boxes: list[list[float]] = []
         labels: list[int] = []
-        for _ in range(rng.randint(1, 3)):
+        for _ in range(randint(1, 3)):
             for _attempt in range(20):  # place without overlapping an earlier shape
-                side = rng.randint(image_size * 5 // 32, image_size * 9 // 16)  # 10-36 px at 64
-                x0, y0 = rng.randint(0, image_size - side), rng.randint(0, image_size - side)
+                side = randint(image_size * 5 // 32, image_size * 9 // 16)  # 10-36 px at 64
+                x0, y0 = randint(0, image_size - side), randint(0, image_size - side)
                 box = [x0, y0, x0 + side, y0 + side]
                 if all(box_iou(torch.tensor([box], dtype=torch.float32),
                                torch.tensor([b], dtype=torch.float32) * image_size).item() == 0
@@ -394,8 +400,8 @@ def draw_shapes(n: int, image_size: int, seed: int) -> list[tuple[torch.Tensor, 
                     break
             else:
                 continue
-            kind = rng.randrange(len(SHAPES))
-            colour = tuple(rng.randint(120, 255) for _ in range(3))
+            kind = randint(0, len(SHAPES) - 1)
+            colour = tuple(randint(120, 255) for _ in range(3))
             x1, y1 = x0 + side - 1, y0 + side - 1  # PIL draws both end points
             if SHAPES[kind] == "square":
                 draw.rectangle([x0, y0, x1, y1], fill=colour)
@@ -406,7 +412,7 @@ def draw_shapes(n: int, image_size: int, seed: int) -> list[tuple[torch.Tensor, 
             boxes.append([v / image_size for v in box])
             labels.append(kind + 1)
         x = pil_to_tensor(img).float() / 255  # (3, S, S)
-        x = (x + 0.03 * torch.randn(x.shape, generator=noise)).clamp(0, 1)
+        x = (x + 0.03 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
         out.append((x, {"boxes": torch.tensor(boxes, dtype=torch.float32).view(-1, 4),
                         "labels": torch.tensor(labels, dtype=torch.int64)}))
     return out
@@ -448,7 +454,7 @@ class VOCBoxes(torch.utils.data.Dataset):
                   "difficult": torch.tensor([o.get("difficult", "0") == "1" for o in objects])}
         x = pil_to_tensor(resize(img, [self.image_size, self.image_size])).float()  # (3, S, S)
         x = x - torch.tensor(VGG_MEAN).view(3, 1, 1) * 255
-        if self.train and random.random() < 0.5:  # Sec. 2.2: horizontal flip
+        if self.train and torch.rand(()) < 0.5:  # Sec. 2.2: horizontal flip
             x = x.flip(-1)
             target["boxes"] = torch.stack([1 - boxes[:, 2], boxes[:, 1], 1 - boxes[:, 0],
                                            boxes[:, 3]], 1)
@@ -505,3 +511,4 @@ def evaluate(model: SSD, eval_data, cfg: Config) -> dict[str, float]:
     names = VOC_CLASSES if cfg.data_root is not None else SHAPES
     return {"map50": result["map"], **{f"ap_{names[int(k[3:]) - 1]}": v
                                        for k, v in result.items() if k.startswith("ap_")}}
+CLAIMS = []

@@ -166,8 +166,7 @@ def test_overlay_and_attach_a_finished_run_to_the_notes(ws, tmp_path, monkeypatc
 
 def test_paper_page_links_to_its_reproduction(ws):
     at = open_page("paper.py")
-    links = at.get("page_link")
-    assert [(link.proto.label, link.proto.page) for link in links] == [
-        ("Reproduce this paper", "reproduce")] or any(
-        "Reproduce this paper" in link.proto.label for link in links)
+    links = [(link.proto.label, link.proto.page, link.proto.query_string)
+             for link in at.get("page_link")]
+    assert links == [("Reproduce this paper", "reproduce", "paper=resnet")]
     assert not open_page("paper.py", paper="vgg").get("page_link")

@@ -7,9 +7,9 @@ in a fraction of a second; the queue and process logic is the same for the real 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -369,15 +369,36 @@ def test_cli_detach_queues_and_status_and_compare_report(fake, capsys, monkeypat
     assert "steps" in out and "train_loss (main)" in out and "degradation" in out
 
 
-def test_cli_pump_starts_the_queue_from_another_process(fake):
-    run = runs.submit(fake, "resnet", "tiny")
-    # another process: it launches the real command (the fake child is patched only here)
-    proc = subprocess.run(
-        [sys.executable, "-m", "workbench", "--workspace", str(fake.root), "repro", "pump"],
-        capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 0 and proc.stdout.strip() == run.id
-    assert runs.get_run(fake, run.id).state in (runs.RUNNING, runs.DONE, runs.FAILED)
-    stop_everything(fake)
+# --- optional TensorBoard event files ------------------------------------------------------------
+
+
+def write_run_folder(path):
+    from reproductions.common.runfolder import RunFolder
+
+    folder = RunFolder(path)
+    folder.start(["python", "-m", "reproductions"], {"name": "resnet", "preset": "tiny"})
+    folder.log_metrics({"variant": "main", "step": 1, "loss": 2.0, "lr": 0.1, "time": 0.1})
+    folder.log_metrics({"variant": "main", "step": 2, "loss": 1.5, "lr": 0.1, "time": 0.2})
+    folder.log_metrics({"variant": "main", "step": 2, "eval": True, "test_accuracy": 0.75})
+    folder.finish({"claims": []})
+
+
+def test_run_folder_writes_tensorboard_events_when_tensorboard_is_installed(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    write_run_folder(tmp_path / "run")
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("main/loss")] == [(1, 2.0), (2, 1.5)]
+    assert [(e.step, e.value) for e in events.Scalars("main/eval/test_accuracy")] == [(2, 0.75)]
+
+
+def test_run_folder_needs_no_tensorboard(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
+    write_run_folder(tmp_path / "run")
+    assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 3
+    assert not (tmp_path / "run" / "tensorboard").exists()
 
 
 # --- the real command ----------------------------------------------------------------------------
@@ -396,3 +417,25 @@ def test_real_tiny_run_writes_its_result_and_verdicts(ws):
     assert env["device"] and env["torch"] and env["seed"] == 0
     assert done.config["config"]["steps"] == 3
     assert [m["step"] for m in runs.read_metrics(done) if not m.get("eval")][-1] == 3
+    if importlib.util.find_spec("tensorboard"):  # optional: the dev extra installs it
+        assert list((done.folder / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_a_detached_run_is_started_and_followed_by_a_background_supervisor(ws):
+    run = runs.submit(ws, "resnet", "tiny", ["steps=2"])
+    runs.ensure_supervisor(ws)  # `workbench repro pump --wait` in its own session
+    supervisor = runs._SUPERVISOR[-1]
+    done = wait_for(lambda: finished(ws, run.id), timeout=300, poll=0.5, what="the run")
+    assert done.state == runs.DONE, runs.log_tail(done)
+    assert json.loads((done.folder / "launch.json").read_text())["by_pid"] == supervisor.pid
+    assert supervisor.wait(timeout=60) == 0  # it leaves once the queue is empty
+
+
+@pytest.mark.slow
+def test_every_registered_reproduction_has_a_form_that_round_trips_its_presets(ws):
+    for entry in runs.list_reproductions(ws):
+        repro = runs.describe(ws, entry["name"])
+        for preset in repro.presets:
+            form = {f.name: f.defaults[preset] if f.kind != "text" else
+                    runs.default_text(f, preset) for f in repro.fields}
+            assert runs.overrides_from_form(repro, preset, form) == {}, (entry["name"], preset)

@@ -468,9 +468,37 @@ def add_repro(sub) -> None:
     p.set_defaults(func=cmd_repro)
 
 
+# --- paper PDFs ----------------------------------------------------------------------------------
+
+
+def cmd_pdf(args) -> int:
+    import json
+
+    from workbench import pdf
+
+    ws = _workspace(args)
+    path = pdf.find_pdf(ws, args.paper, download=args.download)
+    structure = pdf.extract(path, cache_dir=None if args.no_cache else pdf.pdf_cache_dir(ws))
+    if args.json:
+        print(json.dumps(structure.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        print(f"{path}\n{structure.summary()}")
+    return 0
+
+
+def add_pdf(sub) -> None:
+    p = sub.add_parser("pdf", help="extract title, sections, figures and references from a PDF")
+    p.add_argument("paper", metavar="PAPER_OR_PATH", help="a paper id from papers.yaml or a PDF file")
+    p.add_argument("--json", action="store_true", help="print the whole structure as JSON")
+    p.add_argument("--download", action="store_true",
+                   help="fetch the arXiv PDF into pdfs/ if the paper has none yet")
+    p.add_argument("--no-cache", action="store_true", help="extract again, ignoring .workbench/pdf/")
+    p.set_defaults(func=cmd_pdf)
+
+
 # --- registry of subcommands -------------------------------------------------------------------
 # Features add their `add_*` function here (one line each).
-COMMANDS = [add_app, add_check, add_notes, add_graph, add_add, add_cache, add_repro]
+COMMANDS = [add_app, add_check, add_notes, add_graph, add_add, add_cache, add_repro, add_pdf]
 
 
 def build_parser() -> argparse.ArgumentParser:

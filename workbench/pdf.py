@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -201,6 +202,26 @@ class PaperStructure:
 # --- opening a file safely -------------------------------------------------------------------
 
 
+def _pymupdf():
+    """Import PyMuPDF without its optional ONNX layout model (`pymupdf.layout`).
+
+    PyMuPDF 2 imports `pymupdf.layout` when installed (pymupdf4llm pulls it in), which loads
+    two ONNX models: about 1.5 s and a few hundred MB per process, for a feature this module
+    never uses. A `None` entry in `sys.modules` makes that optional import fail cleanly; it is
+    removed right after, so pymupdf4llm can still import the layout package later.
+    """
+    if "pymupdf" not in sys.modules and "pymupdf.layout" not in sys.modules:
+        sys.modules["pymupdf.layout"] = None  # type: ignore[assignment]
+        try:
+            import pymupdf  # noqa: F401
+        finally:
+            del sys.modules["pymupdf.layout"]
+    import pymupdf
+
+    return pymupdf
+
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -230,7 +251,7 @@ def check_pdf_bytes(head: bytes, size: int, name: str, max_bytes: int = MAX_BYTE
 
 def open_pdf(path: str | os.PathLike, max_pages: int = MAX_PAGES, max_bytes: int = MAX_BYTES):
     """Open a PDF after every safety check; returns a `pymupdf.Document` or raises `PdfError`."""
-    import pymupdf
+    pymupdf = _pymupdf()
 
     path = Path(path)
     name = path.name
@@ -395,7 +416,7 @@ def _section_text(rows, start, end, skip, body, headings) -> str:
 
 def _figures(doc, captions, by_page, page_rects, body, furniture, heading_rows, render, started,
              deadline_s, file_name):
-    import pymupdf
+    pymupdf = _pymupdf()
 
     figures, regions = [], {}
     caps_by_page: dict[int, list[L.Caption]] = {}
@@ -410,12 +431,14 @@ def _figures(doc, captions, by_page, page_rects, body, furniture, heading_rows, 
         prows = by_page.get(pno, [])
         found = L.figure_regions(caps, prows, boxes, page_rects[pno], content, body, furniture,
                                  heading_rows)
+        display_list = page.get_displaylist() if render and any(found) else None
+        zoom = pymupdf.Matrix(FIGURE_DPI / 72, FIGURE_DPI / 72)
         for cap, region in zip(caps, found, strict=True):
             png = b""
             if region is not None:
                 regions.setdefault(pno, []).append(region)
-                if render:
-                    pix = page.get_pixmap(clip=pymupdf.Rect(region), dpi=FIGURE_DPI, alpha=False)
+                if display_list is not None:  # one display list serves every crop of the page
+                    pix = display_list.get_pixmap(matrix=zoom, clip=pymupdf.Rect(region), alpha=False)
                     png = pix.tobytes("png")
             figures.append(Figure(cap.kind, cap.number, cap.text, cap.page + 1,
                                   tuple(round(v, 1) for v in region) if region else None, png))
@@ -483,7 +506,7 @@ def save_cached(cache_dir: str | os.PathLike, structure: PaperStructure) -> Path
 def render_page(path: str | os.PathLike, page: int, dpi: int = PAGE_DPI,
                 cache_dir: str | os.PathLike | None = None) -> bytes:
     """PNG of one page (1-based), cached as `<cache_dir>/<sha256>/page-<n>-<dpi>.png`."""
-    import pymupdf
+    pymupdf = _pymupdf()
 
     doc = open_pdf(path)
     try:
@@ -540,16 +563,18 @@ def pdf_for_paper(workspace: Workspace, paper) -> Path | None:
 ARXIV_PDF_URL = "https://arxiv.org/pdf"
 
 
-def download_arxiv_pdf(arxiv_id: str, dest_dir: str | os.PathLike, base_url: str = ARXIV_PDF_URL,
+def download_arxiv_pdf(arxiv_id: str, dest_dir: str | os.PathLike, base_url: str | None = None,
                        timeout: float = 30.0, max_bytes: int = MAX_BYTES) -> Path:
     """Download `<base_url>/<id>` into `dest_dir/<id>.pdf` (atomically) and return the path.
 
-    The response must have a PDF content type and start with `%PDF-`; anything else (an HTML
-    captcha page, a 404) raises `PdfDownloadError` and leaves no file. No network raises
-    `ArxivOffline`. An existing file is returned as is.
+    `base_url` defaults to `$WORKBENCH_ARXIV_PDF_URL`, else https://arxiv.org/pdf. The response
+    must have a PDF content type and start with `%PDF-`; anything else (an HTML captcha page, a
+    404) raises a `PdfError` and leaves no file. No network raises `ArxivOffline`. An existing
+    file is returned as is.
     """
     import requests
 
+    base_url = base_url or os.environ.get("WORKBENCH_ARXIV_PDF_URL", "").strip() or ARXIV_PDF_URL
     dest = Path(dest_dir) / arxiv_file_name(arxiv_id)
     if dest.is_file():
         return dest
@@ -598,6 +623,32 @@ def save_upload(data: bytes, workspace: Workspace, paper_id: str,
         dest.unlink(missing_ok=True)
         raise
     return dest
+
+
+def find_pdf(workspace: Workspace, paper_or_path: str, download: bool = False) -> Path:
+    """The PDF a user names: an existing file, else a catalog paper's PDF (`pdf_for_paper`),
+    downloaded from arXiv first when `download` is set and the paper has an arXiv id."""
+    candidate = Path(paper_or_path).expanduser()
+    if candidate.suffix.lower() == ".pdf" or candidate.is_file():
+        if not candidate.is_file():
+            raise PdfNotFound(f"no file {candidate}; check the path")
+        return candidate
+    from workbench import catalog as catalog_mod
+
+    validate_slug(paper_or_path, "paper id")
+    cat = catalog_mod.load(workspace.catalog_path)
+    paper = cat.get(paper_or_path)
+    if paper is None:
+        raise PdfNotFound(f"'{paper_or_path}' is neither a file nor a paper id in "
+                          f"{workspace.catalog_path.name}")
+    path = pdf_for_paper(workspace, paper)
+    if path is None and download and paper.arxiv:
+        path = download_arxiv_pdf(paper.arxiv, workspace.pdfs_dir)
+    if path is None:
+        hint = " or pass --download" if paper.arxiv else ""
+        raise PdfNotFound(f"no PDF for '{paper.id}' yet: put it in {workspace.pdfs_dir}/, set "
+                          f"`pdf:` in papers.yaml{hint}")
+    return path
 
 
 def structure_for_paper(workspace: Workspace, paper, render: bool = True) -> PaperStructure | None:

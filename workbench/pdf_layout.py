@@ -32,6 +32,7 @@ _ACCENT_RE = re.compile("([\u00b4`\u00a8\u02c6\u02dc\u00b8\u02c7\u02da\u02d8\u00
 _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
                             "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st", "\u00a0": " "})
 _WS_RE = re.compile(r"\s+")
+_ALNUM_RE = re.compile(r"[^\W_]")
 
 
 def clean_text(text: str) -> str:
@@ -88,6 +89,8 @@ class Row:
     bold: bool         # every such span is bold
     lead_small: bool   # starts with a superscript mark (footnote: '4 U-net implementation ...')
     gap: float = 0.0   # widest horizontal gap between the row's pieces (table rows have wide ones)
+    pieces: tuple[str, ...] = ()  # the texts of the row's pieces when there are several
+    letters: float = 0.0  # share of letters among the non-space characters
     index: int = 0     # position in document order
 
     @property
@@ -130,16 +133,18 @@ def page_rows(page_dict: dict, pno: int, block_base: int, sizes: Counter) -> lis
         for gi, (y0, y1, glines) in enumerate(groups):
             glines.sort(key=lambda ln: ln["bbox"][0])
             text, prev_x1, gap = "", None, 0.0
-            spans = []
+            spans, pieces = [], []
             for line in glines:
                 if prev_x1 is not None:
                     gap = max(gap, line["bbox"][0] - prev_x1)
                     if line["bbox"][0] - prev_x1 > 0.5 and not text.endswith(" "):
                         text += " "
-                text += "".join(s["text"] for s in line["spans"])
+                piece = "".join(s["text"] for s in line["spans"])
+                text += piece
+                pieces.append(piece)
                 prev_x1 = line["bbox"][2]
                 spans.extend(line["spans"])
-            alnum = [s for s in spans if any(c.isalnum() for c in s["text"])] or spans
+            alnum = [s for s in spans if _ALNUM_RE.search(s["text"])] or spans
             for s in alnum:
                 sizes[round(s["size"] * 2) / 2] += len(s["text"])
             size = max(s["size"] for s in alnum)
@@ -151,8 +156,12 @@ def page_rows(page_dict: dict, pno: int, block_base: int, sizes: Counter) -> lis
                 x1=max(ln["bbox"][2] for ln in glines), y1=y1,
                 text=clean_text(text), size=round(size, 2),
                 bold=all(_is_bold(s) for s in alnum), lead_small=lead_small, gap=gap,
+                pieces=tuple(clean_text(p) for p in pieces) if len(pieces) > 1 else (),
             ))
-    return [r for r in rows if r.text]
+    rows = [r for r in rows if r.text]
+    for r in rows:
+        r.letters = _letters_ratio(r.text)
+    return rows
 
 
 def body_size(sizes: Counter) -> float:
@@ -222,8 +231,9 @@ def _is_headingish(r: Row, body: float) -> bool:
 
 
 def _letters_ratio(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    return sum(c.isalpha() for c in chars) / max(1, len(chars))
+    """Letters / non-space characters (0 for an empty string)."""
+    chars = len(text) - text.count(" ")
+    return sum(map(str.isalpha, text)) / chars if chars > 0 else 0.0
 
 
 def find_headings(rows: list[Row], body: float, skip: set[int]) -> tuple[list[Heading], int]:
@@ -268,7 +278,7 @@ def find_headings(rows: list[Row], body: float, skip: set[int]) -> tuple[list[He
                     heading = Heading(r.text, num or app, m["name"], 2, r.index)
         if heading is None and not (m and m["num"]):
             known = KNOWN_UNNUMBERED.match(r.text)
-            if ((level1_style and _starts_upper(r.text) and _letters_ratio(r.text) > 0.7)
+            if ((level1_style and _starts_upper(r.text) and r.letters > 0.7)
                     or (known and len(r.text) < 40)):
                 heading = Heading(r.text, None, r.text, 1, r.index)
         if heading is None and m and m["num"] and "." not in m["num"] and KNOWN_UNNUMBERED.match(m["name"]):
@@ -313,13 +323,13 @@ _AFFILIATION_RE = re.compile(
     r"contribution|canada|germany|france|china|usa\b|u\.s\.a|switzerland|japan|korea|"
     r"singapore|israel|united kingdom|\buk\b|netherlands|italy|spain|australia|\d{4}",
     re.IGNORECASE)
-_MARKS_RE = re.compile(r"[∗*†‡§¶♯♭]+|(?<=[a-z])\d(?:,\d)*")
+_MARKS_RE = re.compile(r"[∗*†‡§¶♯♭]+|(?<=[a-z])(?:\d(?:,\d)*|\+)")
 
 
 def find_title(rows: list[Row], body: float) -> tuple[str, list[Row]]:
     """The title: the largest rows in the top 40 % of page 1, merged when adjacent."""
     first = [r for r in rows if r.page == 0 and r.y0 < 330 and len(r.text) > 2
-             and _letters_ratio(r.text) > 0.5]
+             and r.letters > 0.5]
     if not first:
         return "", []
     top = max(r.size for r in first)
@@ -352,7 +362,11 @@ def find_authors(rows: list[Row], title_rows: list[Row], body_start: int, abstra
         seen_blocks.add(r.block)
         if _AFFILIATION_RE.search(r.text) or not _looks_like_names(r.text):
             continue
-        names.append(_MARKS_RE.sub("", r.text).strip(" ,"))
+        # names set side by side are separate pieces of one row: 'Kaiming He   Xiangyu Zhang'
+        parts = r.pieces if r.pieces and r.gap > 0.8 * r.size else (r.text,)
+        for part in parts:
+            part = _MARKS_RE.sub("", part).replace("&", " & ")
+            names.append(re.sub(r"\s*,(?:\s*,)+", ",", " ".join(part.split())).strip(" ,"))
     return ", ".join(n for n in names if n)
 
 
@@ -422,7 +436,7 @@ class Caption:
 
 def _prose(r: Row) -> bool:
     """A line of running text: mostly letters, no table-like gaps between its pieces."""
-    return r.gap < 1.5 * r.size and _letters_ratio(r.text) > 0.55
+    return r.gap < 1.5 * r.size and r.letters > 0.55
 
 
 def find_captions(rows: list[Row], skip: set[int]) -> list[Caption]:
@@ -562,7 +576,7 @@ def _search_area(cap: Caption, direction: int, page_rows_: list[Row], boxes: lis
 
     def paragraph_line(r: Row) -> bool:
         return (_same_size(r.size, body, 0.6) and len(r.text.split()) >= 8
-                and r.width >= 0.7 * (hx1 - hx0) and _letters_ratio(r.text) > 0.7 and _prose(r))
+                and r.width >= 0.7 * (hx1 - hx0) and r.letters > 0.7 and _prose(r))
 
     paragraphs = Counter(r.block for r in page_rows_ if paragraph_line(r))
 

@@ -95,7 +95,8 @@ _LABEL_RE = re.compile(r"^\s*(?:\[(?P<b>[^\]\s]{1,12})\]|(?P<n>\d{1,4})\.(?=\s))
 _INITIAL_RE = re.compile(r"^(?:[A-Z][a-z]?\.?\s?-?)+$")
 _NAME_CONT_RE = re.compile(r"^[A-Z\u00c0-\u024f][\w'\u2019\-\u00c0-\u024f]*(?:[.,]|\s+(?:and|&)\s|\s+[A-Z]\.)")
 _SENT_END_RE = re.compile(r"(?<=[^\s])([.?!])\s+(?=\S)")
-_NOT_BOUNDARY_WORDS = {"al", "jr", "sr", "vs", "eds", "ed", "proc", "vol", "no", "pp", "dr", "st"}
+_NOT_BOUNDARY_WORDS = {"jr", "sr", "vs", "eds", "ed", "proc", "vol", "no", "pp", "dr", "st"}
+_AND_RE = re.compile(r"^(?:and|&)\s")
 
 
 def _strip_label(text: str) -> tuple[str | None, str]:
@@ -105,20 +106,31 @@ def _strip_label(text: str) -> tuple[str | None, str]:
     return (m.group("b") or m.group("n")), text[m.end():]
 
 
+_INVERTED_RE = re.compile(r"^[A-Z][\w'\-\u00c0-\u024f]+(?:\s[A-Z][\w'\-\u00c0-\u024f]+)?,\s(?:[A-Z]\.\s?-?)+")
+_INITIAL_NEXT_RE = re.compile(r"^(?:[A-Z][a-z]?\.|(?:and|&)\s)")
+
+
 def _sentence_ends(text: str, names: bool) -> Iterable[int]:
     """Positions just after each sentence-ending '.', '?' or '!' followed by a space.
 
     In an author list (`names=True`) a period after an initial ('Y.') ends the list only when
-    the next word cannot continue a name ('Koren.', 'Zitnick,', 'Zeiler and' continue it).
+    the next word cannot continue a name ('Koren.', 'Zitnick,', 'Zeiler and' continue it). In
+    the inverted style ('Zeiler, M. D. and Fergus, R. Title') initials end each name, so only
+    another initial or 'and' continues the list.
     """
+    inverted = names and bool(_INVERTED_RE.match(text))
     for m in _SENT_END_RE.finditer(text):
         end = m.start(1)
         word = re.search(r"([\w\u00c0-\u024f'\-]+)$", text[:end])
-        token = word.group(1) if word else ""
+        token = word.group(1).lstrip("-'") if word else ""
         if m.group(1) == "." and token.lower() in _NOT_BOUNDARY_WORDS:
             continue
         if m.group(1) == "." and names and len(token) <= 2 and token[:1].isupper():
-            if _NAME_CONT_RE.match(text[m.end():m.end() + 60]):
+            after = text[m.end():m.end() + 60]
+            if inverted:
+                if _INITIAL_NEXT_RE.match(after):
+                    continue
+            elif _NAME_CONT_RE.match(after) or _AND_RE.match(after):
                 continue
         if m.group(1) == "." and not names and len(token) == 1 and token.isupper():
             continue  # 'Part I. ...' in a title is rare; initials in a venue are common
@@ -127,7 +139,9 @@ def _sentence_ends(text: str, names: bool) -> Iterable[int]:
 
 def _split_authors(authors: str) -> tuple[str, ...]:
     """'Bell, S., Upchurch, P., and Bala, K.' -> ('S. Bell', 'P. Upchurch', 'K. Bala')."""
-    authors = re.sub(r"\bet\s+al\.?", "", authors).strip(" ,.;:")
+    authors = re.sub(r"\bet\s+al\.?", "", authors).strip(" ,;:")
+    if authors.endswith(".") and not re.search(r"(?:^|[\s.\-])[A-Z]\.$", authors):
+        authors = authors[:-1]  # the period that ends the list, not an initial's
     if not authors or len(authors) > 1500:
         return ()
     parts = [p.strip() for p in re.split(r",\s*(?:and\s+|&\s*)?|\s+and\s+|\s*&\s*|;\s*", authors)]
@@ -152,13 +166,14 @@ def _clean_title(title: str | None) -> str | None:
 _VENUE_CUT = re.compile(
     r",\s*(?:\d|pages?\b|pp\.|vol\.?\b|volume\b|no\.)|\s\(\s*(?:19|20)\d\d|,\s*(?:19|20)\d\d"
     r"|\.\s*(?:19|20)\d\d|\bpp\.\s*\d|,\s*(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"
-    r"|\s(?:19|20)\d\d\.?$",
+    r"|\s(?:19|20)\d\d\.?$|\s\d+\s*\(\d+\)",
     re.IGNORECASE)
 
 
 def _venue(rest: str) -> str | None:
-    rest = rest.strip(" .,")
+    rest = re.sub(r"^[\s.,]*\(?\s*(?:19|20)\d\d[a-z]?\s*\)?[.,]?\s*", "", rest).strip(" .,")
     rest = re.sub(r"^in\s*:?\s+", "", rest, flags=re.IGNORECASE)
+    rest = re.sub(r"^.{0,300}?\b(?:editors?|eds?\.)\s*,\s*", "", rest)  # 'A. Editor, editors, Venue' 
     if not rest:
         return None
     if re.match(r"arxiv\b", rest, re.IGNORECASE) or re.match(r"corr\b", rest, re.IGNORECASE):
@@ -193,8 +208,13 @@ def parse_reference(text: str) -> Reference:
     paren_year = re.search(r"\(\s*((?:19|20)\d\d)[a-z]?\s*\)\.?", body[:600])
     acl = re.match(r"^(.{3,800}?[^\s.])\.\s+((?:19|20)\d\d)[a-z]?\.\s+(.*)$", body)
     lncs = re.match(r"^([^:]{2,800}?)\s*:\s+(.*)$", body)
+    lncs_ok = bool(lncs) and (re.search(r"\b[A-Z]\.$", lncs.group(1)) is not None
+                              or lncs.group(1).endswith("et al.") or lncs.group(1).isupper())
     if quoted and quoted.start() < 300:
         authors_s, title, rest = body[:quoted.start()], quoted.group(1), body[quoted.end():]
+    elif lncs_ok and (not paren_year or paren_year.start() > lncs.end(1)):
+        authors_s = lncs.group(1)
+        title, rest = _first_sentence(lncs.group(2))
     elif paren_year and paren_year.start() > 2 and re.search(r"[A-Za-z]", body[:paren_year.start()]):
         authors_s, after = body[:paren_year.start()], body[paren_year.end():]
         year = int(paren_year.group(1))
@@ -202,10 +222,6 @@ def parse_reference(text: str) -> Reference:
     elif acl and len(acl.group(1)) < 600:
         authors_s, year = acl.group(1), int(acl.group(2))
         title, rest = _first_sentence(acl.group(3))
-    elif lncs and (re.search(r"\b[A-Z]\.$", lncs.group(1)) or lncs.group(1).endswith("et al.")
-                   or lncs.group(1).isupper()):
-        authors_s = lncs.group(1)
-        title, rest = _first_sentence(lncs.group(2))
     else:
         ends = _sentence_ends(body, names=True)
         first_end = next(iter(ends), None)
@@ -229,14 +245,22 @@ def parse_reference(text: str) -> Reference:
                      venue=_venue(rest), arxiv_id=arxiv_id, doi=doi, url=url)
 
 
+_TITLE_TAIL_RE = re.compile(r"(?:\s\(\s*(?:19|20)\d\d[a-z]?\s*\)|,\s*(?:19|20)\d\d[a-z]?\.?$|,\s*arxiv\b)",
+                            re.IGNORECASE)
+
+
 def _first_sentence(text: str) -> tuple[str | None, str]:
+    """The title (the first sentence) and the rest; a year or arXiv id glued on ('..., 2008.',
+    '... (2014), arXiv:1409.1556') goes to the rest."""
     text = text.strip()
     if not text:
         return None, ""
     end = next(iter(_sentence_ends(text, names=False)), None)
-    if end is None:
-        return text, ""
-    return text[:end].strip(), text[end:]
+    title, rest = (text, "") if end is None else (text[:end].strip(), text[end:])
+    tail = _TITLE_TAIL_RE.search(title)
+    if tail and tail.start() > 0:
+        title, rest = title[:tail.start()], title[tail.start():] + " " + rest
+    return title, rest
 
 
 # --- matching -------------------------------------------------------------------------------------
@@ -275,7 +299,9 @@ def match_references(refs: Sequence[Reference], catalog, threshold: float = 0.9,
     Title matching compares the parsed title with each catalog title (difflib ratio, see
     `title_similarity`) and also accepts a catalog title of at least three words that occurs
     verbatim (normalised) in the entry, which covers entries whose title could not be split
-    off. Years that differ by more than one rule a title match out. `exclude` is the citing
+    off (when the parsed title contains the catalog title, the ratio alone decides: 'Network in
+    network in network' is not 'Network in network'). Years that differ by more than one rule a
+    title match out. `exclude` is the citing
     paper's own id. Each entry gets at most one match: the best one.
     """
     papers = [p for p in catalog.papers if p.id != exclude]
@@ -303,8 +329,9 @@ def match_references(refs: Sequence[Reference], catalog, threshold: float = 0.9,
                 matcher = difflib.SequenceMatcher(None, ref_title, cat_title, autojunk=False)
                 if matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold:
                     score = matcher.ratio()
-            if score < threshold and len(cat_title.split()) >= 3 and f" {cat_title} " in raw_norm:
-                score = max(score, threshold)
+            if (score < threshold and len(cat_title.split()) >= 3 and f" {cat_title} " in raw_norm
+                    and f" {cat_title} " not in f" {ref_title} "):
+                score = threshold  # the title is in the entry, but the parser split it off wrongly
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, paper.id)
         if best:

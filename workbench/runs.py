@@ -534,9 +534,10 @@ def load_run(folder: Path) -> Run:
         raise RunError(f"{folder} is not a run submitted by the workbench (no request.json)")
     launch = _read_json(folder / "launch.json")
     cancelled = _read_json(folder / "cancelled.json")
+    proc = _process(launch) if launch else None
+    # read after the liveness check: a child that has just exited has written its result
     status = _read_json(folder / "status.json") if launch else None
     result = _read_json(folder / "result.json") if launch else None
-    proc = _process(launch) if launch and not result else None
     error, ended = None, None
     if not launch:
         state = CANCELLED if cancelled else QUEUED

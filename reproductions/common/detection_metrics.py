@@ -34,9 +34,12 @@ def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(np.sum((r[1:] - r[:-1]) * p[1:]))
 
 
-def _as_tensor(x, dtype) -> torch.Tensor:
-    return torch.as_tensor(x, dtype=dtype).reshape(-1, 4) if dtype == torch.float32 else \
-        torch.as_tensor(x, dtype=dtype).reshape(-1)
+def _boxes(x) -> torch.Tensor:
+    return torch.as_tensor(x, dtype=torch.float32).reshape(-1, 4)
+
+
+def _vector(x, dtype) -> torch.Tensor:
+    return torch.as_tensor(x, dtype=dtype).reshape(-1)
 
 
 def class_average_precision(detections: Sequence[dict], ground_truths: Sequence[dict],
@@ -50,14 +53,13 @@ def class_average_precision(detections: Sequence[dict], ground_truths: Sequence[
     gt_boxes, gt_difficult, claimed = [], [], []
     n_pos = 0
     for i, (det, gt) in enumerate(zip(detections, ground_truths, strict=True)):
-        keep = _as_tensor(det["labels"], torch.int64) == label
-        scores.append(_as_tensor(det["scores"], torch.float32)[keep] if keep.any() else
-                      torch.zeros(0))
-        boxes.append(_as_tensor(det["boxes"], torch.float32)[keep])
+        keep = _vector(det["labels"], torch.int64) == label
+        scores.append(_vector(det["scores"], torch.float32)[keep])
+        boxes.append(_boxes(det["boxes"])[keep])
         image_of += [i] * int(keep.sum())
-        is_label = _as_tensor(gt["labels"], torch.int64) == label
-        difficult = _as_tensor(gt.get("difficult", torch.zeros(len(is_label))), torch.bool)
-        gt_boxes.append(_as_tensor(gt["boxes"], torch.float32)[is_label])
+        is_label = _vector(gt["labels"], torch.int64) == label
+        difficult = _vector(gt.get("difficult", torch.zeros(len(is_label))), torch.bool)
+        gt_boxes.append(_boxes(gt["boxes"])[is_label])
         gt_difficult.append(difficult[is_label])
         claimed.append(torch.zeros(int(is_label.sum()), dtype=torch.bool))
         n_pos += int((~difficult[is_label]).sum())

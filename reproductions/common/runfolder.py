@@ -59,6 +59,7 @@ class RunFolder:
         self._status: dict[str, Any] = {}
         self._last_beat = 0.0
         self._handler: logging.Handler | None = None
+        self._tensorboard = _TensorBoard(self.path / "tensorboard")  # only if installed
         if enabled:
             (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
 
@@ -106,6 +107,7 @@ class RunFolder:
             return
         with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
+        self._tensorboard.log(record)
 
     def finish(self, result: dict[str, Any]) -> None:
         if not self.enabled:
@@ -132,6 +134,7 @@ class RunFolder:
         self._last_beat = time.monotonic()
 
     def _close(self) -> None:
+        self._tensorboard.close()
         if self._handler is not None:
             log.removeHandler(self._handler)
             self._handler.close()
@@ -154,3 +157,36 @@ def read_metrics(folder: str | os.PathLike) -> list[dict[str, Any]]:
             except json.JSONDecodeError:
                 continue
     return records
+
+
+class _TensorBoard:
+    """TensorBoard event files beside metrics.jsonl, when the `tensorboard` package is installed
+    (it is optional): `tensorboard --logdir runs` then shows every run. Each numeric field of a
+    metrics record becomes the scalar `<variant>/<key>` (eval records: `<variant>/eval/<key>`)
+    at the record's step."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.writer = None
+        self.available = True
+
+    def log(self, record: dict[str, Any]) -> None:
+        if self.writer is None and self.available:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard not installed: metrics.jsonl is enough
+                self.available = False
+                return
+            self.writer = SummaryWriter(str(self.path), flush_secs=5)
+        if self.writer is None:
+            return
+        prefix = f"{record.get('variant', 'main')}/" + ("eval/" if record.get("eval") else "")
+        for key, value in record.items():
+            if key not in ("variant", "step", "eval", "time") and isinstance(value, (int, float)) \
+                    and not isinstance(value, bool):
+                self.writer.add_scalar(prefix + key, value, int(record.get("step", 0)))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from reproductions.common.config import config_from_dict, config_to_dict
+from reproductions.common.config import ConfigError, config_from_dict, config_to_dict
 
 log = logging.getLogger("reproductions")
 CHECKPOINT_FORMAT = "reproductions-checkpoint/1"
@@ -180,7 +180,7 @@ def train(module, cfg, *, variant: str = "main", data=None, device=None, run=Non
     if resume and ckpt is not None and ckpt.exists():
         saved_cfg, state = load_checkpoint(ckpt, module)
         if saved_cfg != cfg:
-            raise ValueError(f"{ckpt} was written with another config; start a new run folder")
+            raise ConfigError(f"{ckpt} was written with another config; use a new --out folder")
         model.load_state_dict(state["model"])
         for o, s in zip(opts, state["optimizers"], strict=True):
             o.load_state_dict(s)

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from workbench.app.common import load_catalog, paper_link, selected_paper
+from workbench.app.common import load_catalog, paper_link, selected_paper, workspace
+from workbench.app.pdf_views import page_viewer
 
 cat = load_catalog()
 if cat is None:
@@ -51,3 +52,5 @@ with right:
         st.caption("No catalog paper cites it.")
     for c in citing:
         st.markdown(f"- [{c.title}]({paper_link(c.id)}) ({c.short})")
+
+page_viewer(workspace(), paper)  # rendered PDF pages, or upload / arXiv download

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from workbench import runs
-from workbench.app.common import workspace
+from workbench.app.common import load_catalog, workspace
 from workbench.app.reading import reader_sidebar
 from workbench.errors import WorkbenchError
 
@@ -24,14 +24,17 @@ def act(action, *args) -> None:
         st.session_state["run_error"] = str(exc)
 
 
+cat = load_catalog()  # an invalid catalog shows its problems; runs do not need it
 try:
     runs.pump(ws)
     names = [r["name"] for r in runs.list_reproductions(ws)]
-    wanted = runs.reproduction_for_paper(ws, st.query_params.get("paper"))
-    if st.query_params.get("paper") and wanted is None:
-        st.info(f"Paper '{st.query_params['paper']}' has no reproduction yet; pick one below.")
-    name = st.selectbox("Reproduction", names, index=names.index(wanted) if wanted else 0,
-                        key="repro_name", on_change=reset_form)
+    pid = st.query_params.get("paper")
+    paper = cat.get(pid) if cat is not None and pid else None
+    wanted = paper.reproduction if paper else runs.reproduction_for_paper(ws, pid)
+    if pid and wanted not in names:
+        st.info(f"Paper '{pid}' has no reproduction yet; pick one below.")
+    name = st.selectbox("Reproduction", names, index=names.index(wanted) if wanted in names
+                        else 0, key="repro_name", on_change=reset_form)
     repro = runs.describe(ws, name)
 except WorkbenchError as exc:
     st.error(str(exc))

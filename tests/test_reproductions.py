@@ -1,0 +1,258 @@
+"""One suite over the whole registry (timm-style): every reproduction module gets these checks.
+
+A new module is covered as soon as it is registered in `reproductions.REPRODUCTIONS`; add its
+paper-scale parameter counts to `PARAM_COUNTS` below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import pytest
+import torch
+
+from reproductions import REPRODUCTIONS, get
+from reproductions.cli import main as repro_main
+from reproductions.common.claims import VERDICTS, Claim
+from reproductions.common.config import (
+    ConfigError,
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+    describe,
+)
+from reproductions.common.runner import run, variants_of
+from reproductions.common.trainer import _optimizers, _params, seed_everything
+
+NAMES = sorted(REPRODUCTIONS)
+
+# (module, preset) -> parameters of the paper-scale network, checked against the paper's tables
+# and the reference implementations (see ../shared/docs/REPRODUCTION_NOTES.md).
+PARAM_COUNTS = {
+    ("alexnet", "paper"): 60_965_224,  # the two-GPU network of Fig. 2 (paper: "60 million")
+    ("alexnet", "torchvision"): 61_100_840,  # torchvision.models.alexnet
+    ("resnet", "paper"): 25_557_032,  # ResNet-50 = timm/torchvision resnet50
+    ("resnet", "resnet18"): 11_689_512,
+    ("resnet", "resnet34"): 21_797_672,
+    ("resnet", "resnet50"): 25_557_032,
+    ("resnet", "resnet101"): 44_549_160,
+    ("resnet", "resnet152"): 60_192_808,
+    ("resnet", "resnet20"): 269_722,  # Table 6: 0.27M
+    ("resnet", "resnet56"): 853_018,  # Table 6: 0.85M
+    ("resnet", "resnet110"): 1_727_962,  # Table 6: 1.7M
+    ("vit", "paper"): 86_567_656,  # ViT-B/16 = timm vit_base_patch16_224
+    ("vit", "vit-l16"): 304_326_632,
+    ("vit", "vit-h14"): 632_045_800,  # torchvision vit_h_14 with its 1000-class head
+}
+
+
+def tiny(name: str):
+    module = get(name)
+    return module, module.PRESETS["tiny"]
+
+
+def first_batch(module, cfg):
+    train_batches, _ = module.build_data(cfg)
+    return next(iter(train_batches))
+
+
+# --- the contract --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_module_exposes_the_contract(name):
+    module = get(name)
+    assert isinstance(module.PAPER, str) and module.PAPER
+    assert dataclasses.is_dataclass(module.Config)
+    fields = {f.name for f in dataclasses.fields(module.Config)}
+    assert {"seed", "steps", "batch_size", "lr", "data_root"} <= fields
+    assert {"paper", "mini", "tiny"} <= set(module.PRESETS)
+    for fn in ("build_model", "build_data", "training_step", "evaluate"):
+        assert callable(getattr(module, fn)), fn
+    ids = [c.id for c in module.CLAIMS]
+    assert len(ids) == len(set(ids)), "claim ids must be unique"
+    for claim in module.CLAIMS:
+        assert isinstance(claim, Claim)
+        assert claim.paper and claim.source, f"{claim.id}: quote the paper and say where"
+        assert set(claim.presets) <= set(module.PRESETS), claim.id
+    assert any(c.predicate is not None and "mini" in c.presets for c in module.CLAIMS), \
+        "the miniature must make at least one checkable claim"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_presets_round_trip_through_json(name):
+    module = get(name)
+    for cfg in module.PRESETS.values():
+        assert config_from_dict(module.Config, json.loads(json.dumps(config_to_dict(cfg)))) == cfg
+
+
+def test_every_paper_preset_has_a_recorded_parameter_count():
+    missing = [n for n in NAMES if (n, "paper") not in PARAM_COUNTS]
+    assert not missing, f"add the paper preset's parameter count to PARAM_COUNTS for {missing}"
+
+
+@pytest.mark.parametrize(("name", "preset"), sorted(PARAM_COUNTS))
+def test_paper_scale_parameter_count_matches_the_reference(name, preset):
+    module = get(name)
+    with torch.device("meta"):  # no memory, no init cost: a 632M-parameter ViT-H builds instantly
+        model = module.build_model(module.PRESETS[preset])
+    assert sum(p.numel() for p in model.parameters()) == PARAM_COUNTS[(name, preset)]
+
+
+# --- tiny forward / backward ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tiny_step_gives_a_finite_loss_and_a_gradient_for_every_parameter(name):
+    module, cfg = tiny(name)
+    seed_everything(cfg.seed)
+    model = module.build_model(cfg)
+    model.train()
+    out = module.training_step(model, first_batch(module, cfg))
+    assert out["loss"].ndim == 0 and torch.isfinite(out["loss"])
+    opts, _ = _optimizers(module, model, cfg)
+    losses = out.get("losses", [out["loss"]])
+    assert len(losses) == len(opts), "one loss per optimizer"
+    owned = {id(p) for o in opts for p in _params(o)}
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert not [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in owned], \
+        "every trainable parameter belongs to an optimizer"
+    for i, (loss, opt) in enumerate(zip(losses, opts, strict=True)):
+        torch.autograd.backward(loss, inputs=_params(opt), retain_graph=i < len(losses) - 1)
+    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not no_grad, f"parameters without a gradient: {no_grad[:5]}"
+    bad = [n for n, p in model.named_parameters() if n in trainable and not p.grad.isfinite().all()]
+    assert not bad
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_builds_the_same_model_and_output(name):
+    module, cfg = tiny(name)
+    batch = first_batch(module, cfg)
+
+    def forward(seed):
+        seed_everything(seed)
+        model = module.build_model(dataclasses.replace(cfg, seed=seed)).eval()
+        with torch.no_grad():
+            seed_everything(seed)
+            return model, module.training_step(model, batch)["loss"]
+
+    (m1, loss1), (m2, loss2), (m3, _) = forward(0), forward(0), forward(1)
+    assert torch.equal(loss1, loss2)
+    for (k, a), b in zip(m1.state_dict().items(), m2.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+    assert any(not torch.equal(a, b) for a, b in
+               zip(m1.state_dict().values(), m3.state_dict().values(), strict=True))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tiny_run_writes_a_complete_result(name, tmp_path):
+    module, cfg = tiny(name)
+    result = run(module, cfg, "tiny", tmp_path / "run", name=name, argv=["test"])
+    assert set(result["metrics"]) == set(variants_of(module, cfg))
+    for metrics in result["metrics"].values():
+        assert metrics and all(isinstance(v, float) for v in metrics.values())
+    assert {c["id"] for c in result["claims"]} == {c.id for c in module.CLAIMS}
+    assert all(c["verdict"] in VERDICTS for c in result["claims"])
+    assert json.loads((tmp_path / "run" / "status.json").read_text())["state"] == "done"
+
+
+# --- --set ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_set_rejects_an_unknown_key_and_suggests_the_closest(name):
+    _, cfg = tiny(name)
+    with pytest.raises(ConfigError, match="unknown config key 'sed'; did you mean 'seed'"):
+        apply_overrides(cfg, ["sed=3"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_set_parses_typed_values_and_rejects_wrong_types(name):
+    _, cfg = tiny(name)
+    new = apply_overrides(cfg, ["steps=7", "lr=1e-3", "data_root=/tmp/data dir"])
+    assert (new.steps, new.lr, new.data_root) == (7, 1e-3, "/tmp/data dir")
+    with pytest.raises(ConfigError, match="steps must be an int"):
+        apply_overrides(cfg, ["steps=1.5"])
+    with pytest.raises(ConfigError, match="lr must be a float"):
+        apply_overrides(cfg, ["lr=fast"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_describe_gives_every_field_with_its_default_per_preset(name, capsys):
+    module = get(name)
+    assert repro_main(["describe", name, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert [f["name"] for f in info["fields"]] == [f.name for f in dataclasses.fields(module.Config)]
+    for f in info["fields"]:
+        assert set(f["defaults"]) == set(module.PRESETS)
+    steps = next(f for f in info["fields"] if f["name"] == "steps")
+    assert steps["type"] == "int" and steps["defaults"]["mini"] == module.PRESETS["mini"].steps
+    assert info["paper"] == module.PAPER and len(info["claim_list"]) == len(module.CLAIMS)
+
+
+# --- the config parser itself --------------------------------------------------------------
+
+
+@dataclass
+class Example:
+    seed: int = 0
+    rate: float = 0.1  # the learning rate
+    root: str | None = None
+    flag: bool = False
+    dims: tuple[int, ...] = (1, 2)
+    pair: tuple[int, int] = (3, 4)
+    mode: Literal["a", "b"] = "a"
+
+
+def test_set_understands_optional_bool_tuple_and_literal():
+    cfg = apply_overrides(Example(), ["root=None", "flag=true", "dims=(8, 16, 32)", "pair=[5, 6]",
+                                      "mode=b", "rate=1"])
+    assert cfg == Example(root=None, flag=True, dims=(8, 16, 32), pair=(5, 6), mode="b", rate=1.0)
+    assert isinstance(cfg.rate, float)
+    for bad, message in [("flag=1", "flag must be True or False"),
+                         ("pair=(1, 2, 3)", "pair must have 2 items"),
+                         ("dims=(1, 'x')", "dims must be an int"),
+                         ("mode=c", "mode must be one of 'a', 'b'"),
+                         ("seed", "--set expects key=value"),
+                         ("seed=True", "seed must be an int")]:
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+            apply_overrides(Example(), [bad])
+
+
+def test_set_error_is_one_line_and_a_value_error():
+    with pytest.raises(ValueError) as err:
+        apply_overrides(Example(), ["rte=0.2"])
+    assert "\n" not in str(err.value) and "did you mean 'rate'" in str(err.value)
+
+
+def test_describe_reads_the_field_comment_as_help():
+    fields = {f["name"]: f for f in describe(Example, {"default": Example()})}
+    assert fields["rate"]["help"] == "the learning rate"
+    assert fields["seed"]["help"] == ""
+    assert [fields[k]["type"] for k in ("root", "dims", "pair", "mode")] == [
+        "str | None", "tuple[int, ...]", "tuple[int, int]", "Literal['a', 'b']"]
+    assert fields["dims"]["defaults"] == {"default": (1, 2)}
+
+
+def test_cli_reports_a_bad_override_in_one_line_with_exit_2(tmp_path, capsys):
+    code = repro_main(["run", NAMES[0], "--preset", "tiny", "--set", "stepz=3",
+                       "--out", str(tmp_path / "r"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: unknown config key 'stepz'") and "\n" not in err
+
+
+def test_cli_reports_an_unknown_reproduction(capsys):
+    assert repro_main(["describe", "no-such-paper"]) == 2
+    assert "unknown reproduction 'no-such-paper'" in capsys.readouterr().err
+
+
+def test_cli_list_json_names_every_registered_module(capsys):
+    assert repro_main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == list(REPRODUCTIONS)
+    assert all(math.isfinite(r["claims"]) and "mini" in r["presets"] for r in rows)

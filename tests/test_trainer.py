@@ -1,0 +1,207 @@
+"""The generic trainer and run folder, on small synthetic modules written here: it must not
+need to know anything about the model it trains."""
+
+from __future__ import annotations
+
+import json
+import types
+from dataclasses import dataclass
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from reproductions.cli import main as repro_main
+from reproductions.common import data as D
+from reproductions.common.claims import (
+    NOT_APPLICABLE,
+    NOT_REPRODUCED,
+    NOT_REPRODUCED_IN_MINIATURE,
+    REPRODUCED,
+    Claim,
+    verdict,
+)
+from reproductions.common.config import ConfigError
+from reproductions.common.runfolder import read_metrics
+from reproductions.common.runner import run, training_curve
+from reproductions.common.trainer import load_checkpoint, train
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    steps: int = 8
+    batch_size: int = 4
+    lr: float = 0.05
+    data_root: str | None = None
+    grad_clip: float | None = None
+
+
+def classifier_module(**overrides) -> types.SimpleNamespace:
+    """A 3-class MLP with dropout on 40 random points: enough to exercise RNG and data order."""
+
+    def build_model(cfg):
+        return nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+
+    def build_data(cfg):
+        g = torch.Generator().manual_seed(123)
+        x, y = torch.randn(40, 4, generator=g), torch.randint(0, 3, (40,), generator=g)
+        return D.tensor_loader(x, y, cfg.batch_size, cfg.seed), (x, y)
+
+    def training_step(model, batch):
+        x, y = batch
+        return {"loss": F.cross_entropy(model(x), y)}
+
+    def evaluate(model, eval_data, cfg):
+        return D.classification_metrics(model, eval_data)
+
+    claims = [Claim("learns", "it learns", "n/a", "none",
+                    predicate=lambda m: m["main"]["accuracy"] > 0.0, presets=("tiny",))]
+    module = types.SimpleNamespace(PAPER="toy", Config=Config, PRESETS={"tiny": Config()},
+                                   build_model=build_model, build_data=build_data,
+                                   training_step=training_step, evaluate=evaluate, CLAIMS=claims)
+    for key, value in overrides.items():
+        setattr(module, key, value)
+    return module
+
+
+def final_weights(folder):
+    return torch.load(folder / "checkpoints" / "main.pt", weights_only=True)["model"]
+
+
+def test_resume_after_an_interruption_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    module, cfg = classifier_module(), Config(steps=8)
+    run(module, cfg, "tiny", tmp_path / "straight", name="toy")
+
+    def interrupt(variant, done, total, scalars):
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(module, cfg, "tiny", tmp_path / "resumed", name="toy", on_progress=interrupt,
+            checkpoint_every=2)
+    status = json.loads((tmp_path / "resumed" / "status.json").read_text())
+    assert status["state"] == "failed" and status["step"] == 5
+    assert torch.load(tmp_path / "resumed" / "checkpoints" / "main.pt", weights_only=True)["step"] == 4
+    run(module, cfg, "tiny", tmp_path / "resumed", name="toy", resume=True)
+    straight, resumed = final_weights(tmp_path / "straight"), final_weights(tmp_path / "resumed")
+    for key in straight:
+        assert torch.equal(straight[key], resumed[key]), key
+    steps = [r["step"] for r in training_curve(tmp_path / "resumed", "main")]
+    assert steps == list(range(1, 9))  # the repeated step 5 is counted once
+
+
+def test_resume_refuses_a_checkpoint_written_with_another_config(tmp_path):
+    module = classifier_module()
+    run(module, Config(steps=2), "tiny", tmp_path / "r", name="toy")
+    with pytest.raises(ConfigError, match="another config"):
+        run(module, Config(steps=2, lr=0.5), "tiny", tmp_path / "r", name="toy", resume=True)
+
+
+def test_run_folder_holds_config_metrics_result_checkpoint_and_log(tmp_path):
+    module, cfg = classifier_module(), Config(steps=6)
+    result = run(module, cfg, "tiny", tmp_path / "r", name="toy", argv=["prog", "--x"])
+    folder = tmp_path / "r"
+    assert (folder / "argv.txt").read_text() == "prog\n--x\n"
+    config = json.loads((folder / "config.json").read_text())
+    assert config["config"] == {"seed": 0, "steps": 6, "batch_size": 4, "lr": 0.05,
+                                "data_root": None, "grad_clip": None}
+    rows = read_metrics(folder)
+    assert [r["step"] for r in rows if not r.get("eval")] == [1, 2, 3, 4, 5, 6]
+    assert rows[-1]["eval"] and rows[-1]["accuracy"] == result["metrics"]["main"]["accuracy"]
+    on_disk = json.loads((folder / "result.json").read_text())
+    assert on_disk == result
+    assert {"seed", "device", "torch", "git_commit", "wall_time_s"} <= set(on_disk)
+    assert on_disk["claims"][0]["verdict"] == REPRODUCED
+    saved_cfg, state = load_checkpoint(folder / "checkpoints" / "main.pt", module)
+    assert saved_cfg == cfg and state["step"] == 6 and state["paper"] == "toy"
+    module.build_model(saved_cfg).load_state_dict(state["model"])  # self-describing
+    assert "toy/tiny on cpu" in (folder / "log.txt").read_text()
+    assert json.loads((folder / "status.json").read_text())["state"] == "done"
+
+
+def test_a_run_that_raises_writes_a_failed_status_and_the_error_into_the_log(tmp_path):
+    def exploding_step(model, batch):
+        raise FloatingPointError("loss exploded at step 1")
+
+    module = classifier_module(training_step=exploding_step)
+    with pytest.raises(FloatingPointError):
+        run(module, Config(), "tiny", tmp_path / "r", name="toy")
+    status = json.loads((tmp_path / "r" / "status.json").read_text())
+    assert status["state"] == "failed"
+    assert status["error"] == "FloatingPointError: loss exploded at step 1"
+    log = (tmp_path / "r" / "log.txt").read_text()
+    assert "Traceback" in log and "loss exploded at step 1" in log
+    assert not (tmp_path / "r" / "result.json").exists()
+
+
+def test_each_loss_is_back_propagated_only_into_its_own_optimizers_parameters():
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Parameter(torch.tensor(2.0)), nn.Parameter(torch.tensor(5.0))
+
+    def build_optimizer(model, cfg):
+        return [torch.optim.SGD([model.a], lr=0.1), torch.optim.SGD([model.b], lr=0.1)], None
+
+    def training_step(model, batch):
+        product = model.a * model.b
+        return {"loss": product, "losses": [product, 3 * product]}
+
+    module = classifier_module(build_model=lambda cfg: Pair(), build_optimizer=build_optimizer,
+                               build_data=lambda cfg: ([(torch.zeros(1),)], None),
+                               training_step=training_step)
+    model = train(module, Config(steps=1), device=torch.device("cpu"))
+    # a -= 0.1 * d(ab)/da = 0.1 * b;  b -= 0.1 * d(3ab)/db = 0.1 * 3a. Cross-talk would add more.
+    assert model.a.item() == pytest.approx(2.0 - 0.1 * 5.0)
+    assert model.b.item() == pytest.approx(5.0 - 0.1 * 3 * 2.0)
+
+
+def test_gradient_clipping_bounds_the_step_when_the_config_asks_for_it():
+    def build_optimizer(model, cfg):
+        return torch.optim.SGD(model.parameters(), lr=1.0), None
+
+    module = classifier_module(build_optimizer=build_optimizer)
+    torch.manual_seed(0)
+    before = torch.cat([p.flatten() for p in module.build_model(Config()).parameters()])
+    for clip, bounded in [(1e-3, True), (None, False)]:
+        model = train(module, Config(steps=1, grad_clip=clip), device=torch.device("cpu"))
+        after = torch.cat([p.detach().flatten() for p in model.parameters()])
+        assert ((after - before).norm() <= 1e-3 + 1e-6) == bounded
+
+
+def test_claim_verdicts_cover_all_four_outcomes():
+    holds = Claim("a", "t", "p", "Fig. 1", predicate=lambda m: m["main"]["x"] > 1)
+    hoped = Claim("b", "t", "p", "Fig. 1", predicate=lambda m: m["main"]["x"] > 1, expected=False)
+    number = Claim("c", "t", "p", "Table 1")
+    metrics = {"main": {"x": 0.5}}
+    assert verdict(holds, "mini", {"main": {"x": 2.0}})["verdict"] == REPRODUCED
+    assert verdict(holds, "mini", metrics)["verdict"] == NOT_REPRODUCED
+    assert verdict(hoped, "mini", metrics)["verdict"] == NOT_REPRODUCED_IN_MINIATURE
+    assert verdict(number, "mini", metrics)["verdict"] == NOT_APPLICABLE
+    assert verdict(holds, "tiny", metrics)["verdict"] == NOT_APPLICABLE
+    assert verdict(holds, "mini", {"other": {}})["verdict"] == NOT_APPLICABLE  # variant missing
+
+
+def test_cli_run_then_resume_of_a_finished_run_does_not_train_again(tmp_path, capsys):
+    out = tmp_path / "r"
+    argv = ["run", "resnet", "--preset", "tiny", "--out", str(out), "--quiet"]
+    assert repro_main(argv) == 0
+    assert "run folder:" in capsys.readouterr().out
+    assert (out / "argv.txt").read_text().splitlines()[:3] == ["python", "-m", "reproductions"]
+    trained = [r for r in read_metrics(out) if not r.get("eval")]
+    assert repro_main([*argv, "--resume"]) == 0
+    assert [r for r in read_metrics(out) if not r.get("eval")] == trained
+
+
+def test_cli_check_exits_1_when_a_claim_expected_to_hold_fails(tmp_path, capsys, monkeypatch):
+    from reproductions import REPRODUCTIONS
+
+    impossible = Claim("never", "cannot hold", "p", "Fig. 0", predicate=lambda m: False,
+                       presets=("tiny",))
+    module = classifier_module(CLAIMS=[impossible])
+    monkeypatch.setitem(REPRODUCTIONS, "toy", module)
+    assert repro_main(["check", "toy", "--preset", "tiny", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert f"{NOT_REPRODUCED:<28} never" in out and "1 claim(s) expected to hold did not" in out
