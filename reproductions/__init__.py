@@ -9,7 +9,11 @@ from __future__ import annotations
 from types import ModuleType
 
 import reproductions.alexnet as alexnet  # one import line per reproduction
+import reproductions.clip as clip
+import reproductions.ganomaly as ganomaly
 import reproductions.resnet as resnet
+import reproductions.ssd as ssd
+import reproductions.transformer as transformer
 import reproductions.vit as vit
 
 # One line per reproduction; the key is the file name, `PAPER` inside is the papers.yaml id.
@@ -17,6 +21,10 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "alexnet": alexnet,
     "resnet": resnet,
     "vit": vit,
+    "ssd": ssd,
+    "ganomaly": ganomaly,
+    "transformer": transformer,
+    "clip": clip,
 }
 
 

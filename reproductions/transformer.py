@@ -296,7 +296,9 @@ def greedy_decode(model: Transformer, src: torch.Tensor, max_new: int) -> list[l
     out = torch.full((src.size(0), 1), BOS, dtype=torch.long, device=src.device)  # (B, 1)
     done = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
     for _ in range(max_new):
-        nxt = model.decode(out, memory, memory_mask)[:, -1].argmax(-1)  # (B,)
+        logits = model.decode(out, memory, memory_mask)[:, -1]  # (B, V)
+        logits[:, [PAD, BOS]] = float("-inf")  # never generated
+        nxt = logits.argmax(-1)  # (B,)
         nxt = nxt.masked_fill(done, PAD)
         out = torch.cat([out, nxt[:, None]], dim=1)
         done |= nxt == EOS
@@ -314,7 +316,8 @@ def length_penalty(length: torch.Tensor, alpha: float) -> torch.Tensor:
 def beam_search(model: Transformer, src: torch.Tensor, max_new: int, beam: int = 4,
                 alpha: float = 0.6) -> list[list[int]]:
     """Keep the `beam` most likely prefixes per source; return each source's best finished
-    hypothesis by log P(Y | X) / lp(Y). A finished beam is extended with PAD at no cost."""
+    hypothesis by log P(Y | X) / lp(Y). A finished beam is extended with PAD at no cost; a
+    beam still open after `max_new` tokens competes as it is."""
     b, k = src.size(0), beam
     memory, memory_mask = model.encode(src)
     memory = memory.repeat_interleave(k, dim=0)  # (B*k, S, D)
@@ -326,6 +329,7 @@ def beam_search(model: Transformer, src: torch.Tensor, max_new: int, beam: int =
     for _ in range(max_new):
         logp = model.decode(seqs, memory, memory_mask)[:, -1].float().log_softmax(-1)  # (B*k, V)
         vocab = logp.size(-1)
+        logp[:, [PAD, BOS]] = float("-inf")  # never generated
         logp[done] = float("-inf")
         logp[done, PAD] = 0.0
         total = (scores.view(-1, 1) + logp).view(b, k * vocab)  # (B, k*V)

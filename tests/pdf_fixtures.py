@@ -50,8 +50,12 @@ def _text(page, y: float, text: str, size: float = 10, bold: bool = False,
     return y + used + size * 0.6
 
 
-def make_paper(path: str | Path) -> Path:
+def make_paper(path: str | Path, numbered: bool = True) -> Path:
+    """The test paper; `numbered=False` prints its headings without section numbers."""
     import pymupdf
+
+    def h(text: str) -> str:
+        return text if numbered else text.split(" ", 1)[1]
 
     doc = pymupdf.open()
     page = doc.new_page(width=612, height=792)
@@ -60,11 +64,11 @@ def make_paper(path: str | Path) -> Path:
     page.insert_text((240, 132), "University of Nowhere", fontsize=10, fontname="helv")
     page.insert_text((280, 170), "Abstract", fontsize=12, fontname="hebo")
     y = _text(page, 180, ABSTRACT, indent=30)
-    y = _text(page, y + 10, "1 Introduction", 12, True)
+    y = _text(page, y + 10, h("1 Introduction"), 12, True)
     y = _text(page, y, INTRO)
-    y = _text(page, y + 8, "2 Method", 12, True)
+    y = _text(page, y + 8, h("2 Method"), 12, True)
     y = _text(page, y, BODY)
-    y = _text(page, y + 6, "2.1 Details", 10, True)
+    y = _text(page, y + 6, h("2.1 Details"), 10, True)
     _text(page, y, BODY)
     page.insert_text((300, 760), "1", fontsize=10, fontname="helv")
 
@@ -77,7 +81,7 @@ def make_paper(path: str | Path) -> Path:
     page.insert_text((x1 - 70, y0 + 20), "conv", fontsize=8, fontname="helv")
     y = _text(page, y1 + 12, CAPTION, 9)
     y = _text(page, y + 12, BODY * 2)
-    y = _text(page, y + 8, "3 Conclusion", 12, True)
+    y = _text(page, y + 8, h("3 Conclusion"), 12, True)
     y = _text(page, y, CONCLUSION)
     y = _text(page, y + 8, "References", 12, True)
     for ref in REFERENCES:

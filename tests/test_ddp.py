@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _run(out, nproc: int, batch: int, name: str = "vit", steps: int = 6):
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
-           "--master_port=0", "-m", "reproductions", "run", name, "--preset", "tiny",
+           "--standalone", "-m", "reproductions", "run", name, "--preset", "tiny",
            "--set", f"batch_size={batch}", "--set", f"steps={steps}", "--out", str(out), "--quiet"]
     if nproc == 1:  # the same code path without torchrun
         cmd = [sys.executable, "-m", "reproductions", *cmd[cmd.index("run"):]]

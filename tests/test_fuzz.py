@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 from typing import Literal
 
 import pytest
@@ -22,7 +21,6 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SHIPPED_CATALOG
 from workbench import bibtex, catalog
 from workbench.errors import WorkbenchError
 from workbench.pdf_refs import Reference, parse_reference
@@ -147,10 +145,31 @@ bib_text = st.lists(st.tuples(
     st.lists(bib_field, max_size=6)), max_size=4).map(_render_bib)
 
 
+SMALL_CATALOG = """\
+topics:
+  - id: cnns
+    title: Convolutional networks
+papers:
+  - id: resnet
+    title: Deep Residual Learning for Image Recognition
+    authors: [Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun]
+    year: 2015
+    topic: cnns
+    arxiv: "1512.03385"
+    doi: 10.1109/CVPR.2016.90
+  - id: vgg
+    title: Very Deep Convolutional Networks for Large-Scale Image Recognition
+    authors: [Karen Simonyan, Andrew Zisserman]
+    year: 2014
+    topic: cnns
+"""
+
+
 @pytest.fixture(scope="module")
 def bib_workspace(tmp_path_factory):
+    """A three-paper catalog: the importer loads it on every example, so it is kept small."""
     root = tmp_path_factory.mktemp("bibws")
-    shutil.copy(SHIPPED_CATALOG, root / "papers.yaml")
+    (root / "papers.yaml").write_text(SMALL_CATALOG, encoding="utf-8")
     return Workspace.resolve(root)
 
 

@@ -54,6 +54,13 @@ def test_extract_lists_level1_headings_in_order_and_numbered_subsections(structu
     assert [s.number for s in structure.sections] == ["1", "2", "2.1", "3", None]
 
 
+def test_unnumbered_headings_are_found_by_their_size(tmp_path):
+    s = pdf.extract(make_paper(tmp_path / "plain.pdf", numbered=False))
+    assert s.headings == ["Introduction", "Method", "Conclusion", "References"]
+    assert (s.title, s.abstract) == (TITLE, ABSTRACT)
+    assert s.conclusion_heading == "Conclusion" and len(s.references) == 3
+
+
 def test_extract_gives_introduction_and_conclusion_text(structure):
     assert structure.introduction.startswith("Introductions say why a problem matters.")
     assert "2 Method" not in structure.introduction
@@ -413,3 +420,23 @@ def test_pymupdf_is_loaded_without_its_onnx_layout_model():
             "print('pymupdf' in sys.modules, 'pymupdf.layout' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["True", "False"], out.stderr
+
+
+# --- text clean-up ------------------------------------------------------------------------------------
+
+
+def test_split_diacritics_and_ligatures_are_recomposed():
+    from workbench.pdf_layout import clean_text
+
+    assert clean_text("Piotr Doll\u00b4ar, L\u00b4eon  Bottou, \ufb01ne-tuning") == \
+        "Piotr Doll\u00e1r, L\u00e9on Bottou, fine-tuning"
+    assert clean_text("Universit\u00b4e de Montr\u00b4eal, Tom\u00b4\u0131s") == \
+        "Universit\u00e9 de Montr\u00e9al, Tom\u00eds"
+
+
+def test_line_break_hyphens_are_removed_but_real_hyphens_kept():
+    from workbench.pdf_layout import join_lines
+
+    assert join_lines(["deep net-", "works are", "Batch-", "Normalized"]) == \
+        "deep networks are Batch-Normalized"
+    assert join_lines(["pages 1 -", "2"]) == "pages 1 - 2"

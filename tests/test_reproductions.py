@@ -47,6 +47,13 @@ PARAM_COUNTS = {
     ("vit", "paper"): 86_567_656,  # ViT-B/16 = timm vit_base_patch16_224
     ("vit", "vit-l16"): 304_326_632,
     ("vit", "vit-h14"): 632_045_800,  # torchvision vit_h_14 with its 1000-class head
+    ("ssd", "paper"): 26_285_486,  # SSD300, VOC = torchvision ssd300_vgg16(num_classes=21)
+    ("ganomaly", "paper"): 3_861_632,  # authors' nets, MNIST: G 3,200,384 + D 661,248
+    ("ganomaly", "cifar10"): 3_869_824,  # 3 channels: G 3,206,528 + D 663,296
+    ("transformer", "paper"): 63_121_544,  # base, shared 37,000 vocabulary (paper: 65M)
+    ("transformer", "big"): 214_286_472,  # big (paper: 213M)
+    ("clip", "paper"): 151_277_313,  # ViT-B/32 = OpenAI's release = open_clip "ViT-B-32"
+    ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
 

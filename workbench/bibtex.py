@@ -50,11 +50,14 @@ _CONFERENCE_RE = re.compile(
     r"ICASSP|Conference|Workshop|Symposium)\b", re.IGNORECASE)
 _ARXIV_VENUE_RE = re.compile(r"^\s*arxiv\b", re.IGNORECASE)
 # LaTeX specials -> escapes that `_latex_to_text` turns back (order: backslash first)
-_ESCAPES = (("\\", r"\textbackslash{}"), ("{", r"\{"), ("}", r"\}"), ("$", r"\$"),
+# (braces as \textbraceleft{}: BibTeX counts every brace, escaped or not, so `\{` unbalances)
+_ESCAPES = (("\\", r"\textbackslash{}"), ("{", r"\textbraceleft{}"), ("}", r"\textbraceright{}"),
+            ("$", r"\$"),
             ("&", r"\&"), ("%", r"\%"), ("#", r"\#"), ("_", r"\_"),
             ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}"))
 _UNESCAPE = ((r"\textbackslash{}", "\\"), (r"\textasciitilde{}", "~"),
-             (r"\textasciicircum{}", "^"), (r"\{", "{"), (r"\}", "}"), (r"\$", "$"))
+             (r"\textasciicircum{}", "^"), (r"\textbraceleft{}", "{"),
+             (r"\textbraceright{}", "}"), (r"\$", "$"))
 
 
 class BibtexError(WorkbenchError):

@@ -34,6 +34,7 @@ TOPIC_KEYS = ("id", "title")
 TOP_KEYS = ("topics", "papers")
 MIN_YEAR = 1900
 MAX_FILE_BYTES = 5_000_000
+MAX_DEPTH = 20  # nested collections; the catalog's own structure is 4 deep
 
 ARXIV_NEW_RE = re.compile(r"\d{4}\.\d{4,5}(v\d+)?")
 ARXIV_OLD_RE = re.compile(r"[a-z][a-z-]*(\.[A-Z]{2})?/\d{7}(v\d+)?")
@@ -202,11 +203,22 @@ def _pos(node, key=None, index=None, value=False) -> tuple[int, int]:
 def _refuse_tags_and_aliases(text: str, v: _Validator) -> bool:
     """Scan parser events; refuse explicit tags and anchors/aliases. True if clean."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        ScalarEvent,
+    )
 
     clean = True
+    depth = 0
     for ev in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
         mark = ev.start_mark
+        depth += isinstance(ev, CollectionStartEvent) - isinstance(ev, CollectionEndEvent)
+        if depth > MAX_DEPTH:  # the scanner is quadratic in flow depth: '[' * 5000 takes minutes
+            v.add(mark.line, mark.column, f"YAML nesting is deeper than {MAX_DEPTH} levels; "
+                  "a catalog needs 4 (papers: - authors: [...])")
+            return False
         if isinstance(ev, AliasEvent):
             v.add(mark.line, mark.column,
                   f"alias '*{ev.anchor}' is not allowed in the catalog: write the value out")
@@ -409,7 +421,7 @@ def validate_text(text: str, file: str = "papers.yaml") -> tuple[Catalog | None,
         topic = p.get("topic")
         if topic is not None:
             tl, tc = _pos(p, "topic", value=True)
-            if topic not in seen_topics:
+            if not isinstance(topic, str) or topic not in seen_topics:  # [] is unhashable
                 v.add(tl, tc, f"unknown topic '{topic}'{_suggest(topic, seen_topics)}; "
                       f"known: {', '.join(seen_topics) or 'none'}")
                 ok = False
@@ -441,7 +453,7 @@ def validate_text(text: str, file: str = "papers.yaml") -> tuple[Catalog | None,
         repro = p.get("reproduction")
         if repro is not None:
             rl, rc = _pos(p, "reproduction", value=True)
-            if repro not in repro_names:
+            if not isinstance(repro, str) or repro not in repro_names:
                 v.add(rl, rc, f"unknown reproduction '{repro}'{_suggest(repro, repro_names)}; "
                       f"available: {', '.join(sorted(repro_names)) or 'none'}")
                 ok = False

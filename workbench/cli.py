@@ -496,9 +496,93 @@ def add_pdf(sub) -> None:
     p.set_defaults(func=cmd_pdf)
 
 
+# --- session handouts and BibTeX -------------------------------------------------------------------
+
+
+def cmd_handout(args) -> int:
+    """A handout (md, html, pdf) or a Marp deck (slides) for a session or one paper."""
+    from workbench import handout
+
+    ws = _workspace(args)
+    if args.format not in handout.FORMATS:
+        raise handout.HandoutError(f"unknown format '{args.format}'; use one of: "
+                                   f"{', '.join(handout.FORMATS)}")
+    h = handout.handout_for(ws, args.target)
+    out = Path(args.out) if args.out else Path(handout.default_name(h, args.format))
+    written = handout.export(h, args.format, out.name).write(out)
+    print(f"wrote {out} ({len(h.papers)} paper{'s' if len(h.papers) != 1 else ''}"
+          + (f", {len(written) - 1} figure files in {written[1].parent}" if len(written) > 1
+             else "") + ")")
+    for line in handout.missing_lines(h):
+        print(f"  {line}")
+    return 0
+
+
+def add_handout(sub) -> None:
+    p = sub.add_parser("handout", help="session handout (md, html, pdf) or Marp slides")
+    p.add_argument("target", metavar="SESSION|PAPER",
+                   help="a session (sessions/NAME.yaml) or a paper id")
+    p.add_argument("--format", default="pdf", help="md | html | pdf | slides (default: pdf)")
+    p.add_argument("--out", help="file to write (default: TARGET-handout.EXT or "
+                   "TARGET-slides.md); figures for md/slides go to a folder next to it")
+    p.set_defaults(func=cmd_handout)
+
+
+def cmd_bib(args) -> int:
+    from workbench import bibtex, catalog
+    from workbench.fileio import atomic_write_text
+
+    ws = _workspace(args)
+    if args.bib_command == "export":
+        cat = catalog.load(ws.catalog_path)
+        ids = None
+        if args.session:
+            from workbench import sessions
+
+            ids = sessions.load_session(ws, args.session, cat)[0].papers
+        text = bibtex.export_bibtex(cat, ids)
+        if args.out:
+            atomic_write_text(args.out, text)
+            print(f"wrote {args.out} ({len(ids) if ids else len(cat)} entries)")
+        else:
+            sys.stdout.write(text)
+        return 0
+    plan = bibtex.plan_import(ws, bibtex.read_bib_file(args.file), args.topic,
+                              Path(args.file).name)
+    print("\n".join(plan.lines()))
+    if not plan.new:
+        print("nothing to add")
+        return 0
+    if not args.yes and not _confirm(f"Add {len(plan.new)} paper(s) to "
+                                     f"{ws.catalog_path.name}? [y/N] "):
+        print("not added (answer y, or pass --yes)", file=sys.stderr)
+        return 1
+    result = bibtex.apply_import(ws, plan)
+    print(f"added {len(result.added)} paper(s) to {ws.catalog_path}: "
+          f"{', '.join(p.id for p in result.added) or 'none'}")
+    for key, why in result.skipped[len(plan.skipped):]:
+        print(f"  - {key}: {why}")
+    return 0
+
+
+def add_bib(sub) -> None:
+    p = sub.add_parser("bib", help="BibTeX: export the catalog or a session, import a .bib")
+    bsub = p.add_subparsers(dest="bib_command", metavar="ACTION", required=True)
+    q = bsub.add_parser("export", help="write BibTeX with stable citation keys")
+    q.add_argument("--session", help="only this session's papers, in its order")
+    q.add_argument("--out", help="file to write (default: print)")
+    q = bsub.add_parser("import", help="add a .bib file's entries (Zotero / Better BibTeX) "
+                        "to the catalog, skipping duplicates")
+    q.add_argument("file")
+    q.add_argument("--topic", help="topic id for the new entries (needed if there are several)")
+    q.add_argument("--yes", "-y", action="store_true", help="add without asking")
+    p.set_defaults(func=cmd_bib)
+
+
 # --- registry of subcommands -------------------------------------------------------------------
 # Features add their `add_*` function here (one line each).
-COMMANDS = [add_app, add_check, add_notes, add_graph, add_add, add_cache, add_repro, add_pdf]
+COMMANDS = [add_app, add_check, add_notes, add_graph, add_add, add_cache, add_repro, add_pdf,
+            add_handout, add_bib]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -420,6 +420,10 @@ def _latest_results(ws: Workspace, paper, all_runs) -> tuple[Results | None, str
         if not name and not mine:
             return None, "this paper has no reproduction in the workbench"
         repro = name or mine[0].name
+        active = [r for r in mine if r.state in runs.ACTIVE]
+        if active:
+            return None, (f"no finished run of the '{repro}' reproduction yet; run "
+                          f"{active[0].id} is {active[0].state}: export again when it is done")
         return None, (f"no finished run of the '{repro}' reproduction yet: start one with "
                       f"`workbench repro run {repro}` or on the Reproduce page")
     run = done[0]
@@ -477,7 +481,8 @@ def build_handout(ws: Workspace, catalog, paper_ids: Sequence[str], title: str,
                   when: date | None = None, session: str | None = None,
                   presenters: Mapping[str, Sequence[str]] | None = None) -> Handout:
     """The handout for `paper_ids` in order (a session's papers, or one paper)."""
-    from workbench import bibtex, graph as graph_mod, runs
+    from workbench import bibtex, runs
+    from workbench import graph as graph_mod
 
     unknown = [p for p in paper_ids if p not in catalog.by_id]
     if unknown:
@@ -498,7 +503,8 @@ def build_handout(ws: Workspace, catalog, paper_ids: Sequence[str], title: str,
 
 def handout_for(ws: Workspace, target: str, catalog=None) -> Handout:
     """`target` is a session (sessions/<target>.yaml) or, failing that, a paper id."""
-    from workbench import catalog as catalog_mod, sessions
+    from workbench import catalog as catalog_mod
+    from workbench import sessions
 
     catalog = catalog or catalog_mod.load(ws.catalog_path)
     if sessions.session_exists(ws, target):
@@ -643,7 +649,9 @@ def _esc(text) -> str:
 
 
 def _missing_html(text: str) -> str:
-    return f'<p class="missing">Not available: {_esc(text)}.</p>'
+    """A 'Not available' line; `code` spans in the message become <code>."""
+    shown = re.sub(r"`([^`]+)`", r"<code>\1</code>", _esc(text))
+    return f'<p class="missing">Not available: {shown}.</p>'
 
 
 def _link(url: str | None, text: str) -> str:
@@ -659,6 +667,14 @@ def _img_width_pt(f: KeyFigure, content_pt: float) -> float:
         return content_pt
     scale = min(max(1.0, min(1.5, 330 / w)), content_pt / w, 330 / h)
     return round(w * scale, 1)
+
+
+def _answers_html(answers: Sequence[Attributed], first_end_id: str) -> str:
+    """Reader texts with their attribution; the first attribution line carries `first_end_id`
+    (the PDF layout keeps a heading on the page of its first answer)."""
+    marks = [f' id="{first_end_id}"'] + [""] * (len(answers) - 1)
+    return "".join(f'<div class="answer">{_md_html(a.text)}<p class="by"{mark}>— '
+                   f"{_esc(a.by)}</p></div>" for a, mark in zip(answers, marks, strict=True))
 
 
 def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:
@@ -685,17 +701,16 @@ def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:
         if "notes" in m:
             parts.append(_missing_html(m["notes"]))
         for c, answers in ph.five_cs:
-            body = "".join(f'<div class="answer">{_md_html(a.text)}<p class="by">— '
-                           f'{_esc(a.by)}</p></div>' for a in answers) or \
+            cid = f"{_esc(p.id)}-{c.key}"
+            body = _answers_html(answers, f"{cid}-end") or \
                 '<p class="missing">not answered yet</p>'
-            parts.append(f'<div class="c"><h4 id="{_esc(p.id)}-{c.key}">{_esc(c.name)} '
+            parts.append(f'<div class="c"><h4 id="{cid}">{_esc(c.name)} '
                          f'<span class="q">{_esc(c.question)}</span></h4>{body}</div>')
         parts.append(f'<p class="small">Notes by {_esc(", ".join(ph.readers))}.</p>')
 
     parts.append(f'<h3 id="{_esc(p.id)}-summary">Summary (pass 2)</h3>')
-    parts += [f'<div class="answer">{_md_html(a.text)}<p class="by">— {_esc(a.by)}</p></div>'
-              for a in ph.summaries] or \
-        [_missing_html(m.get("summary") or m.get("notes", "no summary"))]
+    parts.append(_answers_html(ph.summaries, f"{_esc(p.id)}-summary-end")
+                 or _missing_html(m.get("summary") or m.get("notes", "no summary")))
 
     parts.append(f'<h3 id="{_esc(p.id)}-figures">Key figures</h3>')
     for i, f in enumerate(ph.figures):
@@ -727,8 +742,8 @@ def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:
         parts.append(f'<p id="{_esc(p.id)}-hood-end"><b>Reading order</b> (cited before '
                      f"citing): {order}</p>")
 
-    parts.append(f'<h3 id="{_esc(p.id)}-results">Reproduction: the paper\'s numbers beside '
-                 "ours</h3>")
+    parts.append(f'<div class="block"><h3 id="{_esc(p.id)}-results">Reproduction: the '
+                 "paper's numbers beside ours</h3>")
     if ph.results is None:
         parts.append(_missing_html(m["results"]))
     else:
@@ -741,19 +756,22 @@ def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:
             f'class="q">{_esc(c.source)}</span></td><td>{_esc(c.measured) or "—"}</td>'
             f'<td class="{_verdict_class(c.verdict)}">{_esc(c.verdict)}</td></tr>'
             for c in r.claims)
-        parts.append('<table class="results"><tr><th>Claim</th><th>The paper</th>'
-                     f'<th>This run</th><th>Verdict</th></tr>{rows}</table>')
+        parts.append('<table class="results"><thead><tr><th>Claim</th><th>The paper</th>'
+                     f'<th>This run</th><th>Verdict</th></tr></thead><tbody>{rows}</tbody>'
+                     "</table>")
         parts.append(f'<p class="small" id="{_esc(p.id)}-results-end">{_VERDICT_LEGEND}</p>')
+    parts.append("</div>")
 
     parts.append(f'<h3 id="{_esc(p.id)}-questions">Questions for discussion</h3>')
     k = 0
     for g in ph.questions:
         items = []
+        gid = f"{_esc(p.id)}-q-{g.heading.split()[0].lower()}"
         for a in g.items:
             k += 1
-            items.append(f'<li value="{k}">{_md_html(a.text)}<p class="by">— {_esc(a.by)}</p>'
-                         "</li>")
-        gid = f"{_esc(p.id)}-q-{g.heading.split()[0].lower()}"
+            end = f' id="{gid}-end"' if not items else ""
+            items.append(f'<li value="{k}">{_md_html(a.text)}<p class="by"{end}>— '
+                         f"{_esc(a.by)}</p></li>")
         parts.append(f'<h4 id="{gid}">{_esc(g.heading)}</h4><ol start="{k - len(items) + 1}">'
                      f'{"".join(items)}</ol>')
     if not ph.questions:
@@ -818,7 +836,7 @@ section.paper { margin-top: 2.5em; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10pt; }
   section.newpage { break-before: page; margin-top: 0; }
-  .figure, tr, .answer { break-inside: avoid; }
+  .figure, tr, .answer, .block, table.hood { break-inside: avoid; }
   h2, h3, h4 { break-after: avoid; }
   a { color: inherit; text-decoration: none; }
 }
@@ -864,7 +882,8 @@ def to_html(h: Handout) -> str:
 # --- PDF ---------------------------------------------------------------------------------------------------
 
 
-KEEP_WITH_NEXT = {2: 160.0, 3: 80.0, 4: 45.0}  # points a heading of that level needs below it
+# points a heading needs below it, where `_keep_together` names no first element to keep with it
+KEEP_WITH_NEXT = {2: 160.0, 3: 60.0}
 MAX_RELAYOUTS = 16
 
 
@@ -900,8 +919,15 @@ def _keep_together(h: Handout) -> dict[str, str]:
             groups[f"{pid}-results"] = f"{pid}-results-end"
         if ph.neighbourhood is not None:
             groups[f"{pid}-hood"] = f"{pid}-hood-end"
-        if ph.questions:
-            groups[f"{pid}-questions"] = f"{pid}-q-{ph.questions[0].heading.split()[0].lower()}"
+        heads = [f"{pid}-q-{g.heading.split()[0].lower()}" for g in ph.questions]
+        if heads:
+            groups[f"{pid}-questions"] = heads[0]
+        groups.update({h: f"{h}-end" for h in heads})
+        if ph.readers:
+            groups[f"{pid}-fivecs"] = f"{pid}-{FIVE_CS[0].key}"
+        groups.update({f"{pid}-{c.key}": f"{pid}-{c.key}-end" for c, a in ph.five_cs if a})
+        if ph.summaries:
+            groups[f"{pid}-summary"] = f"{pid}-summary-end"
     return groups
 
 
@@ -965,9 +991,8 @@ def to_pdf(h: Handout) -> bytes:
 
 # --- slides (Marp) ---------------------------------------------------------------------------------------
 
-SLIDE_W, SLIDE_H = 1280, 720
 _FIG_BOX = (1080, 430)     # room for a figure below the slide title, above its caption
-_SLIDE_CHARS = 650         # text per five-Cs slide before it continues on the next
+_SLIDE_CHARS = 900         # text per five-Cs slide (19 px type) before it continues
 
 
 def _clip(text: str, limit: int) -> str:
@@ -987,30 +1012,28 @@ def _slide_paper(ph: PaperHandout, asset_dir: str) -> list[str]:
     blocks: list[str] = []
     if ph.readers:
         for c, answers in ph.five_cs:
-            lines = [f"- **{c.name}**: " + (" · ".join(f"{_clip(a.text, 200)} _({a.by})_"
-                                                        for a in answers) or "_not answered_")]
-            blocks.append("\n".join(lines))
+            said = " · ".join(f"{_clip('; '.join(split_items(a.text)), 170)} _({a.by})_"
+                              for a in answers)
+            blocks.append(f"- **{c.name}**: {said or '_not answered yet_'}")
     else:
         blocks.append(f"_{m.get('notes', 'no notes')}_")
-    chunk: list[str] = []
+    pages: list[list[str]] = [[]]
     size = 0
-    pages = []
     for b in blocks:
-        if chunk and size + len(b) > _SLIDE_CHARS:
-            pages.append(chunk)
-            chunk, size = [], 0
-        chunk.append(b)
+        if pages[-1] and size + len(b) > _SLIDE_CHARS:
+            pages.append([])
+            size = 0
+        pages[-1].append(b)
         size += len(b)
-    pages.append(chunk)
     for i, chunk in enumerate(pages):
         cont = " (continued)" if i else ""
-        slides.append("\n".join([f"## The five Cs{cont}", "", *chunk]))
+        slides.append("\n".join(["<!-- _class: dense -->", "", f"## The five Cs{cont}", "",
+                                 *chunk]))
     for f in ph.figures:
         scale = min(_FIG_BOX[0] / f.width, _FIG_BOX[1] / f.height)
-        size_attr = f"w:{int(f.width * scale)}"
-        slides.append("\n".join([f"## {f.label}", "",
-                                 f"![{size_attr}]({asset_dir}/{f.file_name})", "",
-                                 f"<small>{_esc(_clip(f.caption, 260))}</small>"]))
+        slides.append("\n".join(["<!-- _class: figure -->", "", f"## {f.label}", "",
+                                 f"![w:{int(f.width * scale)}]({asset_dir}/{f.file_name})", "",
+                                 _clip(f.caption, 260)]))
     if not ph.figures:
         slides.append(f"## Key figures\n\n_Not available: {m['figures']}._")
     if ph.results is None:
@@ -1027,7 +1050,7 @@ def _slide_paper(ph: PaperHandout, asset_dir: str) -> list[str]:
     if items:
         lines = [f"{i}. {_clip(a.text, 150)} _({a.by})_" for i, (_, a) in
                  enumerate(items[:6], 1)]
-        more = [f"", f"_…and {len(items) - 6} more in the handout_"] if len(items) > 6 else []
+        more = ["", f"_…and {len(items) - 6} more in the handout_"] if len(items) > 6 else []
         slides.append("\n".join(["## Questions for discussion", "", *lines, *more]))
     else:
         why = m.get("questions") or m.get("notes", "no notes")
@@ -1041,7 +1064,8 @@ def to_slides(h: Handout, asset_dir: str = "figures") -> str:
     front = ["---", "marp: true", "theme: default", "paginate: true", "size: 16:9",
              f"title: {_yaml_str(h.title)}", "style: |",
              "  section { font-size: 24px; }", "  section.lead h1 { font-size: 46px; }",
-             "  table { font-size: 18px; }", "  small { font-size: 17px; color: #444; }",
+             "  section.dense { font-size: 19px; }", "  table { font-size: 18px; }",
+             "  section.figure p { font-size: 17px; color: #444; text-align: center; }",
              "---", ""]
     slides = []
     if h.session:
@@ -1111,3 +1135,15 @@ def export(h: Handout, fmt: str, name: str | None = None) -> Export:
     if fmt == "html":
         return Export(name, to_html(h).encode("utf-8"), MIME["html"])
     return Export(name, to_pdf(h), MIME["pdf"])
+
+
+def downloads(h: Handout) -> dict[str, tuple[str, bytes, str]]:
+    """Every format as (file name, bytes, mime) for a download button; Markdown and slides
+    come as a zip holding the figure files."""
+    return {fmt: export(h, fmt).download() for fmt in FORMATS}
+
+
+def missing_lines(h: Handout) -> list[str]:
+    """'resnet: no PDF ...' for every section a paper lacks."""
+    return [f"{ph.paper.id}: no {SECTION_NAMES[k]}: {why}" for ph in h.papers
+            for k, why in ph.missing.items()]

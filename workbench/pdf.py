@@ -249,18 +249,24 @@ def check_pdf_bytes(head: bytes, size: int, name: str, max_bytes: int = MAX_BYTE
         raise NotAPdf(f"{name} is not a PDF (no %PDF- header); check that the file is a PDF")
 
 
+def _check_file(path: Path, max_bytes: int) -> int:
+    """Existence, size and magic bytes, before anything parses the file; returns the size."""
+    if not path.is_file():
+        raise PdfNotFound(f"no PDF at {path}; check the path (or the `pdf:` field in papers.yaml)")
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    check_pdf_bytes(head, size, path.name, max_bytes)
+    return size
+
+
 def open_pdf(path: str | os.PathLike, max_pages: int = MAX_PAGES, max_bytes: int = MAX_BYTES):
     """Open a PDF after every safety check; returns a `pymupdf.Document` or raises `PdfError`."""
     pymupdf = _pymupdf()
 
     path = Path(path)
     name = path.name
-    if not path.is_file():
-        raise PdfNotFound(f"no PDF at {path}; check the path (or the `pdf:` field in papers.yaml)")
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(1024)
-    check_pdf_bytes(head, size, name, max_bytes)
+    size = _check_file(path, max_bytes)
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # pymupdf raises FileDataError, RuntimeError, ValueError ...
@@ -303,14 +309,16 @@ def extract(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
     opening the PDF, and a new result is stored there. `render=False` skips the figure crops.
     """
     path = Path(path)
+    _check_file(path, max_bytes)
+    sha = file_sha256(path)
+    if cache_dir is not None:
+        cached = load_cached(cache_dir, sha)
+        if cached is not None and (not render or all(f.png or f.bbox is None for f in cached.figures)):
+            if cached.page_count > max_pages:
+                raise TooManyPages(f"{path.name} has {cached.page_count} pages; the limit is {max_pages}")
+            return cached  # same bytes as an earlier, successful extraction: MuPDF is not needed
     doc = open_pdf(path, max_pages=max_pages, max_bytes=max_bytes)
     try:
-        sha = file_sha256(path)
-        if cache_dir is not None:
-            cached = load_cached(cache_dir, sha)
-            if cached is not None and (cached.figures == () or not render
-                                       or all(f.png or f.bbox is None for f in cached.figures)):
-                return cached
         structure = _extract_doc(doc, sha, path.name, render, deadline_s)
     finally:
         doc.close()
@@ -319,8 +327,8 @@ def extract(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
     return structure
 
 
-def _extract_doc(doc, sha: str, file_name: str, render: bool, deadline_s: float) -> PaperStructure:
-    started = time.monotonic()
+def _read_rows(doc, file_name: str, started: float, deadline_s: float):
+    """Every page's rows in document order, the font-size histogram and the page boxes."""
     sizes: Counter = Counter()
     rows: list[L.Row] = []
     page_rects: list[tuple] = []
@@ -343,6 +351,12 @@ def _extract_doc(doc, sha: str, file_name: str, render: bool, deadline_s: float)
         rows.extend(new)
     for i, r in enumerate(rows):
         r.index = i
+    return rows, sizes, page_rects
+
+
+def _extract_doc(doc, sha: str, file_name: str, render: bool, deadline_s: float) -> PaperStructure:
+    started = time.monotonic()
+    rows, sizes, page_rects = _read_rows(doc, file_name, started, deadline_s)
     body = L.body_size(sizes)
     heights = [r[3] - r[1] for r in page_rects]
     widths = [r[2] - r[0] for r in page_rects]
@@ -368,7 +382,7 @@ def _extract_doc(doc, sha: str, file_name: str, render: bool, deadline_s: float)
     sections = []
     for k, h in enumerate(headings):
         end = next((o.row for o in headings[k + 1:] if o.level <= h.level), len(rows))
-        text = _section_text(rows, h.row + 1, end, text_skip, body, headings)
+        text = _section_text(rows, h.end_row + 1, end, text_skip, body, headings)
         sections.append(Section(h.title, h.number, h.name, h.level, rows[h.row].page + 1, text))
     level1 = [s for s in sections if s.level == 1]
     intro = next((s for s in level1 if "introduction" in s.name.lower()), level1[0] if level1 else None)
@@ -382,7 +396,7 @@ def _extract_doc(doc, sha: str, file_name: str, render: bool, deadline_s: float)
 
     references: tuple[Reference, ...] = ()
     if ref_idx is not None:
-        start = headings[ref_idx].row + 1
+        start = headings[ref_idx].end_row + 1
         end = next((h.row for h in headings[ref_idx + 1:] if h.level == 1), len(rows))
         entries = L.reference_entries(rows, start, end, furniture | caption_rows | in_figure, widths)
         references = tuple(parse_reference(e) for e in entries)

@@ -56,7 +56,8 @@ def join_lines(parts: list[str]) -> str:
     """Join text lines into one string, removing line-break hyphenation ('net-' + 'works').
 
     A trailing hyphen after a lowercase letter is dropped when the next line starts with a
-    lowercase letter; otherwise the hyphen is a real one ('Batch-' + 'Normalized').
+    lowercase letter; otherwise the hyphen is a real one and stays, without a space after it
+    ('Batch-' + 'Normalized' -> 'Batch-Normalized').
     """
     out = ""
     for part in parts:
@@ -65,8 +66,8 @@ def join_lines(parts: list[str]) -> str:
             continue
         if not out:
             out = part
-        elif (len(out) >= 2 and out[-1] == "-" and out[-2].islower() and part[0].islower()):
-            out = out[:-1] + part
+        elif len(out) >= 2 and out[-1] == "-" and out[-2].isalpha():
+            out = (out[:-1] if out[-2].islower() and part[0].islower() else out) + part
         else:
             out = out + " " + part
     return out
@@ -214,6 +215,11 @@ class Heading:
     name: str            # the title without its number
     level: int
     row: int             # index of the first row of the heading
+    last_row: int = -1   # index of its last row (a heading can wrap); -1: same as `row`
+
+    @property
+    def end_row(self) -> int:
+        return max(self.row, self.last_row)
 
 
 def _same_size(a: float, b: float, tol: float = 0.6) -> bool:
@@ -249,7 +255,8 @@ def find_headings(rows: list[Row], body: float, skip: set[int]) -> tuple[list[He
     start = next((r for r in cands if (m := _HEADING_NUM_RE.match(r.text)) and m["num"] in ("1", "1.")
                   and _starts_upper(m["name"]) and _letters_ratio(m["name"]) > 0.6), None)
     if start is None:
-        return _fallback_headings(rows, body, skip), 0
+        found = _fallback_headings(rows, body, skip)
+        return found, found[0].row if found else len(rows)
     style = (start.size, start.bold)
     headings: list[Heading] = []
     last_num, last_app = 0, ""
@@ -298,7 +305,7 @@ def find_headings(rows: list[Row], body: float, skip: set[int]) -> tuple[list[He
                 break
         if title != heading.title:
             name = title[len(heading.number):].lstrip(". ") if heading.number else title
-            heading = Heading(title, heading.number, name, heading.level, heading.row)
+            heading = Heading(title, heading.number, name, heading.level, heading.row, prev.index)
         headings.append(heading)
     return headings, start.index
 
@@ -307,7 +314,8 @@ def _fallback_headings(rows: list[Row], body: float, skip: set[int]) -> list[Hea
     """Unnumbered papers: rows clearly larger than the body text, or bold known names."""
     out = []
     for r in rows:
-        if r.index in skip or not _is_headingish(r, body) or r.page == 0 and r.y0 < 200:
+        if (r.index in skip or not _is_headingish(r, body) or (r.page == 0 and r.y0 < 200)
+                or ABSTRACT_RE.match(r.text)):
             continue
         if (r.size >= body + 1.5 and _starts_upper(r.text)) or KNOWN_UNNUMBERED.match(r.text):
             out.append(Heading(r.text, None, r.text, 1, r.index))

@@ -173,7 +173,7 @@ _VENUE_CUT = re.compile(
 def _venue(rest: str) -> str | None:
     rest = re.sub(r"^[\s.,]*\(?\s*(?:19|20)\d\d[a-z]?\s*\)?[.,]?\s*", "", rest).strip(" .,")
     rest = re.sub(r"^in\s*:?\s+", "", rest, flags=re.IGNORECASE)
-    rest = re.sub(r"^.{0,300}?\b(?:editors?|eds?\.)\s*,\s*", "", rest)  # 'A. Editor, editors, Venue' 
+    rest = re.sub(r"^.{0,300}?\b(?:editors?|eds?\.)\s*,\s*", "", rest)  # 'A. Editor, editors, Venue'
     if not rest:
         return None
     if re.match(r"arxiv\b", rest, re.IGNORECASE) or re.match(r"corr\b", rest, re.IGNORECASE):

@@ -167,7 +167,11 @@ def _reproductions_json(ws: Workspace, args: list[str], cache_name: str, sources
         raise ReproductionUnavailable(
             f"`python -m reproductions {' '.join(args)}` failed: "
             f"{lines[-1] if lines else f'exit status {out.returncode}'}")
-    data = json.loads(out.stdout)
+    try:
+        data = json.loads(out.stdout)
+    except ValueError:
+        raise ReproductionUnavailable(f"`python -m reproductions {' '.join(args)}` printed no "
+                                      "JSON; run it in a terminal to see why") from None
     atomic_write_text(cache, json.dumps({"stamp": stamp, "data": data}) + "\n")
     return data
 
@@ -298,8 +302,8 @@ def parse_value(text: str, tp: Any, key: str) -> Any:
     else:
         try:
             value = ast.literal_eval(stripped)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            value = stripped
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            value = stripped  # TypeError: '{[]}' builds an unhashable key
     try:
         return _coerce(value, tp, key)
     except OverrideError:

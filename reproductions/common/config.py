@@ -103,8 +103,8 @@ def parse_value(text: str, tp: Any, key: str) -> Any:
     else:
         try:
             value = ast.literal_eval(stripped)
-        except (ValueError, SyntaxError):
-            value = stripped  # a bare word: only a `str` field accepts it
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            value = stripped  # a bare word (TypeError: '{[]}' builds an unhashable key): only a `str` field accepts it
     try:
         return _coerce(value, tp, key)
     except ConfigError:

@@ -16,6 +16,7 @@ PAGES = [
     st.Page(HERE / "reproduce.py", title="Reproduce", icon="🧪", url_path="reproduce"),
     st.Page(HERE / "graph.py", title="Graph", icon="🕸️", url_path="graph"),
     st.Page(HERE / "add.py", title="Add paper", icon="➕", url_path="add"),
+    st.Page(HERE / "sessions.py", title="Sessions", icon="🗓️", url_path="sessions"),
 ]
 
 st.navigation(PAGES).run()

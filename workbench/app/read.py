@@ -3,6 +3,7 @@
 import streamlit as st
 
 from workbench.app.common import load_catalog, selected_paper, workspace
+from workbench.app.pdf_views import reading_views
 from workbench.app.reading import (
     note_check,
     note_text,
@@ -42,6 +43,7 @@ with right:
     for part in pass_material(paper, number, workspace()):
         with st.expander(part.title, expanded=True):
             st.markdown(part.text)
+    reading_views(workspace(), paper, cat, reader, number)  # outline / figures / references from the PDF
 with left:
     minutes = elapsed_minutes(pn)
     timer, buttons = st.columns([2, 1])

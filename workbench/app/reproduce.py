@@ -60,8 +60,9 @@ if st.button("▶ Start", key="run_start", type="primary"):
     try:
         values = {f.name: st.session_state[f"ov_{f.name}"] for f in repro.fields}
         run = runs.submit(ws, name, preset, runs.overrides_from_form(repro, preset, values))
-        if not runs.pump(ws):
-            runs.ensure_supervisor(ws)  # queued behind another run: start it even if we close
+        runs.pump(ws)
+        if runs.get_run(ws, run.id).state == runs.QUEUED:
+            runs.ensure_supervisor(ws)  # behind another run: it starts even if the tab closes
         st.session_state["run_watch"] = run.id
     except WorkbenchError as exc:
         st.error(f"Not started: {exc}")

@@ -1,0 +1,237 @@
+"""The CLIP reproduction: equivalence with open_clip, the loss, tokenisers, zero-shot, data, claims.
+
+Reference models are open_clip's architectures built without pretrained weights (their random
+initialisation; nothing is downloaded).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import open_clip
+import pytest
+import torch
+import torch.nn.functional as F
+
+from reproductions import clip as C
+from reproductions import transformer, vit
+from reproductions.common.claims import REPRODUCED, failed
+from reproductions.common.runner import run
+
+MINI = C.PRESETS["mini"]
+
+
+def _open_clip_like(cfg: C.Config) -> open_clip.model.CLIP:
+    """open_clip's CLIP class with the sizes of one of our (ViT) configs."""
+    vision = dict(image_size=cfg.image_size, patch_size=cfg.patch_size, width=cfg.vision_width,
+                  layers=cfg.vision_layers, head_width=cfg.vision_width // cfg.vision_heads)
+    text = dict(context_length=cfg.context_length, vocab_size=cfg.vocab_size, width=cfg.text_width,
+                heads=cfg.text_heads, layers=cfg.text_layers)
+    return open_clip.model.CLIP(cfg.embed_dim, vision, text).eval()
+
+
+def _ours_from(reference, cfg) -> C.CLIP:
+    model = C.build_model(cfg).eval()
+    C.load_open_clip_state_dict(model, reference.state_dict())
+    return model
+
+
+# --- equivalence with open_clip ---------------------------------------------------------------
+def test_vit_b32_gives_open_clips_image_and_text_embeddings():
+    torch.manual_seed(0)
+    reference = open_clip.create_model("ViT-B-32").eval()  # no pretrained tag: no download
+    ours = _ours_from(reference, C.PRESETS["paper"])
+    images = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    text = C.bpe_tokenizer()(["a photo of a dog.", "a diagram of a transformer"], 77)
+    with torch.no_grad():
+        expected_i, expected_t = reference.encode_image(images), reference.encode_text(text)
+        got_i, got_t = ours.encode_image(images), ours.encode_text(text)
+        _, _, scale = ours(images, text)
+    assert expected_i.std() > 0 and expected_t.std() > 0
+    torch.testing.assert_close(got_i, expected_i, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(got_t, expected_t, rtol=1e-4, atol=1e-5)
+    assert scale.item() == pytest.approx(reference.logit_scale.exp().item())
+
+
+def test_rn50_gives_open_clips_image_embeddings():
+    torch.manual_seed(0)
+    reference = open_clip.create_model("RN50").eval()
+    for m in reference.modules():  # exercise eval-mode BatchNorm with non-trivial statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.1)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+    ours = _ours_from(reference, C.PRESETS["rn50"])
+    images = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected, got = reference.encode_image(images), ours.encode_image(images)
+    assert expected.std() > 0
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_miniature_sized_model_matches_open_clip_too():
+    torch.manual_seed(0)
+    reference = _open_clip_like(MINI)
+    ours = _ours_from(reference, MINI)
+    images = torch.rand(4, 3, 16, 16)
+    text = C.tokenizer_for(MINI)(["a red circle", "the ring is blue", "a photo of a cross."], 10)
+    with torch.no_grad():
+        torch.testing.assert_close(ours.encode_image(images), reference.encode_image(images))
+        torch.testing.assert_close(ours.encode_text(text), reference.encode_text(text))
+
+
+def test_towers_are_built_from_vit_and_transformer_blocks():
+    model = C.build_model(MINI)
+    assert all(isinstance(b, vit.Block) for b in model.visual.blocks)
+    assert all(isinstance(b, transformer.EncoderLayer) and b.norm_first for b in model.transformer)
+
+
+def test_text_tower_is_causal_and_reads_the_end_of_text_token():
+    torch.manual_seed(0)
+    model = C.build_model(MINI).eval()
+    tok = C.tokenizer_for(MINI)
+    a, b = tok(["a red circle"], 10), tok(["a red circle"], 10)
+    b[0, -1] = 5  # a token after <eot> (where padding would be) cannot change the embedding
+    torch.testing.assert_close(model.encode_text(a), model.encode_text(b))
+    c = tok(["a blue circle"], 10)
+    assert not torch.allclose(model.encode_text(a), model.encode_text(c))
+
+
+# --- the loss ----------------------------------------------------------------------------------
+def test_contrastive_loss_equals_open_clips_clip_loss():
+    torch.manual_seed(0)
+    image, text = torch.randn(8, 16), torch.randn(8, 16)
+    scale = torch.tensor(1 / 0.07)
+    expected = open_clip.loss.ClipLoss()(F.normalize(image, dim=-1), F.normalize(text, dim=-1), scale)
+    torch.testing.assert_close(C.contrastive_loss(image, text, scale), expected)
+
+
+def test_contrastive_loss_is_the_symmetric_cross_entropy_of_figure_3():
+    torch.manual_seed(0)
+    image, text = torch.randn(4, 8), torch.randn(4, 8)
+    logits = 10.0 * F.normalize(image, dim=-1) @ F.normalize(text, dim=-1).t()
+    by_hand = -(logits.log_softmax(1).diagonal().mean() + logits.log_softmax(0).diagonal().mean()) / 2
+    loss = C.contrastive_loss(image, text, torch.tensor(10.0))
+    torch.testing.assert_close(loss, by_hand)
+    torch.testing.assert_close(C.contrastive_loss(text, image, torch.tensor(10.0)), loss)  # symmetric
+    aligned = C.contrastive_loss(torch.eye(4), torch.eye(4), torch.tensor(100.0))
+    assert aligned < 1e-6 and loss > aligned
+
+
+def test_temperature_starts_at_0_07_and_logits_are_never_scaled_beyond_100():
+    model = C.build_model(MINI)
+    assert model.logit_scale.exp().item() == pytest.approx(1 / 0.07)
+    model.logit_scale.data.fill_(math.log(1000.0))
+    images, text = torch.rand(2, 3, 16, 16), C.tokenizer_for(MINI)(["a red circle"] * 2, 10)
+    _, _, scale = model(images, text)
+    assert scale.item() == pytest.approx(100.0)
+
+
+# --- tokenisers ----------------------------------------------------------------------------------
+def test_bpe_tokenizer_uses_the_vocabulary_file_inside_open_clip():
+    tokens = C.bpe_tokenizer()(["a photo of a cat."], 77)
+    assert tokens.shape == (1, 77)
+    assert tokens[0, 0] == 49406 and tokens.max() == 49407 < C.PRESETS["paper"].vocab_size
+    torch.testing.assert_close(tokens, open_clip.tokenize(["a photo of a cat."]))
+
+
+def test_word_tokenizer_marks_unknown_words_and_puts_eot_last():
+    tok = C.WordTokenizer(C.MINI_WORDS)
+    ids = tok(["A photo of a RED circle."], 10)[0].tolist()
+    eot = tok.vocab_size - 1
+    assert ids[:7] == [2, tok.ids["a"], 1, tok.ids["of"], tok.ids["a"], tok.ids["red"], tok.ids["circle"]]
+    assert ids[7] == eot and ids[8:] == [0, 0] and max(ids) == eot
+    long = tok(["a " * 20], 10)[0].tolist()
+    assert long[-1] == eot and 0 not in long  # truncated, still ends with <eot>
+    assert tok.vocab_size == MINI.vocab_size
+
+
+# --- zero-shot -------------------------------------------------------------------------------
+def test_zero_shot_classifier_ensembles_prompts_as_open_clip_does():
+    torch.manual_seed(0)
+    reference = _open_clip_like(MINI)
+    ours = _ours_from(reference, MINI)
+    tok = C.tokenizer_for(MINI)
+    expected = open_clip.zero_shot_classifier.build_zero_shot_classifier(
+        reference, lambda texts: tok(texts, MINI.context_length), C.CLASSES, C.ZERO_SHOT_TEMPLATES)
+    got = C.zero_shot_classifier(ours, C.CLASSES, C.ZERO_SHOT_TEMPLATES, tok)
+    torch.testing.assert_close(got, expected)
+    assert got.shape == (MINI.embed_dim, 20)
+    torch.testing.assert_close(got.norm(dim=0), torch.ones(20))
+    single = C.zero_shot_classifier(ours, C.CLASSES[:1], C.ZERO_SHOT_TEMPLATES[:1], tok)
+    alone = F.normalize(ours.encode_text(tok([C.ZERO_SHOT_TEMPLATES[0].format(C.CLASSES[0])], 10)), dim=-1)
+    torch.testing.assert_close(single[:, 0], alone[0])
+
+
+def test_zero_shot_predict_picks_the_most_similar_prompt():
+    model = C.build_model(MINI).eval()
+    images = torch.rand(6, 3, 16, 16)
+    feats = F.normalize(model.encode_image(images), dim=-1).detach()
+    classifier = feats[[2, 0, 1]].t()  # class k's prompt embedding = image [2, 0, 1][k]'s
+    assert C.zero_shot_predict(model, images[:3], classifier).tolist() == [1, 2, 0]
+
+
+# --- data ------------------------------------------------------------------------------------------
+def test_training_pairs_never_show_the_unseen_combinations():
+    cfg = dataclasses.replace(MINI, n_train=500, n_eval_per_class=3)
+    images, labels, captions = C.training_pairs(cfg, torch.Generator().manual_seed(0))
+    unseen = [C.CLASSES[k] for k in C.UNSEEN]
+    assert unseen == ["red circle", "green square", "blue triangle", "yellow cross"]
+    assert not set(labels.tolist()) & set(C.UNSEEN) and len(set(labels.tolist())) == 16
+    for k, caption in zip(labels.tolist(), captions):
+        assert set(C.CLASSES[k].split()) <= set(caption.split()), caption
+        assert not any(set(name.split()) <= set(caption.split()) for name in unseen), caption
+    used = {t for k, caption in zip(labels.tolist(), captions) for t in C.TRAIN_TEMPLATES
+            if t.format(c=C.CLASSES[k].split()[0], s=C.CLASSES[k].split()[1]) == caption}
+    assert used == set(C.TRAIN_TEMPLATES)
+    loader, held_out = C.build_data(cfg)
+    assert held_out["unseen"][1].unique().tolist() == C.UNSEEN
+    assert not set(held_out["seen"][1].tolist()) & set(C.UNSEEN)
+    images, tokens = next(iter(loader))
+    assert images.shape == (MINI.batch_size, 3, 16, 16) and tokens.shape == (MINI.batch_size, 10)
+    assert 0 <= images.min() and images.max() <= 1
+
+
+def test_shapes_are_drawn_in_their_class_colour():
+    labels = torch.arange(20)
+    images = C.draw_shapes(labels, 16, torch.Generator().manual_seed(0))
+    for k, image in zip(labels.tolist(), images):
+        colour = torch.tensor(C.COLOURS[C.CLASSES[k].split()[0]])
+        distance = (image.reshape(3, -1) - colour[:, None]).norm(dim=0)
+        assert (distance < 0.2).sum() >= 8, C.CLASSES[k]  # enough pixels of the class colour
+
+
+def test_shuffled_control_keeps_the_captions_but_breaks_the_pairs():
+    cfg = dataclasses.replace(MINI, n_train=400)
+    (x1, t1), (x2, t2) = (next(iter(C.build_data(c)[0])) for c in
+                          (cfg, dataclasses.replace(cfg, shuffle_captions=True)))
+    torch.testing.assert_close(x1, x2)  # the same images in the same order
+    assert not torch.equal(t1, t2)
+    full = lambda c: C.build_data(c)[0].dataset.tensors[1]  # noqa: E731
+    assert sorted(map(tuple, full(cfg).tolist())) == \
+        sorted(map(tuple, full(dataclasses.replace(cfg, shuffle_captions=True)).tolist()))
+
+
+# --- claims ------------------------------------------------------------------------------------------
+def test_claims_read_the_metrics_and_the_20_way_unseen_ranking_is_not_claimed():
+    good = {"main": {"zero_shot_accuracy": 0.85, "zero_shot_single_prompt": 0.84,
+                     "unseen_pairs_4way": 0.95, "unseen_pairs_20way": 0.1},
+            "shuffled": {"zero_shot_accuracy": 0.04}}
+    rows = {c.id: c for c in C.CLAIMS}
+    for claim_id in ("zero-shot", "unseen-combinations", "language-supervision"):
+        assert rows[claim_id].expected and rows[claim_id].predicate(good)
+    assert not rows["language-supervision"].predicate({**good, "shuffled": {"zero_shot_accuracy": 0.3}})
+    ranking = rows["unseen-combinations-20way"]
+    assert not ranking.expected and not ranking.predicate(good)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(5))
+def test_mini_claims_hold(seed, tmp_path):
+    """The issue asks for >= 4 of 5 seeds; every seed held when this was written (see BENCHMARKS.md)."""
+    cfg = dataclasses.replace(MINI, seed=seed)
+    result = run(C, cfg, "mini", tmp_path / "run", name="clip")
+    assert not failed(result["claims"]), result["claims"]
+    expected = [c for c in result["claims"] if c["expected"] and c["measured"]]
+    assert expected and all(c["verdict"] == REPRODUCED for c in expected)

@@ -1,0 +1,472 @@
+"""Handouts and slides: what each format holds, what it says when something is missing, and a PDF
+that opens with PyMuPDF and holds the five Cs and the figures.
+
+Everything runs on a small catalog in tmp_path with PDFs drawn here with PyMuPDF (a figure of
+three boxes and a caption), notes saved through `workbench.notes` and run folders in the format
+`workbench.runs` reads: no ../shared, no network.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from datetime import date
+
+import pymupdf
+import pytest
+
+from workbench import handout, notes, sessions
+from workbench.workspace import Workspace
+
+CATALOG = """\
+topics:
+  - id: cnns
+    title: Convolutional networks
+  - id: transformers
+    title: Attention & transformers
+papers:
+  - id: lenet
+    title: Gradient-Based Learning Applied to Document Recognition
+    authors: [Yann LeCun, Léon Bottou]
+    year: 1998
+    venue: Proceedings of the IEEE 1998
+    topic: cnns
+  - id: resnet
+    title: Deep Residual Learning for Image Recognition
+    authors: [Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun]
+    year: 2015
+    venue: CVPR 2016
+    arxiv: "1512.03385"
+    doi: 10.1109/CVPR.2016.90
+    topic: cnns
+    reproduction: resnet
+    cites: [lenet]
+    pdf: pdfs/resnet-drawn.pdf
+  - id: transformer
+    title: Attention Is All You Need
+    authors: [Ashish Vaswani, Łukasz Kaiser]
+    year: 2017
+    venue: NeurIPS 2017
+    arxiv: "1706.03762"
+    topic: transformers
+    cites: [resnet]
+    pdf: pdfs/transformer-drawn.pdf
+  - id: vit
+    title: "An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale"
+    authors: [Alexey Dosovitskiy, Lucas Beyer]
+    year: 2020
+    venue: ICLR 2021
+    topic: transformers
+    cites: [transformer, resnet]
+"""
+
+BODY = ("We study one simple idea and report carefully what it does on two benchmarks. " * 6)
+
+FIVE_CS = {
+    ("resnet", "alice"): dict(
+        category="An architecture paper with a large empirical study.",
+        context="Builds on VGG and on highway networks.",
+        correctness="The degradation experiment is convincing.",
+        contributions="- Residual blocks with identity shortcuts\n- Networks of 152 layers",
+        clarity="Very clear writing.",
+        summary="Residual blocks make very deep networks trainable; see Figure 1.",
+        assumptions="- That degradation is an optimisation problem.",
+        differently="Report several seeds.",
+        p2="Why is option B used on ImageNet but option A on CIFAR?"),
+    ("resnet", "bob"): dict(
+        category="An architecture paper with a large empirical study.",
+        context="Related to highway networks and VGG.",
+        correctness="Depth and bottleneck design are mixed in the ImageNet table.",
+        contributions="Identity shortcuts for very deep nets.",
+        clarity="Well written, dense appendix.",
+        summary="Deeper plain nets train worse; residual nets do not.",
+        future_work="Study depth against data size."),
+    ("transformer", "alice"): dict(
+        category="Architecture paper for translation.",
+        context="Replaces recurrence in seq2seq with attention.",
+        correctness="The BLEU gains hold up.",
+        contributions="Multi-head self-attention only.",
+        clarity="Dense but precise.",
+        summary="Attention alone is enough for translation.",
+        assumptions="- Sinusoidal encodings extrapolate to longer sequences."),
+    ("transformer", "bob"): dict(
+        category="New architecture, empirical paper.",
+        context="ConvS2S and ByteNet are the baselines.",
+        correctness="Ablations are single runs.",
+        contributions="An encoder-decoder without recurrence.",
+        clarity="Table 1 is a nice summary.",
+        summary="Self-attention beats recurrent models at lower cost."),
+}
+
+
+def draw_pdf(path, title: str, caption: str, fill=(0.2, 0.4, 0.8)) -> None:
+    """A one-page paper: title, authors, abstract, a drawn figure (three boxes joined by
+    arrows, labels inside) with its caption below, and body text."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_textbox(pymupdf.Rect(72, 60, 540, 100), title, fontsize=16, align=1)
+    page.insert_textbox(pymupdf.Rect(72, 110, 540, 130), "Ada Lovelace, Alan Turing",
+                        fontsize=11, align=1)
+    page.insert_text((72, 160), "Abstract", fontsize=12)
+    page.insert_textbox(pymupdf.Rect(72, 170, 540, 260), BODY, fontsize=10)
+    page.insert_text((72, 285), "1 Introduction", fontsize=12)
+    page.insert_textbox(pymupdf.Rect(72, 295, 540, 350), BODY, fontsize=10)
+    shape = page.new_shape()
+    for i in range(3):
+        shape.draw_rect(pymupdf.Rect(150 + i * 110, 380, 230 + i * 110, 440))
+    shape.finish(color=(0, 0, 0), fill=fill, width=1)
+    shape.draw_line((230, 410), (260, 410))
+    shape.draw_line((340, 410), (370, 410))
+    shape.finish(color=(0, 0, 0), width=1.5)
+    shape.commit()
+    page.insert_text((170, 415), "input", fontsize=8)
+    page.insert_text((280, 415), "layer", fontsize=8)
+    page.insert_textbox(pymupdf.Rect(72, 470, 540, 500), caption, fontsize=9)
+    page.insert_textbox(pymupdf.Rect(72, 510, 540, 600), BODY, fontsize=10)
+    page.insert_text((72, 620), "2 Conclusion", fontsize=12)
+    page.insert_textbox(pymupdf.Rect(72, 630, 540, 700), BODY, fontsize=10)
+    doc.save(path)
+    doc.close()
+
+
+CAPTIONS = {
+    "resnet": "Figure 1: A drawn residual block: three boxes joined by arrows, the input on "
+              "the left and the output on the right.",
+    "transformer": "Figure 1: A drawn attention stack: three boxes joined by arrows, queries "
+                   "on the left and values on the right.",
+}
+
+
+def write_note(ws: Workspace, paper: str, reader: str, **fields) -> None:
+    note = notes.new_note(paper, reader)
+    p2, p3 = fields.pop("p2", ""), fields.pop("p3", "")
+    note = dataclasses.replace(note, **fields).with_pass(2, notes=p2).with_pass(3, notes=p3)
+    notes.save_note(ws, notes.mark_started(note, 1), None)
+
+
+def write_run(ws: Workspace, run_id: str, name: str, queued_ns: int, claims=None,
+              state: str = "done") -> None:
+    """A run folder as `workbench.runs` reads it: request, launch and (when done) result."""
+    folder = ws.runs_dir / run_id
+    folder.mkdir(parents=True)
+    (folder / "request.json").write_text(json.dumps(
+        {"name": name, "preset": "mini", "overrides": {}, "queued_ns": queued_ns}))
+    (folder / "launch.json").write_text(json.dumps({"argv": [], "pid": None, "started": 1.0}))
+    if state == "done":
+        (folder / "result.json").write_text(json.dumps(
+            {"name": name, "paper": name, "preset": "mini", "metrics": {},
+             "claims": claims or []}))
+    else:
+        (folder / "status.json").write_text(json.dumps({"state": "failed", "error": "boom"}))
+
+
+def make_workspace(root, with_notes: bool = True, with_session: bool = True) -> Workspace:
+    """The small catalog, drawn PDFs for resnet and transformer, notes by alice and bob, and a
+    session of resnet, transformer and vit (vit: no notes, no PDF, no run)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "papers.yaml").write_text(CATALOG, encoding="utf-8")
+    (root / "pdfs").mkdir(exist_ok=True)
+    draw_pdf(root / "pdfs" / "resnet-drawn.pdf", "Deep Residual Learning", CAPTIONS["resnet"])
+    draw_pdf(root / "pdfs" / "transformer-drawn.pdf", "Attention Is All You Need",
+             CAPTIONS["transformer"], fill=(0.9, 0.5, 0.1))
+    ws = Workspace.resolve(root)
+    if with_notes:
+        for (paper, reader), fields in FIVE_CS.items():
+            write_note(ws, paper, reader, **dict(fields))
+    if with_session:
+        s = sessions.Session("week-6", "Week 6: residuals and attention", date(2025, 3, 10),
+                             ("resnet", "transformer", "vit"),
+                             {"resnet": ("Alice Martin", "Bob Chen"),
+                              "transformer": ("Carol Diaz",)})
+        sessions.save_session(ws, s, None)
+    return ws
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return make_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def session_handout(ws):
+    write_run(ws, "run-old", "resnet", 1, [
+        {"id": "degradation", "text": "deeper plain nets train worse", "paper": "old number",
+         "source": "Fig. 1", "measured": "old run", "verdict": "not reproduced"}])
+    write_run(ws, "run-new", "resnet", 2, [
+        {"id": "degradation", "text": "deeper plain nets train worse",
+         "paper": "plain-56 > plain-20 training error", "source": "Fig. 1",
+         "measured": "plain-56 1.52 vs plain-20 0.01", "verdict": "reproduced in miniature"},
+        {"id": "imagenet-top1", "text": "ResNet-50 top-1 error", "paper": "20.74%",
+         "source": "Table 3", "measured": "", "verdict": "not applicable"}])
+    write_run(ws, "run-newest-failed", "resnet", 3, state="failed")
+    return handout.handout_for(ws, "week-6")
+
+
+def pdf_text(data: bytes) -> str:
+    """All text, whitespace collapsed and ligatures ('ﬁ') unfolded (NFKC)."""
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        text = " ".join(page.get_text() for page in doc)
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- gathering --------------------------------------------------------------------------------
+
+
+def test_five_cs_are_merged_across_readers_with_attribution(session_handout):
+    resnet = session_handout.papers[0]
+    assert resnet.readers == ("alice", "bob")
+    category = dict((c.key, answers) for c, answers in resnet.five_cs)["category"]
+    # identical answers are one entry naming both readers
+    assert [(a.text, a.readers) for a in category] == [
+        ("An architecture paper with a large empirical study.", ("alice", "bob"))]
+    context = dict((c.key, answers) for c, answers in resnet.five_cs)["context"]
+    assert [a.readers for a in context] == [("alice",), ("bob",)]
+
+
+def test_key_figures_come_from_the_pdf_with_their_captions(session_handout):
+    resnet, transformer, vit = session_handout.papers
+    assert [f.caption for f in resnet.figures] == [CAPTIONS["resnet"]]
+    fig = resnet.figures[0]
+    assert fig.png.startswith(b"\x89PNG") and fig.page == 1
+    # re-rendered at 150 dpi from the drawn box (about 300 x 60 pt, plus the labels)
+    assert 600 <= fig.width <= 660 and 120 <= fig.height <= 150
+    assert [f.caption for f in transformer.figures] == [CAPTIONS["transformer"]]
+    assert vit.figures == () and "no PDF in the workspace" in vit.missing["figures"]
+
+
+def test_results_come_from_the_latest_finished_run(session_handout):
+    results = session_handout.papers[0].results
+    assert results.run_id == "run-new"  # not the older run, not the newer failed one
+    assert [(c.paper_value, c.measured, c.verdict) for c in results.claims] == [
+        ("plain-56 > plain-20 training error", "plain-56 1.52 vs plain-20 0.01",
+         "reproduced in miniature"), ("20.74%", "", "not applicable")]
+    assert "no reproduction" in session_handout.papers[2].missing["results"]
+
+
+def test_neighbourhood_lists_prior_and_later_catalog_papers(session_handout):
+    hood = session_handout.papers[0].neighbourhood
+    assert [r.id for r in hood.builds_on] == ["lenet"]
+    assert [r.id for r in hood.came_after] == ["transformer", "vit"]
+    assert [r.id for r in hood.reading_order] == ["lenet", "resnet"]
+
+
+def test_questions_are_drawn_from_pass_three_and_question_lines(session_handout):
+    groups = {g.heading: [(a.text, a.readers) for a in g.items]
+              for g in session_handout.papers[0].questions}
+    assert groups["Assumptions challenged"] == [
+        ("That degradation is an optimisation problem.", ("alice",))]
+    assert groups["Open questions"] == [
+        ("Why is option B used on ImageNet but option A on CIFAR?", ("alice",))]
+    assert groups["Future work"] == [("Study depth against data size.", ("bob",))]
+
+
+def test_a_paper_without_notes_pdf_or_run_says_what_is_missing(session_handout):
+    vit = session_handout.papers[2]
+    assert set(vit.missing) == {"notes", "figures", "results", "presenters"}
+    md = handout.to_markdown(session_handout)
+    vit_md = md[md.index("## 3. An Image is Worth"):]
+    assert "**Not available:** reading notes; figures; reproduction results; presenter." in vit_md
+    assert "_Not available: no reading notes yet: nobody in the group has started" in vit_md
+    assert "_Not available: no PDF in the workspace, so no figures: put it at pdfs/vit.pdf" \
+        in vit_md
+    assert "_Not available: this paper has no reproduction in the workbench._" in vit_md
+    text = pdf_text(handout.to_pdf(session_handout))
+    assert "Not available: no reading notes yet" in text
+    assert "no PDF in the workspace, so no figures" in text
+    assert "no presenter assigned yet" in text
+
+
+def test_a_paper_with_a_reproduction_but_no_finished_run_says_how_to_start_one(ws):
+    h = handout.handout_for(ws, "resnet")
+    assert "no finished run of the 'resnet' reproduction yet: start one with " \
+        "`workbench repro run resnet`" in h.papers[0].missing["results"]
+
+
+def test_unreadable_note_is_reported_and_the_rest_still_used(ws):
+    bad = ws.note_path("resnet", "carol")
+    bad.write_text("---\npass1: [unclosed\n---\n", encoding="utf-8")
+    ph = handout.handout_for(ws, "resnet").papers[0]
+    assert ph.readers == ("alice", "bob")
+    assert "carol's note could not be read" in ph.missing["notes"]
+    assert "notes/resnet/carol.md" in ph.missing["notes"]
+
+
+def test_a_damaged_pdf_is_reported_not_raised(ws):
+    (ws.root / "pdfs" / "resnet-drawn.pdf").write_bytes(b"%PDF-1.7\n garbage")
+    ph = handout.handout_for(ws, "resnet").papers[0]
+    assert ph.figures == () and ph.missing["figures"].startswith("the PDF could not be read")
+
+
+def test_unknown_target_names_the_closest_session_or_paper(ws):
+    with pytest.raises(handout.HandoutError, match="did you mean 'week-6'"):
+        handout.handout_for(ws, "week-7")
+    with pytest.raises(handout.HandoutError, match="did you mean 'resnet'"):
+        handout.handout_for(ws, "resnt")
+
+
+# --- formats -----------------------------------------------------------------------------------
+
+
+def test_pdf_handout_holds_every_papers_five_cs_and_figure_images(session_handout):
+    data = handout.export(session_handout, "pdf").data
+    text = pdf_text(data)
+    for (paper, reader), fields in FIVE_CS.items():
+        for key in ("category", "context", "correctness", "clarity"):
+            assert squash(fields[key]) in text, (paper, reader, key)
+    assert "Residual blocks with identity shortcuts" in text
+    assert CAPTIONS["resnet"] in text and CAPTIONS["transformer"] in text
+    figures = [f for ph in session_handout.papers for f in ph.figures]
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        images = [img for page in doc for img in page.get_images(full=True)]
+        assert doc.metadata["title"] == "Week 6: residuals and attention"
+        footer = doc[-1].get_text()
+        assert f"page {doc.page_count} of {doc.page_count}" in footer
+    assert sorted((img[2], img[3]) for img in images) == \
+        sorted((f.width, f.height) for f in figures)
+
+
+def test_pdf_starts_each_later_paper_on_a_new_page(session_handout):
+    data = handout.to_pdf(session_handout)
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        starts = {}
+        for i, page in enumerate(doc):
+            for title in ("1. Deep Residual Learning", "2. Attention Is All You Need",
+                          "3. An Image is Worth"):
+                if title in page.get_text() and title not in starts:
+                    starts[title] = (i, page.search_for(title)[0].y0)
+    assert starts["1. Deep Residual Learning"][0] == 0  # right after the session's overview
+    assert starts["2. Attention Is All You Need"][0] > starts["1. Deep Residual Learning"][0]
+    for title in ("2. Attention Is All You Need", "3. An Image is Worth"):
+        assert starts[title][1] < 80  # at the top of its page
+
+
+def test_markdown_handout_has_citation_attribution_figures_and_results(session_handout):
+    e = handout.export(session_handout, "md")
+    md = e.data.decode()
+    assert md.startswith("# Week 6: residuals and attention\n")
+    assert "| 1 | Deep Residual Learning for Image Recognition (He et al. 2015) | Alice Martin, " \
+        "Bob Chen |" in md
+    assert "> Kaiming He, Xiangyu Zhang, Shaoqing Ren and Jian Sun. Deep Residual Learning for " \
+        "Image Recognition. CVPR 2016, 2015. arXiv:1512.03385. doi:10.1109/CVPR.2016.90." in md
+    assert "cite as `he2015deep`" in md
+    assert "- An architecture paper with a large empirical study. — *alice, bob*" in md
+    assert "- Related to highway networks and VGG. — *bob*" in md
+    links = re.findall(r"!\[Figure 1\]\(([^)]+)\)", md)
+    assert links == ["week-6-handout_figures/resnet-figure-1.png",
+                     "week-6-handout_figures/transformer-figure-1.png"]
+    assert set(e.assets) == set(links)
+    assert "| deeper plain nets train worse | plain-56 > plain-20 training error (Fig. 1) | " \
+        "plain-56 1.52 vs plain-20 0.01 | reproduced in miniature |" in md
+    assert "1. That degradation is an optimisation problem. — *alice*" in md
+    assert "**Reading order**: LeCun & Bottou 1998 → **He et al. 2015**" in md
+
+
+def test_html_is_self_contained_escaped_and_prints_cleanly(ws, session_handout):
+    write_note(ws, "lenet", "mallory", category="<script>alert(1)</script> **bold**",
+               summary="![x](http://example.com/tracker.png) text")
+    page = handout.to_html(handout.handout_for(ws, "lenet"))
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<strong>bold</strong>" in page
+    assert not re.search(r"<img[^>]*example\.com", page)  # no remote images from notes
+    html = handout.to_html(session_handout)
+    sources = re.findall(r'src="([^"]*)"', html)
+    assert len(sources) == 2 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert base64.b64decode(sources[0].split(",", 1)[1]).startswith(b"\x89PNG")
+    assert "@page { size: A4" in html and "break-before: page" in html
+    assert "Carol Diaz" in html and "to be assigned" in html
+    assert "set <code>pdf:</code> in papers.yaml" in html  # Markdown code in messages
+
+
+def test_slides_are_a_marp_deck_with_figures_next_to_it(session_handout, tmp_path):
+    e = handout.export(session_handout, "slides", "deck.md")
+    deck = e.data.decode()
+    assert deck.startswith("---\nmarp: true\n")
+    slides = deck.split("\n---\n")
+    titles = [m for s in slides for m in re.findall(r"^#{1,2} (.+)$", s, re.M)]
+    assert titles[:2] == ["Week 6: residuals and attention",
+                          "Deep Residual Learning for Image Recognition"]
+    assert {"The five Cs", "Figure 1", "Reproduction: run `run-new` (mini)",
+            "Questions for discussion"} <= set(titles)
+    assert "Not available: no reading notes yet" in deck  # vit's five Cs slide
+    written = e.write(tmp_path / "out" / "deck.md")
+    for link in re.findall(r"!\[w:\d+\]\(([^)]+)\)", deck):
+        assert (tmp_path / "out" / link).read_bytes().startswith(b"\x89PNG")
+    assert len(written) == 3  # the deck and two figures
+
+
+def test_download_zips_markdown_with_its_figures(session_handout):
+    name, data, mime = handout.export(session_handout, "md").download()
+    assert (name, mime) == ("week-6-handout.zip", "application/zip")
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert sorted(z.namelist()) == ["week-6-handout.md",
+                                        "week-6-handout_figures/resnet-figure-1.png",
+                                        "week-6-handout_figures/transformer-figure-1.png"]
+    assert handout.export(session_handout, "pdf").download()[0] == "week-6-handout.pdf"
+
+
+def test_unknown_format_is_refused(session_handout):
+    with pytest.raises(handout.HandoutError, match="unknown format 'docx'; use one of: md, "):
+        handout.export(session_handout, "docx")
+
+
+def test_single_paper_handout_has_no_session_overview(ws):
+    md = handout.to_markdown(handout.handout_for(ws, "transformer"))
+    assert md.startswith("## Attention Is All You Need\n")
+    assert "Carol Diaz" not in md and "presenter" not in md
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt, name", [("md", "week-6-handout.md"),
+                                       ("html", "week-6-handout.html"),
+                                       ("pdf", "week-6-handout.pdf"),
+                                       ("slides", "week-6-slides.md")])
+def test_cli_handout_writes_each_format(ws, tmp_path, monkeypatch, capsys, fmt, name):
+    from workbench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--workspace", str(ws.root), "handout", "week-6", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {name} (3 papers" in out
+    assert "vit: no reading notes: no reading notes yet" in out
+    assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_cli_handout_errors_are_one_line(ws, capsys):
+    from workbench.cli import main
+
+    assert main(["--workspace", str(ws.root), "handout", "week-6", "--format", "docx"]) == 1
+    assert main(["--workspace", str(ws.root), "handout", "nope"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: unknown format 'docx'; use one of: md, html, pdf, slides",
+                   "error: 'nope' is neither a session in sessions/ nor a paper in papers.yaml"]
+
+
+# --- PDF layout ----------------------------------------------------------------------------------
+
+
+def test_layout_breaks_before_a_heading_stranded_at_the_bottom_or_a_split_group():
+    rect = pymupdf.Rect
+    bottom = handout.PAGE[1] - handout.MARGIN[3]
+    placed = {"intro": (1, rect(48, 100, 500, 115), 3),
+              "fig0": (1, rect(48, 300, 500, 700), 0),
+              "fig0-caption": (2, rect(48, 46, 500, 70), 0),        # caption on the next page
+              "late": (2, rect(48, bottom - 30, 500, bottom - 15), 3)}
+    groups = {"fig0": "fig0-caption"}
+    assert handout._first_bad_break(placed, set(), groups) == "fig0"
+    assert handout._first_bad_break(placed, {"fig0"}, groups) == "late"
+    assert handout._first_bad_break(placed, {"fig0", "late"}, groups) is None
+    # a group taller than a page cannot be helped by a break
+    placed["fig0"] = (1, rect(48, 100, 500, 700), 0)
+    placed["fig0-caption"] = (2, rect(48, 46, 500, 500), 0)
+    assert handout._first_bad_break(placed, {"late"}, groups) is None

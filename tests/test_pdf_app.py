@@ -1,0 +1,113 @@
+"""The PDF views in the app (Paper page viewer, Read page material) driven with AppTest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.fake_services import closed_port_url
+from tests.pdf_fixtures import CAPTION, make_paper
+from workbench import pdf
+from workbench.workspace import Workspace
+
+APP = Path(__file__).resolve().parent.parent / "workbench" / "app"
+
+CATALOG = """\
+topics:
+  - id: cnns
+    title: Convolutional networks
+papers:
+  - id: resnet
+    title: Deep Residual Learning for Image Recognition
+    authors: [Kaiming He]
+    year: 2015
+    arxiv: "1512.03385"
+    topic: cnns
+  - id: alexnet
+    title: ImageNet Classification with Deep Convolutional Neural Networks
+    authors: [Alex Krizhevsky]
+    year: 2012
+    topic: cnns
+  - id: tiny
+    title: Skip Connections Make Tiny Networks Trainable
+    authors: [Ada Lovelace]
+    year: 2024
+    topic: cnns
+"""
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch) -> Workspace:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "papers.yaml").write_text(CATALOG)
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
+    monkeypatch.setenv("WORKBENCH_READER", "alice")
+    return Workspace.resolve(root)
+
+
+def open_page(page: str, paper: str) -> AppTest:
+    at = AppTest.from_file(str(APP / "main.py"), default_timeout=60)
+    at.query_params["paper"] = paper
+    at.run()
+    at.switch_page(str(APP / page))
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_paper_page_shows_rendered_pages_with_a_page_selector(ws):
+    make_paper(ws.pdfs_dir / "tiny.pdf")
+    at = open_page("paper.py", "tiny")
+    selector = at.number_input(key="pdf_page")
+    assert selector.value == 1 and selector.max == 2
+    assert len(at.get("image")) == 1
+    selector.set_value(2).run()
+    assert not at.exception
+    assert list(pdf.pdf_cache_dir(ws).glob("*/page-2-*.png"))  # page 2 was rendered
+
+
+def test_paper_page_without_pdf_offers_upload_and_download(ws):
+    at = open_page("paper.py", "resnet")
+    assert at.get("file_uploader")  # key="pdf_upload"
+    assert at.button(key="pdf_download").label == "Download arXiv:1512.03385"
+    assert not at.number_input  # no page viewer without a PDF
+
+
+def test_download_while_offline_says_so_and_the_page_keeps_working(ws, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_ARXIV_PDF_URL", closed_port_url())
+    at = open_page("paper.py", "resnet")
+    at.button(key="pdf_download").click().run()
+    assert not at.exception
+    assert any("offline" in w.value for w in at.warning)
+    assert at.title[0].value == "Deep Residual Learning for Image Recognition"
+    assert not (ws.pdfs_dir / "1512.03385.pdf").exists()
+
+
+def test_broken_pdf_is_one_error_box_not_a_crash(ws):
+    ws.pdfs_dir.mkdir()
+    (ws.pdfs_dir / "tiny.pdf").write_text("<!doctype html><html>sign in</html>")
+    at = open_page("paper.py", "tiny")
+    assert [e.value for e in at.error] == [
+        "tiny.pdf is an HTML page, not a PDF (a saved web page or an error page?); "
+        "download the PDF itself"]
+
+
+def test_read_page_shows_outline_in_pass1_and_figures_and_references_in_pass2(ws):
+    make_paper(ws.pdfs_dir / "tiny.pdf")
+    at = open_page("read.py", "tiny")
+    text = " ".join(m.value for m in at.markdown)
+    assert "1 Introduction" in text and "2.1 Details" in text
+    at.radio(key="read_pass").set_value(2).run()
+    assert not at.exception
+    assert any(img for img in at.get("image"))  # the figure crop
+    text = " ".join(m.value for m in at.markdown)
+    assert "📄" in text and "alexnet" in text  # reference [1] linked to the catalog paper
+    assert CAPTION.split(":")[0] in str(at.get("image")[0].proto)
+
+
+def test_read_page_without_pdf_says_where_to_put_it(ws):
+    at = open_page("read.py", "resnet")
+    assert any("pdfs/1512.03385.pdf" in i.value for i in at.info)
