@@ -33,7 +33,6 @@ Deviations from the paper:
 from __future__ import annotations
 
 import math
-import random
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -46,7 +45,7 @@ from torch import nn
 from reproductions import vit
 from reproductions.common.claims import Claim
 from reproductions.common.config import ConfigError
-from reproductions.transformer import EncoderLayer, causal_mask
+from reproductions.transformer import EncoderLayer
 
 PAPER = "clip"
 
@@ -260,7 +259,6 @@ class CLIP(nn.Module):
         self.ln_final = nn.LayerNorm(w)
         self.text_projection = nn.Parameter(torch.empty(w, cfg.embed_dim))  # no bias
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / cfg.init_temperature)))
-        self.register_buffer("attn_mask", causal_mask(cfg.context_length), persistent=False)
         self._init_text()
 
     def _init_text(self):
@@ -282,9 +280,8 @@ class CLIP(nn.Module):
     def encode_text(self, text):
         t = text.size(1)
         x = self.token_embedding(text) + self.positional_embedding[:t]  # (B, T, W)
-        mask = self.attn_mask[:t, :t]
         for block in self.transformer:
-            x = block(x, mask)
+            x = block(x, causal=True)  # token t sees tokens <= t: a language model's mask
         x = self.ln_final(x)
         eot = x[torch.arange(len(x), device=x.device), text.argmax(-1)]  # (B, W): <eot> has the top id
         return eot @ self.text_projection  # (B, E)
@@ -371,15 +368,15 @@ def tokenizer_for(cfg: Config):
 def training_pairs(cfg: Config, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """`n_train` images of the 16 seen classes, their labels, and a caption for each from a
     random training template (shuffled across images for the control)."""
-    rng = random.Random(cfg.seed)
     seen = torch.tensor([k for k in range(len(CLASSES)) if k not in UNSEEN])
     labels = seen[torch.randint(len(seen), (cfg.n_train,), generator=gen)]  # (N,)
+    templates = torch.randint(len(TRAIN_TEMPLATES), (cfg.n_train,), generator=gen).tolist()
     captions = []
-    for k in labels.tolist():
+    for k, t in zip(labels.tolist(), templates, strict=True):
         colour, shape = CLASSES[k].split()
-        captions.append(rng.choice(TRAIN_TEMPLATES).format(c=colour, s=shape))
+        captions.append(TRAIN_TEMPLATES[t].format(c=colour, s=shape))
     if cfg.shuffle_captions:  # the control: the same captions, paired with the wrong images
-        rng.shuffle(captions)
+        captions = [captions[i] for i in torch.randperm(cfg.n_train, generator=gen).tolist()]
     return draw_shapes(labels, cfg.image_size, gen), labels, captions
 
 

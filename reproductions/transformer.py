@@ -27,7 +27,6 @@ Deviations from the paper:
 from __future__ import annotations
 
 import math
-import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -51,11 +50,6 @@ def sinusoidal_encoding(n_positions: int, d_model: int) -> torch.Tensor:
     pe[:, 0::2] = torch.sin(pos * inv_freq)
     pe[:, 1::2] = torch.cos(pos * inv_freq[: d_model // 2])
     return pe  # (T, D)
-
-
-def causal_mask(t: int, device: torch.device | None = None) -> torch.Tensor:
-    """(T, T) boolean, True where query i may attend to key j <= i (Sec. 3.2.3, decoder)."""
-    return torch.ones(t, t, dtype=torch.bool, device=device).tril()
 
 
 def padding_mask(tokens: torch.Tensor) -> torch.Tensor:
@@ -129,9 +123,10 @@ class MultiHeadAttention(nn.Module):
         self.in_proj = nn.Linear(d_model, 3 * d_model)  # W^Q, W^K, W^V of all heads
         self.out_proj = nn.Linear(d_model, d_model)  # W^O
 
-    def forward(self, x, memory=None, mask=None):
+    def forward(self, x, memory=None, mask=None, causal=False):
         """x (B, T, D) queries; memory (B, S, D) keys and values (None: self-attention);
-        mask broadcastable to (B, nh, T, S), True where attention is allowed."""
+        mask broadcastable to (B, nh, T, S), True where attention is allowed; causal: query t
+        sees keys <= t only (the decoder, Sec. 3.2.3), without building a (T, T) mask."""
         d = x.size(-1)
         if memory is None:
             q, k, v = self.in_proj(x).chunk(3, dim=-1)  # 3 x (B, T, D)
@@ -145,7 +140,7 @@ class MultiHeadAttention(nn.Module):
         # scores of masked keys (padding; future tokens in the decoder) to -1e6 before the
         # softmax so they get zero weight; SDPA does the same with -inf inside one fused kernel
         # (flash / memory-efficient attention where the device has one), scaling by 1/sqrt(hs).
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, nh, T, hs)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)  # (B, nh, T, hs)
         return self.out_proj(y.transpose(1, 2).flatten(2))  # (B, T, D)
 
 
@@ -163,7 +158,7 @@ class FeedForward(nn.Module):
 class EncoderLayer(nn.Module):
     """Sec. 3.1: self-attention then feed-forward, each wrapped as LayerNorm(x + Dropout(Sublayer(x)))
     (post-LN); `norm_first` gives x + Dropout(Sublayer(LayerNorm(x))) (pre-LN: GPT-2, CLIP).
-    With a causal mask this is also a decoder-only block (CLIP's text tower)."""
+    With `causal=True` this is a decoder-only block (GPT, CLIP's text tower)."""
 
     def __init__(self, d_model, n_heads, d_ff, dropout, norm_first=False, activation=nn.ReLU):
         super().__init__()
@@ -173,11 +168,11 @@ class EncoderLayer(nn.Module):
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.drop = nn.Dropout(dropout)  # Sec. 5.4: residual dropout on each sublayer's output
 
-    def forward(self, x, mask=None):
+    def forward(self, x, mask=None, causal=False):
         if self.norm_first:
-            x = x + self.drop(self.self_attn(self.norm1(x), mask=mask))
+            x = x + self.drop(self.self_attn(self.norm1(x), mask=mask, causal=causal))
             return x + self.drop(self.ff(self.norm2(x)))
-        x = self.norm1(x + self.drop(self.self_attn(x, mask=mask)))
+        x = self.norm1(x + self.drop(self.self_attn(x, mask=mask, causal=causal)))
         return self.norm2(x + self.drop(self.ff(x)))
 
 
@@ -193,12 +188,13 @@ class DecoderLayer(nn.Module):
         self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, memory, self_mask, memory_mask):
+    def forward(self, x, memory, memory_mask):
+        """Self-attention is causal: position t sees target positions <= t (Sec. 3.2.3)."""
         if self.norm_first:
-            x = x + self.drop(self.self_attn(self.norm1(x), mask=self_mask))
+            x = x + self.drop(self.self_attn(self.norm1(x), causal=True))
             x = x + self.drop(self.cross_attn(self.norm2(x), memory, mask=memory_mask))
             return x + self.drop(self.ff(self.norm3(x)))
-        x = self.norm1(x + self.drop(self.self_attn(x, mask=self_mask)))
+        x = self.norm1(x + self.drop(self.self_attn(x, causal=True)))
         x = self.norm2(x + self.drop(self.cross_attn(x, memory, mask=memory_mask)))
         return self.norm3(x + self.drop(self.ff(x)))
 
@@ -271,12 +267,11 @@ class Transformer(nn.Module):
         return self.encoder_norm(x), mask
 
     def decode(self, tgt_in, memory, memory_mask):
-        """tgt_in (B, T) -> logits (B, T, V). The causal mask alone suffices on the target side:
+        """tgt_in (B, T) -> logits (B, T, V). Causality alone suffices on the target side:
         padding comes after the last real token, so no real query ever sees it."""
         x = self._embed(tgt_in)
-        self_mask = causal_mask(tgt_in.size(1), tgt_in.device)
         for layer in self.decoder:
-            x = layer(x, memory, self_mask, memory_mask)
+            x = layer(x, memory, memory_mask)
         return F.linear(self.decoder_norm(x), self.embed.weight, self.out_bias)  # (B, T, V)
 
     def forward(self, src, tgt_in):
@@ -376,13 +371,15 @@ PRESETS = {
 def reversal_pairs(n: int, cfg: Config, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """`n` random sources and their reversals: src (n, max_len) and tgt (n, max_len + 2) =
     BOS, reversed source, EOS, both right-padded with PAD."""
-    rng = random.Random(seed)
-    src = torch.full((n, cfg.max_len), PAD, dtype=torch.long)
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(cfg.min_len, cfg.max_len + 1, (n, 1), generator=g)  # (n, 1)
+    pos = torch.arange(cfg.max_len)  # (T,)
+    real = pos < lengths  # (n, T)
+    src = torch.randint(3, cfg.vocab_size, (n, cfg.max_len), generator=g).masked_fill(~real, PAD)
+    reversed_src = src.gather(1, (lengths - 1 - pos).clamp(min=0)).masked_fill(~real, PAD)
     tgt = torch.full((n, cfg.max_len + 2), PAD, dtype=torch.long)
-    for i in range(n):
-        tokens = [rng.randrange(3, cfg.vocab_size) for _ in range(rng.randint(cfg.min_len, cfg.max_len))]
-        src[i, : len(tokens)] = torch.tensor(tokens)
-        tgt[i, : len(tokens) + 2] = torch.tensor([BOS, *reversed(tokens), EOS])
+    tgt[:, 0], tgt[:, 1:-1] = BOS, reversed_src
+    tgt.scatter_(1, lengths + 1, EOS)
     return src, tgt
 
 

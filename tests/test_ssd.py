@@ -306,6 +306,19 @@ def test_a_missing_voc_folder_is_a_one_line_config_error(tmp_path):
 
 
 # --- the claims ---------------------------------------------------------------------------------
+def test_mini_claims_compare_the_variants():
+    from reproductions.common.claims import verdicts
+
+    metrics = {"main": {"map50": 0.95}, "no_hard_negatives": {"map50": 0.94},
+               "single_scale": {"map50": 0.90}}
+    rows = {r["id"]: r for r in verdicts(ssd.CLAIMS, "mini", metrics)}
+    assert rows["mini-map"]["verdict"] == REPRODUCED
+    assert rows["mini-hard-negatives"]["verdict"] != REPRODUCED  # a 0.01 gap is within noise
+    assert rows["mini-multi-scale"]["verdict"] == REPRODUCED
+    assert "no_hard_negatives 0.940" in rows["mini-map"]["measured"]
+    assert rows["voc2007"]["verdict"] == "not applicable"
+
+
 @pytest.mark.slow
 def test_mini_claims_hold_for_at_least_4_of_5_seeds(tmp_path):
     held = {c.id: 0 for c in ssd.CLAIMS if c.predicate is not None and c.expected}

@@ -181,7 +181,7 @@ def test_encoder_decoder_stacks_compute_what_torch_nn_transformer_computes(norm_
         x = layer(x, mask)
     memory = ours.encoder_norm(x)
     for layer in ours.decoder:
-        y = layer(y, memory, T.causal_mask(4), mask)
+        y = layer(y, memory, mask)
     torch.testing.assert_close(ours.decoder_norm(y), expected, rtol=1e-4, atol=1e-5)
 
 

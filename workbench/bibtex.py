@@ -55,9 +55,14 @@ _ESCAPES = (("\\", r"\textbackslash{}"), ("{", r"\textbraceleft{}"), ("}", r"\te
             ("$", r"\$"),
             ("&", r"\&"), ("%", r"\%"), ("#", r"\#"), ("_", r"\_"),
             ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}"))
-_UNESCAPE = ((r"\textbackslash{}", "\\"), (r"\textasciitilde{}", "~"),
-             (r"\textasciicircum{}", "^"), (r"\textbraceleft{}", "{"),
-             (r"\textbraceright{}", "}"), (r"\$", "$"))
+# what `_latex_to_text` shields from bibtexparser's decoder, and the text it stands for: the
+# escapes above, and plain ASCII the decoder would turn into ≔ ≕ „ ⁗ ŉ ('n, unless it is \'n)
+_UNESCAPE = tuple((re.compile(pattern), plain) for pattern, plain in (
+    (r"\\textbackslash\{\}", "\\"), (r"\\textasciitilde\{\}", "~"),
+    (r"\\textasciicircum\{\}", "^"), (r"\\textbraceleft\{\}", "{"),
+    (r"\\textbraceright\{\}", "}"), (r"\\\$", "$"), (r"\\&", "&"), (r"\\%", "%"),
+    (r"\\#", "#"), (r"\\_", "_"), ("''''", "''''"), (":=", ":="), ("=:", "=:"),
+    (",,", ",,"), (r"(?<!\\)'n", "'n")))
 
 
 class BibtexError(WorkbenchError):
@@ -214,8 +219,8 @@ def _latex_to_text(record: dict) -> dict:
     for k, v in list(record.items()):
         if k in ("ID", "ENTRYTYPE") or not isinstance(v, str):
             continue
-        for i, (esc, _) in enumerate(_UNESCAPE):
-            v = v.replace(esc, _PLACEHOLDER.format(i))
+        for i, (pattern, _) in enumerate(_UNESCAPE):
+            v = pattern.sub(_PLACEHOLDER.format(i), v)
         record[k] = v
     record = convert_to_unicode(record)
     for k, v in list(record.items()):

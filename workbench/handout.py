@@ -672,9 +672,9 @@ def _img_width_pt(f: KeyFigure, content_pt: float) -> float:
 def _answers_html(answers: Sequence[Attributed], first_end_id: str) -> str:
     """Reader texts with their attribution; the first attribution line carries `first_end_id`
     (the PDF layout keeps a heading on the page of its first answer)."""
-    marks = [f' id="{first_end_id}"'] + [""] * (len(answers) - 1)
+    marks = [f' id="{first_end_id}"'] + [""] * max(0, len(answers) - 1)
     return "".join(f'<div class="answer">{_md_html(a.text)}<p class="by"{mark}>— '
-                   f"{_esc(a.by)}</p></div>" for a, mark in zip(answers, marks, strict=True))
+                   f"{_esc(a.by)}</p></div>" for a, mark in zip(answers, marks, strict=False))
 
 
 def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:

@@ -445,14 +445,15 @@ def _figures(doc, captions, by_page, page_rects, body, furniture, heading_rows, 
         prows = by_page.get(pno, [])
         found = L.figure_regions(caps, prows, boxes, page_rects[pno], content, body, furniture,
                                  heading_rows)
-        display_list = page.get_displaylist() if render and any(found) else None
+        # several crops on a page share one display list (the page is interpreted once)
+        source = page.get_displaylist() if render and sum(r is not None for r in found) > 1 else page
         zoom = pymupdf.Matrix(FIGURE_DPI / 72, FIGURE_DPI / 72)
         for cap, region in zip(caps, found, strict=True):
             png = b""
             if region is not None:
                 regions.setdefault(pno, []).append(region)
-                if display_list is not None:  # one display list serves every crop of the page
-                    pix = display_list.get_pixmap(matrix=zoom, clip=pymupdf.Rect(region), alpha=False)
+                if render:
+                    pix = source.get_pixmap(matrix=zoom, clip=pymupdf.Rect(region), alpha=False)
                     png = pix.tobytes("png")
             figures.append(Figure(cap.kind, cap.number, cap.text, cap.page + 1,
                                   tuple(round(v, 1) for v in region) if region else None, png))

@@ -32,7 +32,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 OUTPUT = REPO / "test-output" / "browser"
 READER = "alice"
 START_TIMEOUT_S = 90   # streamlit start-up on a busy 2-core machine
-STEP_TIMEOUT_MS = 90_000  # the slowest wait: the first Reproduce page imports torch twice
+STEP_TIMEOUT_MS = int(os.environ.get("BROWSER_STEP_TIMEOUT_MS", "90000"))  # the slowest wait: the first Reproduce page imports torch twice
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so a fixture can see that the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 def _free_port() -> int:

@@ -1,0 +1,122 @@
+"""Training-step throughput of our image classifiers vs timm's, side by side.
+
+Each case builds our network and the reference, loads the reference's state_dict into ours (so
+both compute the same function), and times one training step (forward, cross-entropy, backward,
+SGD step) on the same batch: images/s. The two sides alternate, best of `--repeat` rounds, so a
+change in the machine's load hits both. Prints ours / reference (goal >= 1.0). bf16 autocast on
+CUDA, fp32 on CPU.
+
+Cases (add one to CASES: a name, two constructors, an input shape):
+  resnet50   ours in the v1.5 layout (the same computation as timm's) vs timm `resnet50`;
+             the paper's layout (stride on the 1x1) is timed too, for information only
+  vit_b16    ours vs timm `vit_base_patch16_224`
+  transformer_base, clip_vit_b32   token inputs and their own steps: see model_speed_attention.py
+
+Usage: `python benchmarks/model_speed.py [--batch 8] [--steps 2] [--repeat 3]
+[--device cpu|cuda] [--only resnet50,vit_b16]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import timm
+import torch
+import torch.nn.functional as F
+
+from reproductions import resnet, vit
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    ours: Callable[[], torch.nn.Module]
+    reference: Callable[[], torch.nn.Module]
+    image_shape: tuple[int, int, int] = (3, 224, 224)
+    num_classes: int = 1000
+    load_reference_weights: bool = True  # same function on both sides
+
+
+CASES = [
+    Case("resnet50", lambda: resnet.build_model(resnet.PRESETS["resnet50-v1.5"]),
+         lambda: timm.create_model("resnet50")),
+    Case("resnet50 (paper layout, info)", lambda: resnet.build_model(resnet.PRESETS["resnet50"]),
+         lambda: timm.create_model("resnet50")),
+    Case("vit_b16", lambda: vit.build_model(vit.PRESETS["paper"]),
+         lambda: timm.create_model("vit_base_patch16_224")),
+]
+
+
+def step_time(model, x, y, steps: int, device: torch.device) -> float:
+    """Seconds per training step, after one warm-up step."""
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    amp = torch.autocast("cuda", torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+
+    def one():
+        with amp:
+            loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    one()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        one()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / steps
+
+
+def measure(case: Case, batch: int, steps: int, repeat: int, device: torch.device) -> dict:
+    torch.manual_seed(0)
+    reference = case.reference().to(device).train()
+    ours = case.ours().to(device).train()
+    if case.load_reference_weights:
+        ours.load_state_dict(reference.state_dict())
+    x = torch.randn(batch, *case.image_shape, device=device)
+    y = torch.randint(0, case.num_classes, (batch,), device=device)
+    best = {"ours": float("inf"), "reference": float("inf")}
+    for _ in range(repeat):
+        for side, model in (("ours", ours), ("reference", reference)):
+            best[side] = min(best[side], step_time(model, x, y, steps, device))
+    ours_ips, ref_ips = batch / best["ours"], batch / best["reference"]
+    return {"case": case.name, "ours": ours_ips, "reference": ref_ips, "ratio": ours_ips / ref_ips}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=2, help="timed steps per round")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is kept")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--only", help="comma-separated case names (prefix match)")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    wanted = args.only.split(",") if args.only else None
+    cases = [c for c in CASES if wanted is None or any(c.name.startswith(w) for w in wanted)]
+    print(f"device {device}, batch {args.batch}, best of {args.repeat} x {args.steps} steps, "
+          f"torch {torch.__version__}, timm {timm.__version__}")
+    print(f"{'case':<32} {'ours img/s':>11} {'timm img/s':>11} {'ratio':>6}")
+    for case in cases:
+        r = measure(case, args.batch, args.steps, args.repeat, device)
+        print(f"{r['case']:<32} {r['ours']:>11.1f} {r['reference']:>11.1f} {r['ratio']:>6.2f}",
+              flush=True)
+    import model_speed_attention  # the Transformer and CLIP cases (this script's folder is on sys.path)
+
+    for name, bench in model_speed_attention.CASES.items():
+        if wanted is None or any(name.startswith(w) for w in wanted):
+            bench(args.batch, args.steps, args.repeat, device)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
