@@ -375,9 +375,10 @@ def training_pairs(cfg: Config, gen: torch.Generator) -> tuple[torch.Tensor, tor
     for k, t in zip(labels.tolist(), templates, strict=True):
         colour, shape = CLASSES[k].split()
         captions.append(TRAIN_TEMPLATES[t].format(c=colour, s=shape))
+    images = draw_shapes(labels, cfg.image_size, gen)
     if cfg.shuffle_captions:  # the control: the same captions, paired with the wrong images
         captions = [captions[i] for i in torch.randperm(cfg.n_train, generator=gen).tolist()]
-    return draw_shapes(labels, cfg.image_size, gen), labels, captions
+    return images, labels, captions
 
 
 def build_data(cfg: Config):

@@ -56,13 +56,13 @@ _ESCAPES = (("\\", r"\textbackslash{}"), ("{", r"\textbraceleft{}"), ("}", r"\te
             ("&", r"\&"), ("%", r"\%"), ("#", r"\#"), ("_", r"\_"),
             ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}"))
 # what `_latex_to_text` shields from bibtexparser's decoder, and the text it stands for: the
-# escapes above, and plain ASCII the decoder would turn into ≔ ≕ „ ⁗ ŉ ('n, unless it is \'n)
+# escapes above, plain ASCII the decoder would turn into ≔ ≕ „ ⁗ ŉ, and \'n, which it gets wrong
 _UNESCAPE = tuple((re.compile(pattern), plain) for pattern, plain in (
     (r"\\textbackslash\{\}", "\\"), (r"\\textasciitilde\{\}", "~"),
     (r"\\textasciicircum\{\}", "^"), (r"\\textbraceleft\{\}", "{"),
     (r"\\textbraceright\{\}", "}"), (r"\\\$", "$"), (r"\\&", "&"), (r"\\%", "%"),
     (r"\\#", "#"), (r"\\_", "_"), ("''''", "''''"), (":=", ":="), ("=:", "=:"),
-    (",,", ",,"), (r"(?<!\\)'n", "'n")))
+    (",,", ",,"), (r"\\'\{?n\}?", "ń"), (r"\\'\{?N\}?", "Ń"), (r"(?<!\\)'n", "'n")))
 
 
 class BibtexError(WorkbenchError):

@@ -43,7 +43,7 @@ def clean_text(text: str) -> str:
     accent, then NFC composes the two into one code point.
     """
     text = text.translate(_LIGATURES)
-    if any(ch in text for ch in _SPACING_ACCENTS):
+    if _ACCENT_RE.search(text):
         def compose(m: re.Match) -> str:
             letter = "i" if m.group(2) == "\u0131" else m.group(2)
             return unicodedata.normalize("NFC", letter + _SPACING_ACCENTS[m.group(1)])
@@ -109,59 +109,71 @@ def _is_bold(span: dict) -> bool:
 
 
 def page_rows(page_dict: dict, pno: int, block_base: int, sizes: Counter) -> list[Row]:
-    """Rows of one page from `page.get_text('dict', flags=TEXT_FLAGS)`, in stream order."""
+    """Rows of one page from `page.get_text('dict', flags=TEXT_FLAGS)`, in stream order.
+
+    Lines of a block whose vertical extents overlap by more than half the smaller height are
+    one row. Lines are bucketed by their vertical middle (3 pt buckets), so grouping costs
+    O(lines) even for long blocks.
+    """
     rows: list[Row] = []
     for bi, block in enumerate(page_dict.get("blocks", ())):
-        lines = []
+        groups: list[list] = []  # [y0, y1, [(x0, x1, text, spans)]]
+        buckets: dict[int, list[list]] = {}
         for line in block.get("lines", ()):
             dx, dy = line["dir"]
             if dx < 0.99 or abs(dy) > 0.05:  # rotated stamp, vertical axis labels
                 continue
-            if not any(s["text"].strip() for s in line["spans"]):
+            spans = line["spans"]
+            piece = spans[0]["text"] if len(spans) == 1 else "".join(sp["text"] for sp in spans)
+            if not piece.strip():
                 continue
-            lines.append(line)
-        groups: list[list] = []  # [y0, y1, [lines]]
-        for line in lines:
-            y0, y1 = line["bbox"][1], line["bbox"][3]
-            for g in groups:
-                overlap = min(y1, g[1]) - max(y0, g[0])
-                if overlap > 0.5 * min(y1 - y0, g[1] - g[0]):
-                    g[2].append(line)
-                    g[0], g[1] = min(g[0], y0), max(g[1], y1)
+            x0, y0, x1, y1 = line["bbox"]
+            key = int((y0 + y1) / 6)
+            group = None
+            for k in (key, key - 1, key + 1):
+                for g in buckets.get(k, ()):
+                    if min(y1, g[1]) - max(y0, g[0]) > 0.5 * min(y1 - y0, g[1] - g[0]):
+                        group = g
+                        break
+                if group is not None:
                     break
+            if group is None:
+                group = [y0, y1, []]
+                groups.append(group)
+                buckets.setdefault(key, []).append(group)
             else:
-                groups.append([y0, y1, [line]])
-        for gi, (y0, y1, glines) in enumerate(groups):
-            glines.sort(key=lambda ln: ln["bbox"][0])
-            text, prev_x1, gap = "", None, 0.0
-            spans, pieces = [], []
-            for line in glines:
-                if prev_x1 is not None:
-                    gap = max(gap, line["bbox"][0] - prev_x1)
-                    if line["bbox"][0] - prev_x1 > 0.5 and not text.endswith(" "):
-                        text += " "
-                piece = "".join(s["text"] for s in line["spans"])
-                text += piece
-                pieces.append(piece)
-                prev_x1 = line["bbox"][2]
-                spans.extend(line["spans"])
-            alnum = [s for s in spans if _ALNUM_RE.search(s["text"])] or spans
-            for s in alnum:
-                sizes[round(s["size"] * 2) / 2] += len(s["text"])
-            size = max(s["size"] for s in alnum)
-            lead_small = (len(alnum) > 1 and alnum[0]["size"] < 0.8 * size
-                          and len(alnum[0]["text"].strip()) <= 3)
+                group[0], group[1] = min(group[0], y0), max(group[1], y1)
+            group[2].append((x0, x1, piece, spans))
+        for gi, (y0, y1, pieces) in enumerate(groups):
+            if len(pieces) > 1:
+                pieces.sort(key=lambda p: p[0])
+            text, prev_x1, gap = pieces[0][2], pieces[0][1], 0.0
+            spans = list(pieces[0][3])
+            for x0, x1, piece, more in pieces[1:]:
+                gap = max(gap, x0 - prev_x1)
+                text += (" " + piece) if x0 - prev_x1 > 0.5 and not text.endswith(" ") else piece
+                prev_x1 = x1
+                spans.extend(more)
+            alnum = [sp for sp in spans if _ALNUM_RE.search(sp["text"])] or spans
+            size = 0.0
+            for sp in alnum:
+                sizes[round(sp["size"] * 2) / 2] += len(sp["text"])
+                size = max(size, sp["size"])
+            text = clean_text(text)
+            if not text:
+                continue
+            first_size = alnum[0]["size"]
             rows.append(Row(
                 page=pno, block=block_base + bi, first=gi == 0,
-                x0=min(ln["bbox"][0] for ln in glines), y0=y0,
-                x1=max(ln["bbox"][2] for ln in glines), y1=y1,
-                text=clean_text(text), size=round(size, 2),
-                bold=all(_is_bold(s) for s in alnum), lead_small=lead_small, gap=gap,
-                pieces=tuple(clean_text(p) for p in pieces) if len(pieces) > 1 else (),
+                x0=pieces[0][0], y0=y0, x1=max(p[1] for p in pieces), y1=y1,
+                text=text, size=round(size, 2),
+                bold=all(_is_bold(sp) for sp in alnum),
+                lead_small=(len(alnum) > 1 and first_size < 0.8 * size
+                            and len(alnum[0]["text"].strip()) <= 3),
+                gap=gap,
+                pieces=tuple(clean_text(p[2]) for p in pieces) if len(pieces) > 1 else (),
+                letters=_letters_ratio(text),
             ))
-    rows = [r for r in rows if r.text]
-    for r in rows:
-        r.letters = _letters_ratio(r.text)
     return rows
 
 
