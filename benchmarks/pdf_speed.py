@@ -27,13 +27,19 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_PDFS = Path(os.environ.get("WORKBENCH_SHARED", ROOT.parent / "shared")) / "pdfs"
 
 
-def _best_of(repeat: int, fn) -> float:
-    best = float("inf")
+def _best_of(repeat: int, fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process), each the minimum over `repeat` passes.
+
+    CPU time is what the work costs when the machine is shared; wall time is what a reader
+    waits. On an idle machine the two agree for single-threaded code like extract().
+    """
+    wall = cpu = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        wall = min(wall, time.perf_counter() - w0)
+        cpu = min(cpu, time.process_time() - c0)
+    return wall, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             for f in files:
                 pymupdf4llm.to_markdown(str(f), show_progress=False)
 
+    load = f"{os.getloadavg()[0]:.1f}"
     t_floor = _best_of(args.repeat, floor)
     t_ours = _best_of(args.repeat, ours)
     rows = [("page.get_text() (floor)", t_floor),
@@ -90,12 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(files)} PDFs, {pages} pages; best of {args.repeat} passes "
           f"({args.peer_repeat} for the peer); pymupdf {pymupdf.__version__}, "
           f"pymupdf4llm {getattr(pymupdf4llm, '__version__', '?')}, {os.cpu_count()} CPUs")
-    print(f"{'method':52s} {'seconds':>8s} {'pages/s':>8s} {'time / extract()':>17s}")
-    for name, t in rows:
-        print(f"{name:52s} {t:8.2f} {pages / t:8.1f} {t / t_ours:16.2f}x")
-    fastest_peer = min(t for _, t in peers)
-    ok = pages / t_ours >= 50 and fastest_peer / t_ours >= 10
-    print(f"goal (>= 50 pages/s and >= 10x the faster peer): {'met' if ok else 'NOT met'}")
+    print(f"load average before: {load}; after: {os.getloadavg()[0]:.1f} (1 min)")
+    print(f"{'method':52s} {'wall s':>7s} {'pages/s':>8s} {'CPU s':>7s} {'pages/CPU-s':>11s} "
+          f"{'time / extract()':>16s}")
+    for name, (wall, cpu) in rows:
+        print(f"{name:52s} {wall:7.2f} {pages / wall:8.1f} {cpu:7.2f} {pages / cpu:11.1f} "
+              f"{wall / t_ours[0]:15.2f}x")
+    fastest_peer = min(wall for _, (wall, _) in peers)
+    ok_wall = pages / t_ours[0] >= 50 and fastest_peer / t_ours[0] >= 10
+    ok_cpu = pages / t_ours[1] >= 50 and fastest_peer / t_ours[0] >= 10
+    print(f"goal (>= 50 pages/s and >= 10x the faster peer): wall clock {'met' if ok_wall else 'NOT met'}"
+          f"; per CPU-second {'met' if ok_cpu else 'NOT met'}")
     return 0
 
 

@@ -196,8 +196,8 @@ class GANomaly(nn.Module):
 
 PRESETS: dict[str, Config] = {
     # generator 3,200,384 + discriminator 661,248 parameters; the paper's MNIST protocol: one
-    # digit is the anomaly, 15 epochs over the other 48k training digits
-    "paper": Config(protocol="one_anomaly", class_index=0, steps=15 * 48_000 // 64),
+    # digit is the anomaly, 15 epochs over the ~54k training images of the other nine
+    "paper": Config(protocol="one_anomaly", class_index=0, steps=15 * 54_000 // 64),
     # generator 3,206,528 + discriminator 663,296; CIFAR-10, one class (0, plane) the anomaly
     "cifar10": Config(dataset="cifar10", protocol="one_anomaly", class_index=0,
                       steps=15 * 45_000 // 64),

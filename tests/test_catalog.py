@@ -323,3 +323,24 @@ def test_added_abstract_stays_one_paragraph(tmp_path):
     catalog.append_paper(path, dict(NEW_ENTRY, abstract=long))
     assert catalog.load(path).by_id["densenet"].abstract == long
     assert max(len(line) for line in path.read_text().splitlines()) <= 100
+
+
+@pytest.mark.parametrize("empty", ["papers: []\n", "papers:\n"])
+def test_append_paper_to_an_empty_catalog(tmp_path, empty):
+    path = tmp_path / "papers.yaml"
+    head = "# my list\ntopics:\n  - id: cnns\n    title: CNNs\n"
+    path.write_text(head + empty)
+    catalog.append_paper(path, dict(NEW_ENTRY, cites=[]))
+    assert path.read_text().startswith(head + "papers:\n  - id: densenet\n")
+    assert [p.id for p in catalog.load(path).papers] == ["densenet"]
+
+
+def test_atomic_write_keeps_a_readable_file_mode(tmp_path):
+    from workbench.fileio import atomic_write_text
+
+    target = tmp_path / "handout.md"
+    atomic_write_text(target, "hello")
+    assert target.stat().st_mode & 0o044  # group/others can read, as with a plain open()
+    target.chmod(0o640)
+    atomic_write_text(target, "again")
+    assert target.stat().st_mode & 0o777 == 0o640

@@ -470,3 +470,20 @@ def test_layout_breaks_before_a_heading_stranded_at_the_bottom_or_a_split_group(
     placed["fig0"] = (1, rect(48, 100, 500, 700), 0)
     placed["fig0-caption"] = (2, rect(48, 46, 500, 500), 0)
     assert handout._first_bad_break(placed, {"late"}, groups) is None
+
+
+def test_cli_handout_out_may_be_a_folder_and_bad_paths_are_one_line_errors(ws, tmp_path, capsys):
+    from workbench.cli import main
+
+    folder = tmp_path / "handouts"
+    folder.mkdir()
+    assert main(["--workspace", str(ws.root), "handout", "resnet", "--format", "md",
+                 "--out", str(folder)]) == 0
+    assert (folder / "resnet-handout.md").is_file()
+    assert (folder / "resnet-handout_figures" / "resnet-figure-1.png").is_file()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["--workspace", str(ws.root), "handout", "resnet", "--format", "pdf",
+                 "--out", str(blocker / "x.pdf")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write ") and err.count("\n") == 1

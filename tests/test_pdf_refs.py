@@ -179,6 +179,12 @@ def test_match_by_arxiv_id_then_doi_then_title(small_catalog):
                    (2, "alexnet", "title", 1.0)]
 
 
+def test_match_takes_a_whole_extracted_structure(small_catalog, tmp_path):
+    structure = pdf.extract(make_paper(tmp_path / "tiny.pdf"), render=False)
+    got = [(m.entry, m.paper_id) for m in match_references(structure, small_catalog, exclude="tiny")]
+    assert got == [(0, "alexnet"), (1, "resnet"), (2, "lenet")]
+
+
 def test_title_match_tolerates_small_differences_but_not_other_papers(small_catalog):
     close = parse_reference("A. Krizhevsky. Imagenet classification with deep convolutional "
                             "networks. NIPS 2012.")

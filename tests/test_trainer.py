@@ -205,3 +205,12 @@ def test_cli_check_exits_1_when_a_claim_expected_to_hold_fails(tmp_path, capsys,
     assert repro_main(["check", "toy", "--preset", "tiny", "--quiet"]) == 1
     out = capsys.readouterr().out
     assert f"{NOT_REPRODUCED:<28} never" in out and "1 claim(s) expected to hold did not" in out
+
+
+def test_a_new_run_refuses_a_folder_that_already_holds_one(tmp_path):
+    module = classifier_module()
+    run(module, Config(steps=2), "tiny", tmp_path / "r", name="toy")
+    before = (tmp_path / "r" / "status.json").read_text()
+    with pytest.raises(ConfigError, match="already holds a run; add --resume"):
+        run(module, Config(steps=2), "tiny", tmp_path / "r", name="toy")
+    assert (tmp_path / "r" / "status.json").read_text() == before  # left as it was

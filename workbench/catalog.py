@@ -359,7 +359,9 @@ def validate_text(text: str, file: str = "papers.yaml") -> tuple[Catalog | None,
 
     # papers, first pass: fields
     raw_papers = doc.get("papers")
-    if not isinstance(raw_papers, CommentedSeq):
+    if raw_papers is None and "papers" in doc:
+        raw_papers = []  # `papers:` with no entries yet
+    elif not isinstance(raw_papers, CommentedSeq):
         line, col = _pos(doc, "papers") if "papers" in doc else (0, 0)
         v.add(line, col, "'papers:' must be a list of paper entries")
         raw_papers = []
@@ -613,6 +615,16 @@ def append_paper(path: str | Path, entry: Mapping) -> Paper:
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
+    if seq is None or not len(seq):
+        # an empty list (`papers: []` or `papers:`): the entry becomes its first item
+        key_line = _pos(doc, "papers")[0]
+        lines[key_line] = "papers:\n"
+        new_text = "".join(lines) + render_entry(entry, 2)
+        new_catalog, problems = validate_text(new_text, path.name)
+        if new_catalog is None:
+            raise CatalogError([str(p) for p in problems if p.severity == "error"])
+        atomic_write_text(path, new_text)
+        return new_catalog.by_id[entry["id"]]
     if len(seq):
         first_line, _ = _pos(seq, index=0)
         dash_col = lines[first_line].index("-") if "-" in lines[first_line] else 2

@@ -509,6 +509,8 @@ def cmd_handout(args) -> int:
                                    f"{', '.join(handout.FORMATS)}")
     h = handout.handout_for(ws, args.target)
     out = Path(args.out) if args.out else Path(handout.default_name(h, args.format))
+    if out.is_dir():
+        out = out / handout.default_name(h, args.format)
     written = handout.export(h, args.format, out.name).write(out)
     print(f"wrote {out} ({len(h.papers)} paper{'s' if len(h.papers) != 1 else ''}"
           + (f", {len(written) - 1} figure files in {written[1].parent}" if len(written) > 1
@@ -542,7 +544,10 @@ def cmd_bib(args) -> int:
             ids = sessions.load_session(ws, args.session, cat)[0].papers
         text = bibtex.export_bibtex(cat, ids)
         if args.out:
-            atomic_write_text(args.out, text)
+            try:
+                atomic_write_text(args.out, text)
+            except OSError as exc:
+                raise WorkbenchError(f"cannot write {args.out}: {exc.strerror}") from None
             print(f"wrote {args.out} ({len(ids) if ids else len(cat)} entries)")
         else:
             sys.stdout.write(text)

@@ -1099,10 +1099,13 @@ class Export:
         """Write the file to `out` and the assets relative to its folder; the paths written."""
         out = Path(out)
         written = []
-        for rel, data in self.assets.items():
-            atomic_write_bytes(out.parent / rel, data)
-            written.append(out.parent / rel)
-        atomic_write_bytes(out, self.data)
+        try:
+            for rel, data in self.assets.items():
+                atomic_write_bytes(out.parent / rel, data)
+                written.append(out.parent / rel)
+            atomic_write_bytes(out, self.data)
+        except OSError as exc:
+            raise HandoutError(f"cannot write {exc.filename or out}: {exc.strerror}") from None
         return [out, *written]
 
     def download(self) -> tuple[str, bytes, str]:

@@ -292,18 +292,20 @@ def title_similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, na, nb, autojunk=False).ratio()
 
 
-def match_references(refs: Sequence[Reference], catalog, threshold: float = 0.9,
+def match_references(refs, catalog, threshold: float = 0.9,
                      exclude: str | None = None) -> list[ReferenceMatch]:
     """Link reference entries to catalog papers: arXiv id, then DOI, then title similarity.
 
-    Title matching compares the parsed title with each catalog title (difflib ratio, see
-    `title_similarity`) and also accepts a catalog title of at least three words that occurs
-    verbatim (normalised) in the entry, which covers entries whose title could not be split
-    off (when the parsed title contains the catalog title, the ratio alone decides: 'Network in
-    network in network' is not 'Network in network'). Years that differ by more than one rule a
-    title match out. `exclude` is the citing
-    paper's own id. Each entry gets at most one match: the best one.
+    `refs` is a sequence of `Reference` or anything with a `references` attribute (a
+    `PaperStructure`). Title matching compares the parsed title with each catalog title
+    (difflib ratio, see `title_similarity`) and also accepts a catalog title of at least three
+    words that occurs verbatim (normalised) in the entry, which covers entries whose title could
+    not be split off (when the parsed title contains the catalog title, the ratio alone
+    decides: 'Network in network in network' is not 'Network in network'). Years that differ by
+    more than one rule a title match out. `exclude` is the citing paper's own id. Each entry
+    gets at most one match: the best one.
     """
+    refs: Sequence[Reference] = getattr(refs, "references", refs)
     papers = [p for p in catalog.papers if p.id != exclude]
     by_arxiv = {_strip_version(p.arxiv): p.id for p in papers if p.arxiv}
     by_doi = {p.doi.lower(): p.id for p in papers if p.doi}

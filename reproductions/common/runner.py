@@ -48,6 +48,8 @@ def run(module, cfg, preset: str, out: str | Path, *, name: str | None = None,
     dev = select_device(device)
     rank, world = setup_distributed(dev)
     name = name or module.__name__.rsplit(".", 1)[-1]
+    if rank == 0 and not resume and (Path(out) / "status.json").exists():
+        raise ConfigError(f"{out} already holds a run; add --resume or choose a new --out")
     folder = RunFolder(out, enabled=rank == 0)
     runs = variants_of(module, cfg)
     started = time.monotonic()

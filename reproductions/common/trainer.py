@@ -113,13 +113,19 @@ def batch_stream(batches: Iterable, rank: int, world: int, skip: int = 0) -> Ite
             raise ValueError(f"the training data has fewer batches than the {world} processes")
 
 
+def _as_list(x: Any) -> list:
+    if x is None:
+        return []
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
 def _optimizers(module: Any, model: torch.nn.Module, cfg: Any) -> tuple[list, list]:
+    """The module's `build_optimizer(model, cfg)`, else AdamW(lr); as (optimizers, schedulers)."""
     if hasattr(module, "build_optimizer"):
         opts, scheds = module.build_optimizer(model, cfg)
     else:
         opts, scheds = torch.optim.AdamW(model.parameters(), lr=cfg.lr), None
-    as_list = lambda x: [] if x is None else list(x) if isinstance(x, (list, tuple)) else [x]  # noqa: E731
-    return as_list(opts), as_list(scheds)
+    return _as_list(opts), _as_list(scheds)
 
 
 def _params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:

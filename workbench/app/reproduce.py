@@ -47,14 +47,18 @@ with st.expander("Overrides (the preset's values; change any to override it)"):
     cols = st.columns(3)
     for i, f in enumerate(repro.fields):
         key, where, default = f"ov_{f.name}", cols[i % 3], f.defaults.get(preset)
+        # the preset's value goes in through session state, not `value=`: a keyed widget keeps
+        # its id when `value=` changes, so the browser would keep (and send) the old preset's
+        # value; a session-state value is pushed to the browser (reset_form clears them)
         if f.kind == "bool":
-            where.checkbox(f.name, value=bool(default), key=key, help=f.help or None)
+            st.session_state.setdefault(key, bool(default))
+            where.checkbox(f.name, key=key, help=f.help or None)
         elif f.kind == "choice":
-            where.selectbox(f.name, f.choices, index=f.choices.index(default), key=key,
-                            help=f.help or None)
+            st.session_state.setdefault(key, default)
+            where.selectbox(f.name, f.choices, key=key, help=f.help or None)
         else:
-            where.text_input(f"{f.name} ({f.type})", value=runs.default_text(f, preset), key=key,
-                             help=f.help or None)
+            st.session_state.setdefault(key, runs.default_text(f, preset))
+            where.text_input(f"{f.name} ({f.type})", key=key, help=f.help or None)
 
 if st.button("▶ Start", key="run_start", type="primary"):
     try:
