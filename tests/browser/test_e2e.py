@@ -59,9 +59,15 @@ def shot(page, name: str) -> None:
 
 
 def settled(page) -> None:
-    """Wait until Streamlit has finished the current rerun (its 'Running...' widget is gone)."""
-    page.wait_for_timeout(250)  # let a rerun triggered by the last input begin
-    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+    """Wait until the app has finished the rerun the last input asked for.
+
+    The frontend marks a requested rerun at once (`rerunRequested`) and says `notRunning` only
+    when the server reports the run finished; the 'Running...' widget is no guide, as it
+    appears only after a delay. (Streamlit's own browser tests wait the same way.)
+    """
+    page.wait_for_timeout(150)  # let the input's event reach the frontend's widget manager
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state",
+                                                           "notRunning")
 
 
 def choose(page, label: str, option: str) -> None:
@@ -209,6 +215,7 @@ def test_a_session_handout_is_exported(page, app_server):
     saved = yaml.safe_load((root / "sessions" / "residual-networks.yaml").read_text())
     assert saved["papers"] == [PAPER] and saved["presenters"] == {PAPER: ["Alice Martin"]}
 
+    settled(page)
     page.get_by_role("button", name="Prepare handout and slides").click()
     html_button = page.get_by_role("button", name="HTML handout")
     expect(html_button).to_be_visible()

@@ -69,6 +69,8 @@ def page_viewer(ws, paper) -> None:
                       args=(ws, paper.arxiv))
         return
     n = structure.page_count
+    if not 1 <= st.session_state.get("pdf_page", 1) <= n:  # kept from a longer paper
+        st.session_state["pdf_page"] = 1
     number = st.number_input(f"Page (1–{n})", min_value=1, max_value=n, value=1, step=1,
                              key="pdf_page")
     try:
