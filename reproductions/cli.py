@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -39,7 +40,7 @@ def _summary(name: str, module) -> dict:
     return {
         "name": name,
         "paper": module.PAPER,
-        "title": (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else "",
+        "title": " ".join((module.__doc__ or "").strip().split("\n\n")[0].split()),
         "presets": list(module.PRESETS),
         "claims": len(module.CLAIMS),
     }
@@ -130,6 +131,8 @@ def cmd_run(args) -> int:
 def cmd_check(args) -> int:
     from reproductions.common.claims import failed
 
+    if args.seeds:
+        return _check_seeds(args)
     with tempfile.TemporaryDirectory(prefix=f"check-{args.name}-") as tmp:
         result = _execute(args, args.preset, Path(args.out) if args.out else Path(tmp))
     if int(os.environ.get("RANK", 0)) != 0:
@@ -139,6 +142,29 @@ def cmd_check(args) -> int:
     print(f"{args.name}: {len(bad)} claim(s) expected to hold did not" if bad
           else f"{args.name}: every claim expected to hold held ({result['wall_time_s']:.0f} s)")
     return 1 if bad else 0
+
+
+def _check_seeds(args) -> int:
+    """`check --seeds N`: seeds 0..N-1; each claim expected to hold must hold for >= 80%."""
+    from reproductions.common.claims import REPRODUCED
+
+    held: dict[str, list[str]] = {}
+    base = list(args.set)
+    with tempfile.TemporaryDirectory(prefix=f"check-{args.name}-") as tmp:
+        root = Path(args.out) if args.out else Path(tmp)
+        for seed in range(args.seeds):
+            args.set = [*base, f"seed={seed}"]
+            result = _execute(args, args.preset, root / f"seed{seed}")
+            print(f"seed {seed} ({result['wall_time_s']:.0f} s)")
+            _print_claims(result)
+            for c in result["claims"]:
+                if c["expected"] and c["verdict"] != "not applicable":
+                    held.setdefault(c["id"], []).append(c["verdict"])
+    need = math.ceil(0.8 * args.seeds)
+    short = [cid for cid, v in held.items() if v.count(REPRODUCED) < need]
+    for cid, v in held.items():
+        print(f"{cid}: held for {v.count(REPRODUCED)} of {args.seeds} seeds")
+    return 1 if short else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS",
                        help="also save a checkpoint every STEPS steps (default: every minute)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        if command == "check":
+            p.add_argument("--seeds", type=int, default=0, metavar="N",
+                           help="run seeds 0..N-1; a claim expected to hold must hold for 80%%")
         p.set_defaults(func=func)
     return parser
 

@@ -175,7 +175,7 @@ PRESETS = {
     "vit-h14": Config(patch_size=14, dim=1280, depth=32, heads=16, mlp_dim=5120),  # 632,045,800
     "mini": Config(
         dataset="digits", image_size=8, patch_size=2, in_channels=1, num_classes=10, dim=64,
-        depth=4, heads=4, mlp_dim=128, steps=630, batch_size=64, lr=1e-3, weight_decay=0.05,
+        depth=4, heads=4, mlp_dim=128, steps=630, batch_size=64, lr=3e-3, weight_decay=0.05,
         compare_no_position=True),  # 30 epochs of 1,347 digits
     "tiny": Config(
         dataset="digits", image_size=8, patch_size=4, in_channels=1, num_classes=10, dim=16,

@@ -13,7 +13,7 @@ starts the next child on what the last one left:
   mkdir and the write, a folder `list_runs` ignores), every cancelled.json parses, and the queue
   lists.
 
-$CRASH_KILLS kills per test (default 25: about a minute on a laptop). RELIABILITY.md records
+$CRASH_KILLS kills per test (default 20: well under a minute on an idle laptop). RELIABILITY.md records
 a run with CRASH_KILLS=200. The random seed is printed in every failure message.
 """
 
@@ -38,7 +38,7 @@ from workbench import catalog, runs
 from workbench.notes import parse, render
 from workbench.workspace import Workspace
 
-KILLS = int(os.environ.get("CRASH_KILLS", "25"))
+KILLS = int(os.environ.get("CRASH_KILLS", "20"))
 
 CHILD = textwrap.dedent('''
     """The writer the test kills. argv: notes|queue ROOT."""

@@ -214,3 +214,17 @@ def test_a_new_run_refuses_a_folder_that_already_holds_one(tmp_path):
     with pytest.raises(ConfigError, match="already holds a run; add --resume"):
         run(module, Config(steps=2), "tiny", tmp_path / "r", name="toy")
     assert (tmp_path / "r" / "status.json").read_text() == before  # left as it was
+
+
+def test_check_over_seeds_counts_how_often_each_claim_holds(tmp_path, capsys, monkeypatch):
+    from reproductions import REPRODUCTIONS
+
+    # holds only for seeds 0..3: 4 of 5 is enough, 4 of 6 (< 80%) is not
+    flaky = Claim("flaky", "holds for low seeds", "p", "Fig. 0",
+                  predicate=lambda m: m["main"]["seed"] < 4, presets=("tiny",))
+    module = classifier_module(CLAIMS=[flaky], evaluate=lambda model, data, cfg: {"seed": cfg.seed})
+    monkeypatch.setitem(REPRODUCTIONS, "toy", module)
+    args = ["check", "toy", "--preset", "tiny", "--set", "steps=1", "--quiet"]
+    assert repro_main([*args, "--seeds", "5", "--out", str(tmp_path / "a")]) == 0
+    assert "flaky: held for 4 of 5 seeds" in capsys.readouterr().out
+    assert repro_main([*args, "--seeds", "6", "--out", str(tmp_path / "b")]) == 1

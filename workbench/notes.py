@@ -72,6 +72,18 @@ class FiveCsMissing(WorkbenchError):
     """Pass 1 cannot be finished before the five Cs are answered."""
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses aliases (`*name`): anchors nested through aliases build a
+    value of billions of items from a few lines ("billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed; write the value out",
+                self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
 # --- the model -----------------------------------------------------------------------------------
 
 
@@ -458,12 +470,14 @@ def parse(data: bytes, paper_id: str, reader: str) -> Note:
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     head, body = _split_front_matter(text)
     try:
-        front = yaml.safe_load(head) if head.strip() else {}
+        front = yaml.load(head, Loader=_NoAliasLoader) if head.strip() else {}  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 2}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise _Unreadable(f"{where}front matter is not valid YAML ({problem})") from None
+    except RecursionError:
+        raise _Unreadable("the front matter is nested too deeply") from None
     if front is None:
         front = {}
     if not isinstance(front, dict):

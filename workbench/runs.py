@@ -762,6 +762,7 @@ def _stop_process(proc, grace_s: float) -> None:
 
 def cancel(ws: Workspace, run_id: str, grace_s: float = CANCEL_GRACE_S) -> Run:
     """Cancel a queued or running run; a running one is stopped with its whole process group."""
+    validate_slug(run_id, "run id")  # before the lock file is created
     with _queue_lock(ws):
         run = get_run(ws, run_id)
         if run.state not in ACTIVE:
@@ -778,6 +779,7 @@ def cancel(ws: Workspace, run_id: str, grace_s: float = CANCEL_GRACE_S) -> Run:
 
 def resume(ws: Workspace, run_id: str) -> Run:
     """Queue a failed or cancelled run again, to continue from its checkpoints (`--resume`)."""
+    validate_slug(run_id, "run id")  # before the lock file is created
     with _queue_lock(ws):
         run = get_run(ws, run_id)
         if run.state not in (FAILED, CANCELLED) or run.alive:

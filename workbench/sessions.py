@@ -12,7 +12,8 @@ page or by hand:
       transformer: Carol Diaz        # one name or a list
     # vit has no presenter yet: the handout says so
 
-Loading uses `yaml.safe_load` (no tags, no code) and checks everything: the slug (the file
+Loading uses a `yaml.SafeLoader` that also refuses aliases (no tags, no code, no
+"billion laughs") and checks everything: the slug (the file
 name), the keys, the date, that each paper id is a slug in the catalog and listed once, and
 that presenters name papers of the session. Every problem raises `SessionInvalid` with one line
 naming the file. Saving is atomic (`workbench.fileio`) and refuses with `SessionConflict` when
@@ -60,6 +61,18 @@ class SessionInvalid(SessionError, ValueError):
 
 class SessionConflict(SessionError):
     """The file changed on disk since it was loaded; saving would lose that change."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses aliases (`*name`): anchors nested through aliases build a
+    value of billions of items from a few lines ("billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed; write the value out",
+                self.peek_event().start_mark)
+        return super().compose_node(parent, index)
 
 
 @dataclass(frozen=True)
@@ -132,7 +145,9 @@ def build_session(slug: str, data: Mapping, catalog=None, where: str | None = No
     `catalog` (a `workbench.catalog.Catalog`) enables the check that every paper exists;
     `where` names the source in messages (default: `sessions/<slug>.yaml`).
     """
-    where = where or f"sessions/{slug}.yaml"
+    if where is None:  # a hostile slug (a newline, 300 characters) stays out of the message
+        ok = isinstance(slug, str) and SLUG_RE.fullmatch(slug) and len(slug) <= 80
+        where = f"sessions/{slug}.yaml" if ok else "session file"
     try:
         validate_slug(slug, "session name")
     except InvalidId as exc:
@@ -192,7 +207,7 @@ def parse_session(text: str, slug: str, catalog=None) -> Session:
     """A session from file text; `SessionInvalid` with the line of a YAML syntax error."""
     where = f"sessions/{slug}.yaml"
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

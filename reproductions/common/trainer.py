@@ -155,6 +155,7 @@ def save_checkpoint(path, module, cfg, variant, model, opts, scheds, step) -> No
         "schedulers": [s.state_dict() for s in scheds],
         "step": step,
         "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None,
     }
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -197,8 +198,10 @@ def train(module, cfg, *, variant: str = "main", data=None, device=None, run=Non
     _average([p.data for p in model.parameters()], world)  # replicas start identical
     log_every = log_every or max(1, cfg.steps // 100)
     stream = batch_stream(train_batches, rank, world, skip=start)
-    if start:
-        torch.set_rng_state(state["rng"])  # after replaying the data order, as if never stopped
+    if start:  # after replaying the data order, as if never stopped
+        torch.set_rng_state(state["rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
     amp = torch.autocast("cuda", torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     grad_clip = getattr(cfg, "grad_clip", None)
     model.train()
@@ -225,7 +228,7 @@ def train(module, cfg, *, variant: str = "main", data=None, device=None, run=Non
         if step % log_every == 0 or step == cfg.steps:
             scalars = {k: float(v.detach() if isinstance(v, torch.Tensor) else v)
                        for k, v in out.items() if k != "losses" and _is_scalar(v)}
-            values = torch.tensor(list(scalars.values()), dtype=torch.float64)
+            values = torch.tensor(list(scalars.values()), dtype=torch.float64, device=device)
             _average([values], world)  # the logged loss is the global batch's loss
             scalars = dict(zip(scalars, values.tolist(), strict=True))
             scalars["lr"] = lr
