@@ -11,6 +11,7 @@ Cases (add one to CASES: a name, two constructors, an input shape):
              the paper's layout (stride on the 1x1) is timed too, for information only
   vit_b16    ours vs timm `vit_base_patch16_224`
   transformer_base, clip_vit_b32   token inputs and their own steps: see model_speed_attention.py
+  ssd300     ours vs torchvision `ssd300_vgg16`, boxes and the multibox loss: model_speed_detection.py
 
 Usage: `python benchmarks/model_speed.py [--batch 8] [--steps 2] [--repeat 3]
 [--device cpu|cuda] [--only resnet50,vit_b16]`.
@@ -115,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, bench in model_speed_attention.CASES.items():
         if wanted is None or any(name.startswith(w) for w in wanted):
             bench(args.batch, args.steps, args.repeat, device)
+    if wanted is None or any("ssd300".startswith(w) for w in wanted):
+        import model_speed_detection  # the SSD300 case: images with boxes, its own step
+
+        model_speed_detection.bench_ssd300(args.batch, args.steps, args.repeat, device)
     return 0
 
 

@@ -7,9 +7,11 @@ A step is: forward, matching, loss with hard negative mining, backward, optimize
 are timed alternately (ours, torchvision, ours, ...) so that a change in the machine's load hits
 both; the best of `--repeat` rounds is kept.
 
-Prints images/s of each and the ratio ours / torchvision (goal >= 1.0).
+Prints images/s of each and the ratio ours / torchvision (goal >= 1.0). `--clock cpu` times
+this process's CPU seconds instead of the wall clock (steadier on a shared machine; use it with
+one thread). `benchmarks/model_speed.py` runs this case too (`--only ssd300`).
 Usage: `python benchmarks/model_speed_detection.py [--batch 4] [--steps 2] [--repeat 3]
-[--device cpu|cuda]`.
+[--device cpu|cuda] [--clock wall|cpu]`.
 """
 
 from __future__ import annotations
@@ -59,47 +61,59 @@ def torchvision_step(model, opt, images, targets):
     opt.step()
 
 
-def time_steps(step, model, opt, images, targets, steps: int, device: torch.device) -> float:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def time_steps(step, model, opt, images, targets, steps: int, device: torch.device,
+               clock=time.perf_counter) -> float:
     """Seconds per step, averaged over `steps` steps after one warm-up step."""
     step(model, opt, images, targets)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(steps):
         step(model, opt, images, targets)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / steps
+    return (clock() - t0) / steps
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    args = parser.parse_args(argv)
-    device = torch.device(args.device)
+def bench_ssd300(batch: int, steps: int, repeat: int, device: torch.device,
+                 clock: str = "wall") -> float:
+    """Print images/s of both sides and return the ratio ours / torchvision."""
     torch.manual_seed(0)
     ours = ssd.build_model(ssd.PRESETS["paper"]).to(device).train()
     reference = torchvision.models.detection.ssd300_vgg16(
         num_classes=21, weights_backbone=None).to(device).train()
-    images, targets = make_batch(args.batch)
+    images, targets = make_batch(batch)
     images = images.to(device)
     targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
     best = {"ours": float("inf"), "torchvision": float("inf")}
     runs = {"ours": (ours_step, ours, sgd(ours)),
             "torchvision": (torchvision_step, reference, sgd(reference))}
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         for name, (step, model, opt) in runs.items():
-            seconds = time_steps(step, model, opt, images, targets, args.steps, device)
+            seconds = time_steps(step, model, opt, images, targets, steps, device, CLOCKS[clock])
             best[name] = min(best[name], seconds)
-    rate = {name: args.batch / s for name, s in best.items()}
-    print(f"SSD300 training step, batch {args.batch}, {device}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads (best of {args.repeat} x {args.steps} steps)")
+    rate = {name: batch / s for name, s in best.items()}
+    ratio = rate["ours"] / rate["torchvision"]
+    print(f"SSD300 training step, batch {batch}, {device}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {clock} clock (best of {repeat} x {steps} steps)")
     for name in ("ours", "torchvision"):
-        print(f"  {name:12s} {rate[name]:8.2f} images/s  ({best[name]:.3f} s/step)")
-    print(f"  ratio ours / torchvision: {rate['ours'] / rate['torchvision']:.3f} (goal >= 1.0)")
+        print(f"  {name:12s} {rate[name]:8.3f} images/s  ({best[name]:.3f} s/step)")
+    print(f"  ratio ours / torchvision: {ratio:.3f} (goal >= 1.0)", flush=True)
+    return ratio
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=2, help="timed steps per round")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is kept")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--clock", choices=list(CLOCKS), default="wall")
+    args = parser.parse_args(argv)
+    bench_ssd300(args.batch, args.steps, args.repeat, torch.device(args.device), args.clock)
     return 0
 
 

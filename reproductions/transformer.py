@@ -4,7 +4,8 @@ An encoder-decoder built from attention alone (Fig. 1): multi-head scaled dot-pr
 attention (Eq. 1, Sec. 3.2), position-wise feed-forward layers (Eq. 2), sinusoidal positional
 encodings (Sec. 3.5), one embedding matrix shared by source, target and the pre-softmax
 projection (Sec. 3.4), Adam with the warm-up schedule (Eq. 3), label smoothing (Sec. 5.4), and
-beam search with a length penalty (Sec. 6.1). BLEU (Papineni et al., 2002) is computed here.
+beam search with a length penalty (Sec. 6.1). BLEU is computed here: `bleu` is the paper's
+corpus BLEU (Papineni et al., 2002), `lecture_bleu` the lecture notes' sentence formula.
 
 The miniature is a generated translation-like task: reverse a sequence of tokens. It is
 solved only by a model that knows where each token is; without the positional encoding the
@@ -36,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reproductions.common.claims import Claim
+from reproductions.common.config import ConfigError
 
 PAPER = "transformer"
 PAD, BOS, EOS = 0, 1, 2  # special tokens of the generated task; content tokens start at 3
@@ -238,8 +240,7 @@ class Transformer(nn.Module):
         # Sec. 3.4: one matrix for source embedding, target embedding and pre-softmax weights
         self.embed = nn.Embedding(cfg.vocab_size, d)
         self.out_bias = nn.Parameter(torch.zeros(cfg.vocab_size))
-        pe = sinusoidal_encoding(cfg.max_positions, d) if cfg.positional_encoding else torch.zeros(1, d)
-        self.register_buffer("pe", pe, persistent=False)  # (T, D), not a parameter
+        self.register_buffer("pe", sinusoidal_encoding(cfg.max_positions, d), persistent=False)  # (T, D)
         self.drop = nn.Dropout(cfg.dropout)  # Sec. 5.4: on the sums of embeddings and encodings
         layer_args = (d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.norm_first)
         self.encoder = nn.ModuleList(EncoderLayer(*layer_args) for _ in range(cfg.n_layers))
@@ -386,7 +387,7 @@ def reversal_pairs(n: int, cfg: Config, seed: int) -> tuple[torch.Tensor, torch.
 def build_data(cfg: Config):
     """(train DataLoader of (src, tgt) batches, held-out (src, tgt)); no download."""
     if cfg.data_root is not None:
-        raise ValueError("transformer: data_root is not supported; the miniature generates its data")
+        raise ConfigError("transformer: data_root is not supported; the miniature generates its data")
     train = torch.utils.data.TensorDataset(*reversal_pairs(cfg.n_train, cfg, seed=cfg.seed))
     loader = torch.utils.data.DataLoader(
         train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,

@@ -65,15 +65,15 @@ class Attention(nn.Module):
         self.nh = cfg.heads
         self.qkv = nn.Linear(cfg.dim, 3 * cfg.dim)
         self.proj = nn.Linear(cfg.dim, cfg.dim)
-        self.dropout = cfg.dropout
+        self.drop = nn.Dropout(cfg.dropout)  # Appendix B.1: after every dense layer but qkv
 
     def forward(self, x):  # (B, T, D)
         B, T, D = x.shape
         qkv = self.qkv(x).view(B, T, 3, self.nh, D // self.nh)  # (B, T, 3, nh, hs)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, nh, T, hs)
-        x = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        x = F.scaled_dot_product_attention(q, k, v)  # (B, nh, T, hs)
         x = x.transpose(1, 2).reshape(B, T, D)  # (B, T, nh * hs)
-        return self.proj(x)
+        return self.drop(self.proj(x))
 
 
 class Mlp(nn.Module):
@@ -145,6 +145,7 @@ class VisionTransformer(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.dim))  # x_class (Eq. 1)
         self.pos_embed = nn.Parameter(torch.randn(1, n + 1, cfg.dim) * 0.02) \
             if cfg.position_embedding else None  # E_pos (Eq. 1)
+        self.pos_drop = nn.Dropout(cfg.dropout)  # Appendix B.1: "directly after adding" E_pos
         self.blocks = nn.Sequential(*[Block(cfg) for _ in range(cfg.depth)])
         self.norm = nn.LayerNorm(cfg.dim, eps=1e-6)  # Eq. 4: y = LN(z_L^0)
         self.head = nn.Linear(cfg.dim, cfg.num_classes)
@@ -159,7 +160,7 @@ class VisionTransformer(nn.Module):
         x = torch.cat([self.cls_token.expand(len(x), -1, -1), x], dim=1)  # (B, N+1, D)
         if self.pos_embed is not None:
             x = x + self.pos_embed  # (B, T, D), T = N + 1
-        x = self.norm(self.blocks(x))  # (B, T, D)
+        x = self.norm(self.blocks(self.pos_drop(x)))  # (B, T, D)
         return self.head(x[:, 0])  # (B, K): the class token's state
 
 

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from reproductions import clip as C
 from reproductions import transformer, vit
 from reproductions.common.claims import REPRODUCED, failed
+from reproductions.common.config import ConfigError
 from reproductions.common.runner import run
 
 MINI = C.PRESETS["mini"]
@@ -235,3 +236,12 @@ def test_mini_claims_hold(seed, tmp_path):
     assert not failed(result["claims"]), result["claims"]
     expected = [c for c in result["claims"] if c["expected"] and c["measured"]]
     assert expected and all(c["verdict"] == REPRODUCED for c in expected)
+
+
+def test_paper_preset_data_refuses_what_would_not_fit_with_an_actionable_message():
+    with pytest.raises(ConfigError, match=r"need 12\.0 GB; lower n_train"):
+        C.build_data(C.PRESETS["paper"])
+    with pytest.raises(ConfigError, match="batch_size 32768 exceeds n_train 2000"):
+        C.build_data(dataclasses.replace(C.PRESETS["paper"], n_train=2000))
+    with pytest.raises(ConfigError, match="data_root is not supported"):
+        C.build_data(dataclasses.replace(MINI, data_root="/tmp/anything"))

@@ -16,6 +16,7 @@ answers Too Many Requests with a Retry-After longer than the retry budget. Under
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -43,10 +44,23 @@ def feed(arxiv_id: str, title: str) -> str:
                         "published": "2023-01-02T10:00:00Z"}])
 
 
+@pytest.fixture(scope="module")
+def described(tmp_path_factory):
+    """The reproductions' descriptions, made once (each `describe` imports torch in a
+    subprocess): the Reproduce page reads them from .workbench/reproductions/."""
+    from workbench import runs
+    from workbench.workspace import Workspace
+
+    ws = Workspace.resolve(tmp_path_factory.mktemp("described"))
+    runs.describe(ws, "resnet")
+    return ws.cache_dir / "reproductions"
+
+
 @pytest.fixture
-def faulty(workspace, fake_services, monkeypatch, request):
+def faulty(workspace, fake_services, monkeypatch, request, described):
     """A workspace whose cache holds SEEN (fetched while the services answered), then the
     services put in the fault `request.param`; every cached answer is due for a refresh."""
+    shutil.copytree(described, workspace.cache_dir / "reproductions")
     fake = fake_services
     for arxiv_id, title in ((SEEN, "Serving Papers Through Faults"),
                             (UNSEEN, "A Paper Nobody Looked Up")):
@@ -74,7 +88,7 @@ def faulty(workspace, fake_services, monkeypatch, request):
 
 
 def open_page(page: str, **query) -> AppTest:
-    at = AppTest.from_file(str(APP / "main.py"), default_timeout=120)
+    at = AppTest.from_file(str(APP / "main.py"), default_timeout=300)
     for k, v in query.items():
         at.query_params[k] = v
     at.run()

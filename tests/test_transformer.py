@@ -13,6 +13,7 @@ from torch import nn
 
 from reproductions import transformer as T
 from reproductions.common.claims import REPRODUCED, failed
+from reproductions.common.config import ConfigError
 from reproductions.common.runner import run
 from reproductions.common.trainer import train
 
@@ -270,6 +271,11 @@ def test_reversal_pairs_are_bos_reversed_source_eos():
         assert 5 <= len(tokens) <= 12 and all(3 <= x < 23 for x in tokens)
         assert t[: len(tokens) + 2] == [T.BOS, *tokens[::-1], T.EOS]
         assert set(t[len(tokens) + 2 :]) <= {T.PAD}
+
+
+def test_real_data_is_refused_with_a_one_line_config_error():
+    with pytest.raises(ConfigError, match="data_root is not supported"):
+        T.build_data(dataclasses.replace(SMALL, data_root="/tmp/wmt14"))
 
 
 def test_claims_read_the_metrics_of_both_variants():

@@ -6,17 +6,18 @@ import streamlit as st
 
 HERE = Path(__file__).parent
 
-st.set_page_config(page_title="Paper workbench", page_icon="📄", layout="wide")
+# Material icons ship with Streamlit; emoji need a system font that headless machines lack.
+st.set_page_config(page_title="Paper workbench", page_icon=":material/menu_book:", layout="wide")
 
 PAGES = [
-    st.Page(HERE / "library.py", title="Library", icon="📚", url_path="library", default=True),
-    st.Page(HERE / "paper.py", title="Paper", icon="📄", url_path="paper"),
-    st.Page(HERE / "read.py", title="Read", icon="📖", url_path="read"),
-    st.Page(HERE / "group.py", title="Group", icon="👥", url_path="group"),
-    st.Page(HERE / "reproduce.py", title="Reproduce", icon="🧪", url_path="reproduce"),
-    st.Page(HERE / "graph.py", title="Graph", icon="🕸️", url_path="graph"),
-    st.Page(HERE / "add.py", title="Add paper", icon="➕", url_path="add"),
-    st.Page(HERE / "sessions.py", title="Sessions", icon="🗓️", url_path="sessions"),
+    st.Page(HERE / "library.py", title="Library", icon=":material/library_books:", url_path="library", default=True),
+    st.Page(HERE / "paper.py", title="Paper", icon=":material/description:", url_path="paper"),
+    st.Page(HERE / "read.py", title="Read", icon=":material/menu_book:", url_path="read"),
+    st.Page(HERE / "group.py", title="Group", icon=":material/groups:", url_path="group"),
+    st.Page(HERE / "reproduce.py", title="Reproduce", icon=":material/science:", url_path="reproduce"),
+    st.Page(HERE / "graph.py", title="Graph", icon=":material/hub:", url_path="graph"),
+    st.Page(HERE / "add.py", title="Add paper", icon=":material/add_circle:", url_path="add"),
+    st.Page(HERE / "sessions.py", title="Sessions", icon=":material/event:", url_path="sessions"),
 ]
 
 st.navigation(PAGES).run()
