@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from reproductions import clip as C
 from reproductions import transformer, vit
-from reproductions.common.claims import REPRODUCED, failed
+from reproductions.common.claims import REPRODUCED
 from reproductions.common.config import ConfigError
 from reproductions.common.runner import run
 
@@ -227,17 +227,6 @@ def test_claims_read_the_metrics_and_the_20_way_unseen_ranking_is_not_claimed():
     assert not ranking.expected and not ranking.predicate(good)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(5))
-def test_mini_claims_hold(seed, tmp_path):
-    """The issue asks for >= 4 of 5 seeds; every seed held when this was written (see BENCHMARKS.md)."""
-    cfg = dataclasses.replace(MINI, seed=seed)
-    result = run(C, cfg, "mini", tmp_path / "run", name="clip")
-    assert not failed(result["claims"]), result["claims"]
-    expected = [c for c in result["claims"] if c["expected"] and c["measured"]]
-    assert expected and all(c["verdict"] == REPRODUCED for c in expected)
-
-
 def test_paper_preset_data_refuses_what_would_not_fit_with_an_actionable_message():
     with pytest.raises(ConfigError, match=r"need 12\.0 GB; lower n_train"):
         C.build_data(C.PRESETS["paper"])
@@ -245,3 +234,17 @@ def test_paper_preset_data_refuses_what_would_not_fit_with_an_actionable_message
         C.build_data(dataclasses.replace(C.PRESETS["paper"], n_train=2000))
     with pytest.raises(ConfigError, match="data_root is not supported"):
         C.build_data(dataclasses.replace(MINI, data_root="/tmp/anything"))
+
+
+@pytest.mark.slow
+def test_mini_claims_hold_for_at_least_4_of_5_seeds(tmp_path):
+    """The issue's bar: each claim expected to hold holds for >= 4 of 5 seeds (figures in
+    BENCHMARKS.md)."""
+    held: dict[str, int] = {}
+    for seed in range(5):
+        cfg = dataclasses.replace(MINI, seed=seed)
+        result = run(C, cfg, "mini", tmp_path / f"seed{seed}", name="clip")
+        for row in result["claims"]:
+            if row["expected"] and row["measured"]:
+                held[row["id"]] = held.get(row["id"], 0) + (row["verdict"] == REPRODUCED)
+    assert held and all(n >= 4 for n in held.values()), held

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from reproductions import transformer as T
-from reproductions.common.claims import REPRODUCED, failed
+from reproductions.common.claims import REPRODUCED
 from reproductions.common.config import ConfigError
 from reproductions.common.runner import run
 from reproductions.common.trainer import train
@@ -164,6 +164,7 @@ def _from_torch(state: dict) -> dict:
     return out
 
 
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # torch's, for norm_first
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_encoder_decoder_stacks_compute_what_torch_nn_transformer_computes(norm_first):
     torch.manual_seed(0)
@@ -192,7 +193,8 @@ def test_parameter_counts_match_the_reference_and_torch_nn_transformer(preset, t
     cfg = T.PRESETS[preset]
     with torch.device("meta"):
         model = T.build_model(cfg)
-        ref = nn.Transformer(cfg.d_model, cfg.n_heads, cfg.n_layers, cfg.n_layers, cfg.d_ff)
+        ref = nn.Transformer(cfg.d_model, cfg.n_heads, cfg.n_layers, cfg.n_layers, cfg.d_ff,
+                             batch_first=True)
     count = lambda params: sum(p.numel() for p in params)  # noqa: E731
     assert count(model.parameters()) == tied
     stacks = [p for n, p in model.named_parameters() if n not in ("embed.weight", "out_bias")]
@@ -288,10 +290,14 @@ def test_claims_read_the_metrics_of_both_variants():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(5))
-def test_mini_claims_hold(seed, tmp_path):
-    """The issue asks for >= 4 of 5 seeds; every seed held when this was written (see BENCHMARKS.md)."""
-    cfg = dataclasses.replace(T.PRESETS["mini"], seed=seed)
-    result = run(T, cfg, "mini", tmp_path / "run", name="transformer")
-    assert not failed(result["claims"]), result["claims"]
-    assert all(c["verdict"] == REPRODUCED for c in result["claims"] if c["measured"])
+def test_mini_claims_hold_for_at_least_4_of_5_seeds(tmp_path):
+    """The issue's bar: each claim expected to hold holds for >= 4 of 5 seeds (figures in
+    BENCHMARKS.md)."""
+    held: dict[str, int] = {}
+    for seed in range(5):
+        cfg = dataclasses.replace(T.PRESETS["mini"], seed=seed)
+        result = run(T, cfg, "mini", tmp_path / f"seed{seed}", name="transformer")
+        for row in result["claims"]:
+            if row["expected"] and row["measured"]:
+                held[row["id"]] = held.get(row["id"], 0) + (row["verdict"] == REPRODUCED)
+    assert held and all(n >= 4 for n in held.values()), held

@@ -260,6 +260,13 @@ def _parse(text: str, v: _Validator):
     return None
 
 
+def _q(value) -> str:
+    """'value' for a message; repr() when it holds a newline or other control character, so
+    every problem stays one line."""
+    text = str(value)
+    return f"'{text}'" if text.isprintable() else repr(text)
+
+
 def _suggest(word: str, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(word), list(options), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -324,7 +331,7 @@ def validate_text(text: str, file: str = "papers.yaml") -> tuple[Catalog | None,
     for key in doc:
         if key not in TOP_KEYS:
             line, col = _pos(doc, key)
-            v.add(line, col, f"unknown top-level key '{key}'{_suggest(key, TOP_KEYS)}; "
+            v.add(line, col, f"unknown top-level key {_q(key)}{_suggest(key, TOP_KEYS)}; "
                   "allowed: topics, papers")
 
     # topics
@@ -343,7 +350,7 @@ def validate_text(text: str, file: str = "papers.yaml") -> tuple[Catalog | None,
         for key in t:
             if key not in TOPIC_KEYS:
                 kl, kc = _pos(t, key)
-                v.add(kl, kc, f"unknown topic key '{key}'{_suggest(key, TOPIC_KEYS)}")
+                v.add(kl, kc, f"unknown topic key {_q(key)}{_suggest(key, TOPIC_KEYS)}")
         tid, title = t.get("id"), t.get("title")
         if not isinstance(tid, str) or not SLUG_RE.fullmatch(tid):
             v.add(line, col, f"topic id {tid!r} must be a slug like 'cnns'")
@@ -378,12 +385,12 @@ def validate_text(text: str, file: str = "papers.yaml") -> tuple[Catalog | None,
         for key in p:
             if key not in PAPER_KEYS:
                 kl, kc = _pos(p, key)
-                v.add(kl, kc, f"unknown key '{key}'{_suggest(key, PAPER_KEYS)}; "
+                v.add(kl, kc, f"unknown key {_q(key)}{_suggest(key, PAPER_KEYS)}; "
                       f"allowed: {', '.join(PAPER_KEYS)}")
                 ok = False
         for key in REQUIRED_PAPER_KEYS:
             if p.get(key) in (None, "", []):
-                v.add(line, col, f"paper #{i + 1} ({p.get('id', 'no id')}) is missing '{key}'")
+                v.add(line, col, f"paper #{i + 1} ({_q(p.get('id', 'no id'))[1:-1]}) is missing '{key}'")
                 ok = False
         pid = p.get("id")
         if pid is not None:
@@ -424,7 +431,7 @@ def validate_text(text: str, file: str = "papers.yaml") -> tuple[Catalog | None,
         if topic is not None:
             tl, tc = _pos(p, "topic", value=True)
             if not isinstance(topic, str) or topic not in seen_topics:  # [] is unhashable
-                v.add(tl, tc, f"unknown topic '{topic}'{_suggest(topic, seen_topics)}; "
+                v.add(tl, tc, f"unknown topic {_q(topic)}{_suggest(topic, seen_topics)}; "
                       f"known: {', '.join(seen_topics) or 'none'}")
                 ok = False
             else:
@@ -456,7 +463,7 @@ def validate_text(text: str, file: str = "papers.yaml") -> tuple[Catalog | None,
         if repro is not None:
             rl, rc = _pos(p, "reproduction", value=True)
             if not isinstance(repro, str) or repro not in repro_names:
-                v.add(rl, rc, f"unknown reproduction '{repro}'{_suggest(repro, repro_names)}; "
+                v.add(rl, rc, f"unknown reproduction {_q(repro)}{_suggest(repro, repro_names)}; "
                       f"available: {', '.join(sorted(repro_names)) or 'none'}")
                 ok = False
             else:
@@ -483,7 +490,7 @@ def validate_text(text: str, file: str = "papers.yaml") -> tuple[Catalog | None,
                 v.add(cl, cc, f"'{fields['id']}' cites itself; remove it from its 'cites'")
                 ok = False
             elif target not in all_ids:
-                v.add(cl, cc, f"'{fields['id']}' cites '{target}', which is not in the catalog"
+                v.add(cl, cc, f"'{fields['id']}' cites {_q(target)}, which is not in the catalog"
                       f"{_suggest(target, all_ids)}")
                 ok = False
             elif years.get(target) and fields.get("year") and \
