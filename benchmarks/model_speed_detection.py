@@ -4,8 +4,8 @@ Both networks: VOC's 21 classes, 300x300 inputs, random initialisation (torchvis
 `weights_backbone=None`, so nothing is downloaded), every layer trainable, SGD (lr 1e-3, momentum
 0.9, weight decay 5e-4) as in Sec. 3 of the paper. Both get the same images and the same boxes.
 A step is: forward, matching, loss with hard negative mining, backward, optimizer step. The two
-are timed alternately (ours, torchvision, ours, ...) so that a change in the machine's load hits
-both; the best of `--repeat` rounds is kept.
+are timed alternately, each round starting with the other side, so that a change in the
+machine's load hits both; the best of `--repeat` rounds is kept.
 
 Prints images/s of each and the ratio ours / torchvision (goal >= 1.0). `--clock cpu` times
 this process's CPU seconds instead of the wall clock (steadier on a shared machine; use it with
@@ -91,8 +91,10 @@ def bench_ssd300(batch: int, steps: int, repeat: int, device: torch.device,
     best = {"ours": float("inf"), "torchvision": float("inf")}
     runs = {"ours": (ours_step, ours, sgd(ours)),
             "torchvision": (torchvision_step, reference, sgd(reference))}
-    for _ in range(repeat):
-        for name, (step, model, opt) in runs.items():
+    for r in range(repeat):
+        order = list(runs) if r % 2 == 0 else list(runs)[::-1]  # neither side always goes first
+        for name in order:
+            step, model, opt = runs[name]
             seconds = time_steps(step, model, opt, images, targets, steps, device, CLOCKS[clock])
             best[name] = min(best[name], seconds)
     rate = {name: batch / s for name, s in best.items()}

@@ -89,3 +89,15 @@ def test_invalid_catalog_shows_every_problem_in_an_error_box(workspace):
         assert not at.exception, page
         assert at.error, page
         assert "unknown topic 'cnn'" in at.error[0].value
+
+
+def test_the_chosen_paper_follows_the_reader_through_the_sidebar(workspace):
+    at = app()
+    at.query_params["paper"] = "resnet"
+    at.run()
+    at.switch_page(str(APP / "paper.py")).run()
+    assert at.title[0].value == "Deep Residual Learning for Image Recognition"
+    at.query_params.clear()  # the sidebar navigation drops ?paper=
+    at.switch_page(str(APP / "read.py")).run()
+    assert not at.exception
+    assert at.selectbox(key="read_paper").value == "resnet"

@@ -559,7 +559,7 @@ def load(path: str | Path) -> Catalog:
 def render_entry(entry: Mapping, dash_col: int = 2) -> str:
     """YAML text for one paper entry, as a block-sequence item whose '-' sits at `dash_col`."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarString
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
     m = CommentedMap()
     for key in PAPER_KEYS:

@@ -139,6 +139,10 @@ def _cancel_runs(root: Path) -> None:
 def browser():
     from playwright.sync_api import sync_playwright
 
+    if not CHROMIUM.exists():  # fail loudly: a skipped browser suite in CI would prove nothing
+        pytest.fail(f"no {CHROMIUM}: `scripts/test.sh` installs Debian's chromium (or run "
+                    "`apt-get install chromium`); `-m 'not browser'` leaves these tests out")
+
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                      args=CHROMIUM_ARGS)

@@ -46,14 +46,17 @@ def paper_link(paper_id: str) -> str:
 def selected_paper(cat: catalog_mod.Catalog, key: str = "paper_select"):
     """The paper chosen by `?paper=` or a selectbox; keeps the URL in sync for deep links."""
     ids = [p.id for p in cat.papers]
-    wanted = st.query_params.get("paper")
+    asked = st.query_params.get("paper")
+    # the sidebar navigation drops ?paper=: fall back to the paper chosen on the last page
+    wanted = asked or st.session_state.get("current_paper")
     index = ids.index(wanted) if wanted in ids else 0
-    if wanted and wanted not in ids:
-        st.warning(f"No paper with id '{wanted}' in the catalog; showing the first one.")
+    if asked and asked not in ids:
+        st.warning(f"No paper with id '{asked}' in the catalog; showing the first one.")
     pid = st.selectbox(
         "Paper", ids, index=index, key=key,
         format_func=lambda i: f"{cat.by_id[i].title} ({cat.by_id[i].short})",
     )
+    st.session_state["current_paper"] = pid
     if st.query_params.get("paper") != pid:
         st.query_params["paper"] = pid
     return cat.by_id[pid]

@@ -18,9 +18,14 @@ cols[0].metric("Topic", topic.title if topic else paper.topic)
 cols[1].metric("Cites (catalog)", len(paper.cites))
 cols[2].metric("Cited by (catalog)", len(cat.cited_by(paper.id)))
 cols[3].metric("Reproduction", paper.reproduction or "—")
+actions = st.columns(3)
+actions[0].page_link("read.py", label="Read this paper", icon=":material/menu_book:",
+                     query_params={"paper": paper.id})
+actions[1].page_link("graph.py", label="Its citation graph", icon=":material/hub:",
+                     query_params={"paper": paper.id})
 if paper.reproduction:
-    st.page_link("reproduce.py", label="Reproduce this paper", icon="🧪",
-                 query_params={"paper": paper.id})
+    actions[2].page_link("reproduce.py", label="Reproduce this paper",
+                         icon=":material/science:", query_params={"paper": paper.id})
 
 links = []
 if paper.arxiv_url:
