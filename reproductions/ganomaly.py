@@ -20,8 +20,8 @@ Deviations from the paper
   updates D first and then computes G's loss with the updated D. Their released code also
   replaced Eq. 6's feature matching by a BCE adversarial loss; we keep the paper's Eq. 6.
 - The anomaly score is the paper's Eq. 10, an L1 distance; the authors' code uses the mean
-  squared distance (`--set score=l2`). Scores are not min-max scaled (Eq. 11): AUROC is invariant
-  to it.
+  squared distance (`--set score=l2`). Scores are not min-max scaled as in the authors' code:
+  AUROC does not change under a monotone map.
 """
 
 from __future__ import annotations

@@ -168,5 +168,6 @@ def test_paper_page_links_to_its_reproduction(ws):
     at = open_page("paper.py")
     links = [(link.proto.label, link.proto.page, link.proto.query_string)
              for link in at.get("page_link")]
-    assert links == [("Reproduce this paper", "reproduce", "paper=resnet")]
-    assert not open_page("paper.py", paper="vgg").get("page_link")
+    assert ("Reproduce this paper", "reproduce", "paper=resnet") in links
+    vgg_links = [link.proto.label for link in open_page("paper.py", paper="vgg").get("page_link")]
+    assert vgg_links and "Reproduce this paper" not in vgg_links
