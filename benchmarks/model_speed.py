@@ -2,9 +2,10 @@
 
 Each case builds our network and the reference, loads the reference's state_dict into ours (so
 both compute the same function), and times one training step (forward, cross-entropy, backward,
-SGD step) on the same batch: images/s. The two sides alternate, best of `--repeat` rounds, so a
-change in the machine's load hits both. Prints ours / reference (goal >= 1.0). bf16 autocast on
-CUDA, fp32 on CPU.
+SGD step) on the same batch: images/s (best round). The two sides run back to back in each of
+`--repeat` rounds, alternating which goes first; the printed ratio ours / reference (goal >= 1.0)
+is the median of the per-round ratios, which a shared machine's load swings disturb far less
+than a ratio of two bests. bf16 autocast on CUDA, fp32 on CPU.
 
 Cases (add one to CASES: a name, two constructors, an input shape):
   resnet50   ours in the v1.5 layout (the same computation as timm's) vs timm `resnet50`;
@@ -83,12 +84,14 @@ def measure(case: Case, batch: int, steps: int, repeat: int, device: torch.devic
         ours.load_state_dict(reference.state_dict())
     x = torch.randn(batch, *case.image_shape, device=device)
     y = torch.randint(0, case.num_classes, (batch,), device=device)
-    best = {"ours": float("inf"), "reference": float("inf")}
-    for _ in range(repeat):
-        for side, model in (("ours", ours), ("reference", reference)):
-            best[side] = min(best[side], step_time(model, x, y, steps, device))
-    ours_ips, ref_ips = batch / best["ours"], batch / best["reference"]
-    return {"case": case.name, "ours": ours_ips, "reference": ref_ips, "ratio": ours_ips / ref_ips}
+    times: dict[str, list[float]] = {"ours": [], "reference": []}
+    for i in range(repeat):  # back to back, alternating who goes first
+        sides = [("ours", ours), ("reference", reference)]
+        for side, model in sides if i % 2 == 0 else sides[::-1]:
+            times[side].append(step_time(model, x, y, steps, device))
+    ratios = sorted(r / o for o, r in zip(times["ours"], times["reference"], strict=True))
+    return {"case": case.name, "ours": batch / min(times["ours"]),
+            "reference": batch / min(times["reference"]), "ratio": ratios[len(ratios) // 2]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,10 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     cases = [c for c in CASES if wanted is None or any(c.name.startswith(w) for w in wanted)]
     print(f"device {device}, batch {args.batch}, best of {args.repeat} x {args.steps} steps, "
           f"torch {torch.__version__}, timm {timm.__version__}")
-    print(f"{'case':<32} {'ours img/s':>11} {'timm img/s':>11} {'ratio':>6}")
+    print(f"{'case':<32} {'ours img/s':>11} {'timm img/s':>11} {'median ratio':>12}")
     for case in cases:
         r = measure(case, args.batch, args.steps, args.repeat, device)
-        print(f"{r['case']:<32} {r['ours']:>11.1f} {r['reference']:>11.1f} {r['ratio']:>6.2f}",
+        print(f"{r['case']:<32} {r['ours']:>11.2f} {r['reference']:>11.2f} {r['ratio']:>12.2f}",
               flush=True)
     import model_speed_attention  # the Transformer and CLIP cases (this script's folder is on sys.path)
 

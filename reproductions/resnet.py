@@ -90,11 +90,11 @@ class BasicBlock(nn.Module):
         self.downsample = shortcut(cfg.shortcut, c_in, planes, stride) if cfg.residual else None
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn1(self.conv1(x)), inplace=True)  # in place: BN's backward keeps its input
         out = self.bn2(self.conv2(out))
         if self.residual:  # Eq. 1: y = F(x) + x  (Eq. 2 with a projection when shapes differ)
-            out = out + (x if self.downsample is None else self.downsample(x))
-        return F.relu(out)
+            out += x if self.downsample is None else self.downsample(x)
+        return F.relu(out, inplace=True)
 
 
 class Bottleneck(nn.Module):
@@ -112,12 +112,12 @@ class Bottleneck(nn.Module):
         self.downsample = shortcut(cfg.shortcut, c_in, planes * 4, stride) if cfg.residual else None
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
+        out = F.relu(self.bn1(self.conv1(x)), inplace=True)
+        out = F.relu(self.bn2(self.conv2(out)), inplace=True)
         out = self.bn3(self.conv3(out))
         if self.residual:
-            out = out + (x if self.downsample is None else self.downsample(x))
-        return F.relu(out)
+            out += x if self.downsample is None else self.downsample(x)
+        return F.relu(out, inplace=True)
 
 
 # --- config --------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ class ResNet(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x):  # (B, C, H, W)
-        x = self.maxpool(F.relu(self.bn1(self.conv1(x))))  # (B, 64, H/4, W/4) on ImageNet
+        x = self.maxpool(F.relu(self.bn1(self.conv1(x)), inplace=True))  # (B, 64, H/4, W/4)
         for name in self.stages:
             x = getattr(self, name)(x)  # each later stage: (B, C*2, H/2, W/2)
         x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)  # (B, C_last)
