@@ -15,7 +15,7 @@ Cases (add one to CASES: a name, two constructors, an input shape):
   ssd300     ours vs torchvision `ssd300_vgg16`, boxes and the multibox loss: model_speed_detection.py
 
 Usage: `python benchmarks/model_speed.py [--batch 8] [--steps 2] [--repeat 3]
-[--device cpu|cuda] [--only resnet50,vit_b16]`.
+[--device cpu|cuda] [--only resnet50,vit_b16] [--clock wall|cpu]`.
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ CASES = [
 ]
 
 
-def step_time(model, x, y, steps: int, device: torch.device) -> float:
-    """Seconds per training step, after one warm-up step."""
+def step_time(model, x, y, steps: int, device: torch.device, clock=time.perf_counter) -> float:
+    """Seconds per training step, after one warm-up step. `clock=time.process_time` counts this
+    process's CPU seconds: with one thread, the wall time of a quiet machine."""
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     amp = torch.autocast("cuda", torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
 
@@ -68,15 +69,16 @@ def step_time(model, x, y, steps: int, device: torch.device) -> float:
     one()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(steps):
         one()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / steps
+    return (clock() - t0) / steps
 
 
-def measure(case: Case, batch: int, steps: int, repeat: int, device: torch.device) -> dict:
+def measure(case: Case, batch: int, steps: int, repeat: int, device: torch.device,
+            clock=time.perf_counter) -> dict:
     torch.manual_seed(0)
     reference = case.reference().to(device).train()
     ours = case.ours().to(device).train()
@@ -88,7 +90,7 @@ def measure(case: Case, batch: int, steps: int, repeat: int, device: torch.devic
     for i in range(repeat):  # back to back, alternating who goes first
         sides = [("ours", ours), ("reference", reference)]
         for side, model in sides if i % 2 == 0 else sides[::-1]:
-            times[side].append(step_time(model, x, y, steps, device))
+            times[side].append(step_time(model, x, y, steps, device, clock))
     ratios = sorted(r / o for o, r in zip(times["ours"], times["reference"], strict=True))
     return {"case": case.name, "ours": batch / min(times["ours"]),
             "reference": batch / min(times["reference"]), "ratio": ratios[len(ratios) // 2]}
@@ -101,17 +103,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is kept")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--only", help="comma-separated case names (prefix match)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: this process's CPU seconds (use with OMP_NUM_THREADS=1)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     wanted = args.only.split(",") if args.only else None
     cases = [c for c in CASES if wanted is None or any(c.name.startswith(w) for w in wanted)]
-    print(f"device {device}, batch {args.batch}, best of {args.repeat} x {args.steps} steps, "
+    print(f"device {device}, {args.clock} clock, {torch.get_num_threads()} threads, "
+          f"batch {args.batch}, {args.repeat} rounds x {args.steps} steps, "
           f"torch {torch.__version__}, timm {timm.__version__}")
     print(f"{'case':<32} {'ours img/s':>11} {'timm img/s':>11} {'median ratio':>12}")
     for case in cases:
-        r = measure(case, args.batch, args.steps, args.repeat, device)
+        clock = time.process_time if args.clock == "cpu" else time.perf_counter
+        r = measure(case, args.batch, args.steps, args.repeat, device, clock)
         print(f"{r['case']:<32} {r['ours']:>11.2f} {r['reference']:>11.2f} {r['ratio']:>12.2f}",
               flush=True)
     import model_speed_attention  # the Transformer and CLIP cases (this script's folder is on sys.path)
