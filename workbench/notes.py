@@ -52,6 +52,7 @@ import yaml
 from workbench.errors import WorkbenchError
 from workbench.fileio import atomic_write_bytes
 from workbench.method import FIVE_CS, PASSES, get_pass
+from workbench.safeyaml import NoAliasLoader
 from workbench.workspace import SLUG_RE, Workspace, slugify, validate_slug
 
 log = logging.getLogger(__name__)
@@ -70,18 +71,6 @@ class NoteUnreadable(WorkbenchError):
 
 class FiveCsMissing(WorkbenchError):
     """Pass 1 cannot be finished before the five Cs are answered."""
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """`yaml.SafeLoader` that refuses aliases (`*name`): anchors nested through aliases build a
-    value of billions of items from a few lines ("billion laughs")."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed; write the value out",
-                self.peek_event().start_mark)
-        return super().compose_node(parent, index)
 
 
 # --- the model -----------------------------------------------------------------------------------
@@ -470,7 +459,7 @@ def parse(data: bytes, paper_id: str, reader: str) -> Note:
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     head, body = _split_front_matter(text)
     try:
-        front = yaml.load(head, Loader=_NoAliasLoader) if head.strip() else {}  # noqa: S506
+        front = yaml.load(head, Loader=NoAliasLoader) if head.strip() else {}  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 2}: " if mark is not None else ""

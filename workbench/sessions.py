@@ -37,6 +37,7 @@ import yaml
 
 from workbench.errors import InvalidId, WorkbenchError
 from workbench.fileio import atomic_write_text
+from workbench.safeyaml import NoAliasLoader
 from workbench.workspace import SLUG_RE, Workspace, slugify, validate_slug
 
 log = logging.getLogger(__name__)
@@ -61,18 +62,6 @@ class SessionInvalid(SessionError, ValueError):
 
 class SessionConflict(SessionError):
     """The file changed on disk since it was loaded; saving would lose that change."""
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """`yaml.SafeLoader` that refuses aliases (`*name`): anchors nested through aliases build a
-    value of billions of items from a few lines ("billion laughs")."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed; write the value out",
-                self.peek_event().start_mark)
-        return super().compose_node(parent, index)
 
 
 @dataclass(frozen=True)
@@ -207,7 +196,7 @@ def parse_session(text: str, slug: str, catalog=None) -> Session:
     """A session from file text; `SessionInvalid` with the line of a YAML syntax error."""
     where = f"sessions/{slug}.yaml"
     try:
-        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
+        data = yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
