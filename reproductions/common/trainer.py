@@ -132,6 +132,14 @@ def _params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for g in opt.param_groups for p in g["params"] if p.requires_grad]
 
 
+def backward_each(losses: list[torch.Tensor], opts: list[torch.optim.Optimizer]) -> None:
+    """Fresh gradients of loss i in the parameters of optimizer i only (a GAN's two players)."""
+    for o in opts:
+        o.zero_grad(set_to_none=True)
+    for i, (loss, o) in enumerate(zip(losses, opts, strict=True)):
+        torch.autograd.backward(loss, inputs=_params(o), retain_graph=i < len(losses) - 1)
+
+
 def _average(tensors: list[torch.Tensor], world: int) -> None:
     """In place: t = (1/R) sum over processes of t, with one all-reduce for all tensors."""
     if world == 1 or not tensors:
@@ -211,11 +219,7 @@ def train(module, cfg, *, variant: str = "main", data=None, device=None, run=Non
         batch = _to(next(stream), device)
         with amp:
             out = module.training_step(model, batch)
-        losses = out.get("losses", [out["loss"]])
-        for o in opts:
-            o.zero_grad(set_to_none=True)
-        for i, (loss, o) in enumerate(zip(losses, opts, strict=True)):  # each into its own params
-            torch.autograd.backward(loss, inputs=_params(o), retain_graph=i < len(losses) - 1)
+        backward_each(out.get("losses", [out["loss"]]), opts)
         for o in opts:
             grads = [p.grad for p in _params(o) if p.grad is not None]
             _average(grads, world)
