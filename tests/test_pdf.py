@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_services import FakeServices, closed_port_url
+from tests.fake_services import FakeServices, Fault, closed_port_url
 from tests.pdf_fixtures import (
     ABSTRACT,
     AUTHORS,
@@ -25,6 +25,7 @@ from tests.pdf_fixtures import (
 )
 from workbench import pdf
 from workbench.errors import InvalidId, WorkbenchError
+from workbench.sources import SourceConfigError
 
 
 @pytest.fixture(scope="module")
@@ -358,6 +359,29 @@ def test_download_offline_raises_arxiv_offline(tmp_path):
         pdf.download_arxiv_pdf("1512.03385", tmp_path, base_url=closed_port_url(), timeout=2)
     assert "\n" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_download_honours_offline_mode_without_a_request(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_OFFLINE", "1")
+    with FakeServices() as fake:
+        with pytest.raises(pdf.ArxivOffline, match="WORKBENCH_OFFLINE=1") as info:
+            pdf.download_arxiv_pdf("1512.03385", tmp_path, base_url=fake.pdf_url)
+        assert fake.requests == []
+    assert "\n" not in str(info.value) and list(tmp_path.iterdir()) == []
+
+
+def test_download_timeout_comes_from_the_environment(tmp_path, paper_pdf, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_HTTP_TIMEOUT", "0.5")
+    with FakeServices() as fake:
+        fake.add("GET", "/pdf/1512.03385", body=paper_pdf.read_bytes(),
+                 content_type="application/pdf")
+        fake.fail_forever("/pdf/1512.03385", Fault.slow(3.0))  # answers after 3 s
+        with pytest.raises(pdf.ArxivOffline, match="ReadTimeout"):
+            pdf.download_arxiv_pdf("1512.03385", tmp_path, base_url=fake.pdf_url)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("WORKBENCH_HTTP_TIMEOUT", "soon")
+    with pytest.raises(SourceConfigError, match="WORKBENCH_HTTP_TIMEOUT"):
+        pdf.download_arxiv_pdf("1512.03385", tmp_path, base_url="http://127.0.0.1:9")
 
 
 def test_download_url_comes_from_the_environment(tmp_path, paper_pdf, monkeypatch):

@@ -575,25 +575,31 @@ def pdf_for_paper(workspace: Workspace, paper) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-ARXIV_PDF_URL = "https://arxiv.org/pdf"
-
-
 def download_arxiv_pdf(arxiv_id: str, dest_dir: str | os.PathLike, base_url: str | None = None,
-                       timeout: float = 30.0, max_bytes: int = MAX_BYTES) -> Path:
+                       timeout: float | None = None, max_bytes: int = MAX_BYTES) -> Path:
     """Download `<base_url>/<id>` into `dest_dir/<id>.pdf` (atomically) and return the path.
 
-    `base_url` defaults to `$WORKBENCH_ARXIV_PDF_URL`, else https://arxiv.org/pdf. The response
-    must have a PDF content type and start with `%PDF-`; anything else (an HTML captcha page, a
-    404) raises a `PdfError` and leaves no file. No network raises `ArxivOffline`. An existing
-    file is returned as is.
+    The same settings as the arXiv client (`workbench.sources.Settings`): `base_url` defaults to
+    `$WORKBENCH_ARXIV_PDF_URL`, else https://arxiv.org/pdf; `timeout` to `$WORKBENCH_HTTP_TIMEOUT`
+    (20 s); with `WORKBENCH_OFFLINE=1` nothing is requested. The response must have a PDF
+    content type and start with `%PDF-`; anything else (an HTML captcha page, a 404) raises a
+    `PdfError` and leaves no file. No network, or offline mode, raises `ArxivOffline`. An
+    existing file is returned as is.
     """
     import requests
 
-    base_url = base_url or os.environ.get("WORKBENCH_ARXIV_PDF_URL", "").strip() or ARXIV_PDF_URL
+    from workbench.sources import Settings
+
+    settings = Settings.from_env()  # a malformed WORKBENCH_* raises SourceConfigError (one line)
+    base_url = base_url or settings.arxiv_pdf_url
+    timeout = settings.timeout_s if timeout is None else timeout
     dest = Path(dest_dir) / arxiv_file_name(arxiv_id)
     if dest.is_file():
         return dest
     clean_id = re.sub(r"v\d+$", "", arxiv_id.strip())
+    if settings.offline:
+        raise ArxivOffline(f"offline (WORKBENCH_OFFLINE=1): the PDF of {clean_id} is not "
+                           f"downloaded; put it in {Path(dest_dir)} or upload it")
     url = f"{base_url.rstrip('/')}/{clean_id}"
     try:
         with requests.get(url, timeout=timeout, stream=True,

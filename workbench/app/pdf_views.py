@@ -12,6 +12,7 @@ import streamlit as st
 
 from workbench import pdf
 from workbench.app.common import paper_link
+from workbench.errors import WorkbenchError
 from workbench.reading_material import read_paper_ids, reading_material
 
 
@@ -28,11 +29,11 @@ def _save_upload(ws, paper_id: str) -> None:
 
 def _download(ws, arxiv_id: str) -> None:
     try:
-        path = pdf.download_arxiv_pdf(arxiv_id, ws.pdfs_dir, timeout=20)
+        path = pdf.download_arxiv_pdf(arxiv_id, ws.pdfs_dir)
         st.session_state["pdf_message"] = ("success", f"Downloaded {path.name} from arXiv.")
     except pdf.ArxivOffline as exc:
         st.session_state["pdf_message"] = ("warning", str(exc))
-    except pdf.PdfError as exc:
+    except WorkbenchError as exc:  # a refused download, or a malformed WORKBENCH_* setting
         st.session_state["pdf_message"] = ("error", str(exc))
 
 
