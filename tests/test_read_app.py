@@ -191,6 +191,21 @@ def test_unsaved_text_survives_switching_pass_and_paper(ws):
     assert (note.pass_note(1).notes, note.summary) == ("not saved yet", "pass 2 draft")
 
 
+def test_text_whose_change_callback_was_lost_is_still_saved(ws):
+    """Under load a rerun can be cut short so that a text area's on_change never reaches the
+    open note; the value the widget holds is newer than the note's and must win."""
+    at = open_page()
+    at.text_area(key="p1_notes").input("typed and seen").run()
+    at.session_state["p1_notes"] = "typed, callback lost"  # the widget moved, no on_change
+    at.run()
+    assert at.text_area(key="p1_notes").value == "typed, callback lost"
+    at.radio(key="read_pass").set_value(2).run()  # the widget is not drawn on pass 2
+    at.radio(key="read_pass").set_value(1).run()
+    assert at.text_area(key="p1_notes").value == "typed, callback lost"
+    click(at, "save_note")
+    assert on_disk(ws).pass_note(1).notes == "typed, callback lost"
+
+
 def test_invalid_reader_is_refused_in_the_sidebar(ws):
     at = open_page()
     at.sidebar.text_input(key="reader").input("Alice Smith").run()

@@ -25,7 +25,7 @@ from workbench.workspace import Workspace, validate_slug
 
 OPEN = "read_open"          # (paper id, reader) of the note the Read page shows
 EDITORS = "read_editors"    # {(paper id, reader): NoteEditor}
-DRAWN = "read_drawn"        # (paper id, reader), form keys drawn on the last run
+DRAWN = "read_drawn"        # ((paper id, reader), {form key: value put in its widget last run})
 CONFLICTS = "read_conflicts"
 MESSAGE = "read_message"    # (kind, text) shown once after an action
 
@@ -91,16 +91,22 @@ def open_editor(ws: Workspace, paper, reader: str) -> NoteEditor | None:
         st.session_state[OPEN] = key
         st.session_state["read_pass"] = current_pass(editor.note)
     keys = form_keys(st.session_state.get("read_pass") or 1)
+    drawn_for, pushed = st.session_state.get(DRAWN, (None, {}))
     for k in keys:
+        # a widget whose value moved since the last run without its on_change reaching the
+        # editor (a rerun interrupted under load): the widget holds the newest text, keep it
+        if drawn_for == key and k in pushed and st.session_state.get(k, pushed[k]) != pushed[k]:
+            editor.form[k] = st.session_state[k]
         st.session_state[k] = editor.form[k]
-    st.session_state[DRAWN] = (key, keys)
+    st.session_state[DRAWN] = (key, {k: editor.form[k] for k in keys})
     return editor
 
 
 def run_action(action: str, number: int) -> None:
     """Button callback: save / start_timer / stop_timer / finish / reopen / merge / reload."""
     editor = _editor()
-    drawn_for, keys = st.session_state.get(DRAWN, (None, ()))
+    drawn_for, pushed = st.session_state.get(DRAWN, (None, {}))
+    keys = list(pushed)
     if editor is None or drawn_for != st.session_state.get(OPEN):
         return
     live = [k for k in keys if k in st.session_state]
