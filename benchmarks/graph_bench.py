@@ -26,6 +26,7 @@ import time
 import networkx as nx
 
 from workbench import graph as g
+from workbench import graph_draw, graph_queries
 from workbench.catalog import Catalog, Paper, Topic
 
 N_PAPERS = 10_000
@@ -82,10 +83,10 @@ def main(argv=None) -> int:
     secs, graph = best_of(args.repeat, lambda: g.build_graph(cat))
     rows.append(("build", secs))
     assert graph.number_of_nodes() == N_PAPERS and graph.number_of_edges() == N_CITATIONS
-    secs, _ = best_of(args.repeat, lambda: g.pagerank(graph))
+    secs, _ = best_of(args.repeat, lambda: graph_queries.pagerank(graph))
     rows.append(("pagerank", secs))
     probe = max(graph, key=graph.in_degree)  # the most cited paper: the costliest co-citation
-    secs, sim = best_of(args.repeat, lambda: g.similar_papers(graph, probe))
+    secs, sim = best_of(args.repeat, lambda: graph_queries.similar_papers(graph, probe))
     rows.append((f"similarity ({probe}, {len(sim)} shown)", secs))
     # the recent paper with the most prerequisites (checked among the 50 newest, untimed)
     target = max((f"p{i}" for i in range(N_PAPERS - 50, N_PAPERS)),
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
 
     def view():
         sub = g.neighbourhood(graph, "p100", hops=2, max_nodes=200)
-        return g.layout(sub)
+        return graph_draw.layout(sub)
 
     secs, pos = best_of(args.repeat, view)
     rows.append((f"layout ({len(pos)}-node neighbourhood)", secs))

@@ -36,7 +36,7 @@ def _norm(text: str) -> str:
 
 
 def _alnum(text: str) -> str:
-    from workbench.pdf import normalise_title
+    from workbench.pdf_refs import normalise_title
 
     return re.sub(r"[^0-9a-z]", "", normalise_title(text))
 

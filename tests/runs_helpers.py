@@ -80,11 +80,11 @@ _DESCRIBE_CACHE: dict[str, Path] = {}
 def cached_descriptions(tmp_path_factory) -> Path:
     """`.workbench/reproductions/` of a workspace where list + describe resnet ran once."""
     if "dir" not in _DESCRIBE_CACHE:
-        from workbench import runs
+        from workbench import reproduction_info
         from workbench.workspace import Workspace
 
         ws = Workspace.resolve(tmp_path_factory.mktemp("describe-cache"))
-        runs.describe(ws, "resnet")
+        reproduction_info.describe(ws, "resnet")
         _DESCRIBE_CACHE["dir"] = ws.cache_dir / "reproductions"
     return _DESCRIBE_CACHE["dir"]
 
@@ -102,18 +102,18 @@ def make_workspace(root: Path, cache: Path, monkeypatch):
 
 def use_fake_child(monkeypatch, tmp_path: Path) -> Path:
     """Make runs launch the fake child instead of `python -m reproductions` (same arguments)."""
-    from workbench import runs
+    from workbench import run_queue
 
     script = tmp_path / "fake_child.py"
     script.write_text(FAKE_CHILD)
-    real = runs.child_argv
+    real = run_queue.child_argv
 
     def fake_argv(run, checkpoint_every=None):
         argv = real(run, checkpoint_every)
         assert argv[1:3] == ["-m", "reproductions"]
         return [sys.executable, str(script), *argv[3:]]
 
-    monkeypatch.setattr(runs, "child_argv", fake_argv)
+    monkeypatch.setattr(run_queue, "child_argv", fake_argv)
     return script
 
 
@@ -140,12 +140,12 @@ def process_gone(pid: int) -> bool:
 
 def stop_everything(ws) -> None:
     """Cancel whatever a test left queued or running (no process outlives its test)."""
-    from workbench import runs
+    from workbench import run_queue, runs
 
     for run in runs.list_runs(ws):
         if run.state in runs.ACTIVE:
             try:
-                runs.cancel(ws, run.id, grace_s=2)
+                run_queue.cancel(ws, run.id, grace_s=2)
             except runs.RunError:
                 pass
 

@@ -3,12 +3,12 @@
 A child process writes in a loop, the test kills it at a random moment, checks every file, and
 starts the next child on what the last one left:
 
-- notes and the catalog: one thread saves a note (`workbench.notes.save_note`), another appends
+- notes and the catalog: one thread saves a note (`workbench.note_file.save_note`), another appends
   entries to a copy of the shipped papers.yaml (`workbench.catalog.append_paper`). After each
   kill the note is byte-identical to one complete save (never an older one than already seen)
   and the catalog loads, holds the shipped papers untouched plus entries 1..k (no gap, none
   half-written) and differs from the shipped file only by inserted lines;
-- the run queue: the child submits runs (`workbench.runs.submit`) and cancels the one before.
+- the run queue: the child submits runs (`workbench.run_queue.submit`) and cancels the one before.
   After each kill every run folder holds a complete request.json (or none: killed between the
   mkdir and the write, a folder `list_runs` ignores), every cancelled.json parses, and the queue
   lists.
@@ -34,8 +34,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHIPPED_CATALOG
-from workbench import catalog, runs
-from workbench.notes import parse, render
+from workbench import catalog, reproduction_info, runs
+from workbench.note_file import parse, render
 from workbench.workspace import Workspace
 
 KILLS = int(os.environ.get("CRASH_KILLS", "20"))
@@ -45,8 +45,9 @@ CHILD = textwrap.dedent('''
     import sys
     import threading
 
-    from workbench import catalog, runs
-    from workbench.notes import apply_form, load_note, new_note, save_note
+    from workbench import catalog, run_queue, runs
+    from workbench.note_file import load_note, save_note
+    from workbench.notes import apply_form, new_note
     from workbench.workspace import Workspace
 
     WORDS = "residual identity shortcut degradation plain deeper training error".split()
@@ -85,12 +86,12 @@ CHILD = textwrap.dedent('''
 
     def submit_and_cancel(ws) -> None:
         for run in runs.queued_runs(ws):  # a kill between submit and cancel leaves one more
-            runs.cancel(ws, run.id)
+            run_queue.cancel(ws, run.id)
         previous = None
         while True:
-            run = runs.submit(ws, "resnet", "tiny", ["steps=2"])
+            run = run_queue.submit(ws, "resnet", "tiny", ["steps=2"])
             if previous is not None:
-                runs.cancel(ws, previous)
+                run_queue.cancel(ws, previous)
             previous = run.id
 
 
@@ -194,7 +195,7 @@ def queue_ws(tmp_path):
     ws = Workspace.resolve(tmp_path / "ws")
     ws.root.mkdir()
     shutil.copy(SHIPPED_CATALOG, ws.catalog_path)
-    runs.describe(ws, "resnet")
+    reproduction_info.describe(ws, "resnet")
     return ws
 
 

@@ -280,16 +280,16 @@ def test_set_overrides_apply_or_raise_config_error(items):
 def test_workbench_side_override_check_accepts_or_raises_override_error(item):
     """The app and `workbench repro` check overrides before launch with their own copy of the
     parser (it must not import torch); it holds to the same contract."""
-    from workbench import runs
+    from workbench import overrides
 
     types_ = {"steps": "int", "lr": "float", "amp": "bool", "name": "str",
               "limit": "int | None", "widths": "tuple[int, ...]", "size": "tuple[int, int]",
               "betas": "list[float]", "norm": "Literal['batch', 'layer']"}
     try:
-        key, text = runs.split_override(item)
-        tp = runs.parse_type(types_[key]) if key in types_ else None
+        key, text = overrides.split_override(item)
+        tp = overrides.parse_type(types_[key]) if key in types_ else None
         if tp is None:
             return  # unknown keys are refused by Reproduction.field (tested in test_runs)
-        runs.parse_value(text, tp, key)
+        overrides.parse_value(text, tp, key)
     except WorkbenchError as exc:
         assert_typed_one_line(exc)

@@ -2,7 +2,7 @@
 that opens with PyMuPDF and holds the five Cs and the figures.
 
 Everything runs on a small catalog in tmp_path with PDFs drawn here with PyMuPDF (a figure of
-three boxes and a caption), notes saved through `workbench.notes` and run folders in the format
+three boxes and a caption), notes saved through `workbench.note_file` and run folders in the format
 `workbench.runs` reads: no ../shared, no network.
 """
 
@@ -20,7 +20,15 @@ from datetime import date
 import pymupdf
 import pytest
 
-from workbench import handout, notes, sessions
+from workbench import (
+    handout,
+    handout_export,
+    handout_html,
+    handout_markdown,
+    note_file,
+    notes,
+    sessions,
+)
 from workbench.workspace import Workspace
 
 CATALOG = """\
@@ -146,7 +154,7 @@ def write_note(ws: Workspace, paper: str, reader: str, **fields) -> None:
     note = notes.new_note(paper, reader)
     p2, p3 = fields.pop("p2", ""), fields.pop("p3", "")
     note = dataclasses.replace(note, **fields).with_pass(2, notes=p2).with_pass(3, notes=p3)
-    notes.save_note(ws, notes.mark_started(note, 1), None)
+    note_file.save_note(ws, notes.mark_started(note, 1), None)
 
 
 def write_run(ws: Workspace, run_id: str, name: str, queued_ns: int, claims=None,
@@ -272,14 +280,14 @@ def test_questions_are_drawn_from_pass_three_and_question_lines(session_handout)
 def test_a_paper_without_notes_pdf_or_run_says_what_is_missing(session_handout):
     vit = session_handout.papers[2]
     assert set(vit.missing) == {"notes", "figures", "results", "presenters"}
-    md = handout.to_markdown(session_handout)
+    md = handout_markdown.to_markdown(session_handout)
     vit_md = md[md.index("## 3. An Image is Worth"):]
     assert "**Not available:** reading notes; figures; reproduction results; presenter." in vit_md
     assert "_Not available: no reading notes yet: nobody in the group has started" in vit_md
     assert "_Not available: no PDF in the workspace, so no figures: put it at pdfs/vit.pdf" \
         in vit_md
     assert "_Not available: this paper has no reproduction in the workbench._" in vit_md
-    text = pdf_text(handout.to_pdf(session_handout))
+    text = pdf_text(handout_html.to_pdf(session_handout))
     assert "Not available: no reading notes yet" in text
     assert "no PDF in the workspace, so no figures" in text
     assert "no presenter assigned yet" in text
@@ -317,7 +325,7 @@ def test_unknown_target_names_the_closest_session_or_paper(ws):
 
 
 def test_pdf_handout_holds_every_papers_five_cs_and_figure_images(session_handout):
-    data = handout.export(session_handout, "pdf").data
+    data = handout_export.export(session_handout, "pdf").data
     text = pdf_text(data)
     for (paper, reader), fields in FIVE_CS.items():
         for key in ("category", "context", "correctness", "clarity"):
@@ -335,7 +343,7 @@ def test_pdf_handout_holds_every_papers_five_cs_and_figure_images(session_handou
 
 
 def test_pdf_starts_each_later_paper_on_a_new_page(session_handout):
-    data = handout.to_pdf(session_handout)
+    data = handout_html.to_pdf(session_handout)
     with pymupdf.open(stream=data, filetype="pdf") as doc:
         starts = {}
         for i, page in enumerate(doc):
@@ -350,7 +358,7 @@ def test_pdf_starts_each_later_paper_on_a_new_page(session_handout):
 
 
 def test_markdown_handout_has_citation_attribution_figures_and_results(session_handout):
-    e = handout.export(session_handout, "md")
+    e = handout_export.export(session_handout, "md")
     md = e.data.decode()
     assert md.startswith("# Week 6: residuals and attention\n")
     assert "| 1 | Deep Residual Learning for Image Recognition (He et al. 2015) | Alice Martin, " \
@@ -373,11 +381,11 @@ def test_markdown_handout_has_citation_attribution_figures_and_results(session_h
 def test_html_is_self_contained_escaped_and_prints_cleanly(ws, session_handout):
     write_note(ws, "lenet", "mallory", category="<script>alert(1)</script> **bold**",
                summary="![x](http://example.com/tracker.png) text")
-    page = handout.to_html(handout.handout_for(ws, "lenet"))
+    page = handout_html.to_html(handout.handout_for(ws, "lenet"))
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<strong>bold</strong>" in page
     assert not re.search(r"<img[^>]*example\.com", page)  # no remote images from notes
-    html = handout.to_html(session_handout)
+    html = handout_html.to_html(session_handout)
     sources = re.findall(r'src="([^"]*)"', html)
     assert len(sources) == 2 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert base64.b64decode(sources[0].split(",", 1)[1]).startswith(b"\x89PNG")
@@ -387,7 +395,7 @@ def test_html_is_self_contained_escaped_and_prints_cleanly(ws, session_handout):
 
 
 def test_slides_are_a_marp_deck_with_figures_next_to_it(session_handout, tmp_path):
-    e = handout.export(session_handout, "slides", "deck.md")
+    e = handout_export.export(session_handout, "slides", "deck.md")
     deck = e.data.decode()
     assert deck.startswith("---\nmarp: true\n")
     slides = deck.split("\n---\n")
@@ -404,22 +412,22 @@ def test_slides_are_a_marp_deck_with_figures_next_to_it(session_handout, tmp_pat
 
 
 def test_download_zips_markdown_with_its_figures(session_handout):
-    name, data, mime = handout.export(session_handout, "md").download()
+    name, data, mime = handout_export.export(session_handout, "md").download()
     assert (name, mime) == ("week-6-handout.zip", "application/zip")
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert sorted(z.namelist()) == ["week-6-handout.md",
                                         "week-6-handout_figures/resnet-figure-1.png",
                                         "week-6-handout_figures/transformer-figure-1.png"]
-    assert handout.export(session_handout, "pdf").download()[0] == "week-6-handout.pdf"
+    assert handout_export.export(session_handout, "pdf").download()[0] == "week-6-handout.pdf"
 
 
 def test_unknown_format_is_refused(session_handout):
     with pytest.raises(handout.HandoutError, match="unknown format 'docx'; use one of: md, "):
-        handout.export(session_handout, "docx")
+        handout_export.export(session_handout, "docx")
 
 
 def test_single_paper_handout_has_no_session_overview(ws):
-    md = handout.to_markdown(handout.handout_for(ws, "transformer"))
+    md = handout_markdown.to_markdown(handout.handout_for(ws, "transformer"))
     assert md.startswith("## Attention Is All You Need\n")
     assert "Carol Diaz" not in md and "presenter" not in md
 
@@ -457,19 +465,19 @@ def test_cli_handout_errors_are_one_line(ws, capsys):
 
 def test_layout_breaks_before_a_heading_stranded_at_the_bottom_or_a_split_group():
     rect = pymupdf.Rect
-    bottom = handout.PAGE[1] - handout.MARGIN[3]
+    bottom = handout_html.PAGE[1] - handout_html.MARGIN[3]
     placed = {"intro": (1, rect(48, 100, 500, 115), 3),
               "fig0": (1, rect(48, 300, 500, 700), 0),
               "fig0-caption": (2, rect(48, 46, 500, 70), 0),        # caption on the next page
               "late": (2, rect(48, bottom - 30, 500, bottom - 15), 3)}
     groups = {"fig0": "fig0-caption"}
-    assert handout._first_bad_break(placed, set(), groups) == "fig0"
-    assert handout._first_bad_break(placed, {"fig0"}, groups) == "late"
-    assert handout._first_bad_break(placed, {"fig0", "late"}, groups) is None
+    assert handout_html._first_bad_break(placed, set(), groups) == "fig0"
+    assert handout_html._first_bad_break(placed, {"fig0"}, groups) == "late"
+    assert handout_html._first_bad_break(placed, {"fig0", "late"}, groups) is None
     # a group taller than a page cannot be helped by a break
     placed["fig0"] = (1, rect(48, 100, 500, 700), 0)
     placed["fig0-caption"] = (2, rect(48, 46, 500, 500), 0)
-    assert handout._first_bad_break(placed, {"late"}, groups) is None
+    assert handout_html._first_bad_break(placed, {"late"}, groups) is None
 
 
 def test_cli_handout_out_may_be_a_folder_and_bad_paths_are_one_line_errors(ws, tmp_path, capsys):
@@ -481,6 +489,10 @@ def test_cli_handout_out_may_be_a_folder_and_bad_paths_are_one_line_errors(ws, t
                  "--out", str(folder)]) == 0
     assert (folder / "resnet-handout.md").is_file()
     assert (folder / "resnet-handout_figures" / "resnet-figure-1.png").is_file()
+    new_folder = tmp_path / "not-yet"  # a trailing slash names a folder to create
+    assert main(["--workspace", str(ws.root), "handout", "resnet", "--format", "html",
+                 "--out", f"{new_folder}/"]) == 0
+    assert (new_folder / "resnet-handout.html").is_file()
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     assert main(["--workspace", str(ws.root), "handout", "resnet", "--format", "pdf",

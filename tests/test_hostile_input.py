@@ -25,7 +25,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from workbench import catalog, notes, pdf, runs, sessions
+from workbench import (
+    catalog,
+    note_file,
+    notes,
+    pdf,
+    pdf_files,
+    reproduction_info,
+    run_queue,
+    runs,
+    sessions,
+)
 from workbench.cli import build_parser, main
 from workbench.errors import WorkbenchError
 from workbench.workspace import Workspace
@@ -85,21 +95,21 @@ def id_uses(ws: Workspace, bad: str):
     return {
         "note path (paper)": lambda: ws.note_path(bad, "alice"),
         "note path (reader)": lambda: ws.note_path("resnet", bad),
-        "load note (paper)": lambda: notes.load_note(ws, bad, "alice"),
-        "load note (reader)": lambda: notes.load_note(ws, "resnet", bad),
+        "load note (paper)": lambda: note_file.load_note(ws, bad, "alice"),
+        "load note (reader)": lambda: note_file.load_note(ws, "resnet", bad),
         "new note": lambda: notes.new_note(bad, "alice"),
-        "save note (paper)": lambda: notes.save_note(ws, notes.Note(bad, "alice"), None),
-        "save note (reader)": lambda: notes.save_note(
+        "save note (paper)": lambda: note_file.save_note(ws, notes.Note(bad, "alice"), None),
+        "save note (reader)": lambda: note_file.save_note(
             ws, notes.Note("resnet", bad, passes=note.passes), None),
-        "upload": lambda: pdf.save_upload(b"%PDF-1.4\n%%EOF\n", ws, bad),
+        "upload": lambda: pdf_files.save_upload(b"%PDF-1.4\n%%EOF\n", ws, bad),
         "session path": lambda: sessions.session_path(ws, bad),
         "load session": lambda: sessions.load_session(ws, bad),
         "save session": lambda: sessions.save_session(
             ws, sessions.Session(bad, "A session", papers=("resnet",)), None),
         "run": lambda: runs.get_run(ws, bad),
-        "cancel run": lambda: runs.cancel(ws, bad),
-        "resume run": lambda: runs.resume(ws, bad),
-        "reproduction": lambda: runs.describe(ws, bad),
+        "cancel run": lambda: run_queue.cancel(ws, bad),
+        "resume run": lambda: run_queue.resume(ws, bad),
+        "reproduction": lambda: reproduction_info.describe(ws, bad),
     }
 
 
@@ -137,14 +147,14 @@ def test_hostile_paper_ids_in_the_catalog_are_problems_not_paths(tmp_path):
 
 def test_upload_over_the_size_limit_is_refused_and_nothing_is_kept(ws, tmp_path):
     data = b"%PDF-1.7\n" + b"0" * pdf.MAX_BYTES  # one limit plus a header: too large
-    err = refused(lambda: pdf.save_upload(data, ws, "resnet"), tmp_path)
+    err = refused(lambda: pdf_files.save_upload(data, ws, "resnet"), tmp_path)
     assert isinstance(err, pdf.PdfTooLarge)
     assert f"{pdf.MAX_BYTES // 2**20}" in str(err)  # the message names the limit
 
 
 def test_upload_that_is_not_a_pdf_is_refused_and_nothing_is_kept(ws, tmp_path):
     for data in (b"<html>captcha</html>", b"MZ\x90\x00 an executable", b""):
-        refused(lambda data=data: pdf.save_upload(data, ws, "resnet"), tmp_path)
+        refused(lambda data=data: pdf_files.save_upload(data, ws, "resnet"), tmp_path)
 
 
 def test_the_apps_upload_limit_is_not_above_the_librarys():
@@ -179,7 +189,7 @@ def laughs(levels: int = 10) -> str:
 CAPPED = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1_000_000_000, 1_000_000_000))
-from workbench import notes, sessions
+from workbench import note_file, sessions
 from workbench.errors import WorkbenchError
 LAUGHS = sys.argv[2]
 CASES = {
@@ -188,15 +198,15 @@ CASES = {
     "session papers": lambda: sessions.parse_session(f"title: t\\npapers: {LAUGHS}", "s"),
     "session presenters": lambda: sessions.parse_session(
         f"title: t\\npapers: [resnet]\\npresenters: {{resnet: {LAUGHS}}}", "s"),
-    "note references": lambda: notes.parse(
+    "note references": lambda: note_file.parse(
         f"---\\nreferences_next: {LAUGHS}\\n---\\n".encode(), "resnet", "alice"),
-    "note pass status": lambda: notes.parse(
+    "note pass status": lambda: note_file.parse(
         f"---\\npass1: {{status: {LAUGHS}}}\\n---\\n".encode(), "resnet", "alice"),
 }
 try:
     CASES[sys.argv[1]]()
     print("accepted")
-except (WorkbenchError, notes._Unreadable) as exc:
+except (WorkbenchError, note_file._Unreadable) as exc:
     print("refused: " + str(exc)[:200].replace("\\n", " "))
 except MemoryError:
     print("memory exploded")
@@ -232,8 +242,8 @@ def test_note_front_matter_refuses_code_tags(ws, tmp_path):
     path.parent.mkdir(parents=True)
     for tag in CODE_TAGS:
         path.write_text(f"---\npass1: {tag.format(marker=marker)}\n---\n", encoding="utf-8")
-        with pytest.raises(notes.NoteUnreadable, match="resnet/alice.md"):
-            notes.load_note(ws, "resnet", "alice")
+        with pytest.raises(note_file.NoteUnreadable, match="resnet/alice.md"):
+            note_file.load_note(ws, "resnet", "alice")
     assert not marker.exists()
 
 
@@ -254,8 +264,8 @@ def test_deeply_nested_yaml_is_refused_with_a_typed_error(what):
         if what == "session":
             sessions.parse_session(f"title: {deep}", "s")
         else:
-            notes.parse(f"---\nx: {deep}\n---\n".encode(), "resnet", "alice")
-    assert isinstance(info.value, WorkbenchError | notes._Unreadable), repr(info.value)
+            note_file.parse(f"---\nx: {deep}\n---\n".encode(), "resnet", "alice")
+    assert isinstance(info.value, WorkbenchError | note_file._Unreadable), repr(info.value)
 
 
 # --- checkpoints ----------------------------------------------------------------------------------

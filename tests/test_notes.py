@@ -11,26 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbench import notes
+from workbench import note_file, notes
 from workbench.catalog import load as load_catalog
 from workbench.cli import main as cli
 from workbench.errors import InvalidId
 from workbench.method import FIVE_CS, PASSES, InvalidPass, budget_state, get_pass, pass_material
-from workbench.notes import (
-    DONE,
-    IN_PROGRESS,
-    FiveCsMissing,
-    NoteConflict,
-    NoteEditor,
-    NoteUnreadable,
-    apply_form,
-    form_values,
-    load_note,
-    render,
-    save_note,
-)
+from workbench.note_editor import NoteEditor
+from workbench.note_file import NoteConflict, NoteUnreadable, load_note, render, save_note
+from workbench.notes import DONE, IN_PROGRESS, FiveCsMissing, apply_form, form_values
 from workbench.progress import load_progress, status_label, topic_progress
-from workbench.workspace import Workspace
+from workbench.workspace import SLUG_RE, Workspace
 
 CATALOG = """\
 topics:
@@ -119,7 +109,7 @@ def test_any_typed_text_round_trips_exactly(key, text, preamble):
     note = dataclasses.replace(notes.new_note("resnet", "alice"),
                                preamble=notes.normalize_text(preamble))
     note = apply_form(note, {key: text})
-    back = notes.parse(render(note).encode(), "resnet", "alice")
+    back = note_file.parse(render(note).encode(), "resnet", "alice")
     assert form_values(back)[key] == notes.normalize_text(text)
     assert back == note
 
@@ -229,7 +219,7 @@ def test_unreadable_note_names_the_file_and_is_never_overwritten(ws, content):
     with pytest.raises(NoteUnreadable, match=r"notes/resnet/alice\.md: .*will not be overwritten"):
         load_note(ws, "resnet", "alice")
     fresh = notes.new_note("resnet", "alice")
-    for version in (None, "0" * 64, notes.version_of(content)):
+    for version in (None, "0" * 64, note_file.version_of(content)):
         with pytest.raises(NoteUnreadable):
             save_note(ws, fresh, version)
     assert path.read_bytes() == content
@@ -338,7 +328,7 @@ def test_method_has_three_passes_with_budgets_from_keshav_and_the_lecture():
     assert [c.name for c in FIVE_CS] == ["Category", "Context", "Correctness", "Contributions",
                                          "Clarity"]
     keys = [k for p in PASSES for k in p.keys]
-    assert len(keys) == len(set(keys)) and all(notes.SLUG_RE.fullmatch(k) for k in keys)
+    assert len(keys) == len(set(keys)) and all(SLUG_RE.fullmatch(k) for k in keys)
     assert budget_state(get_pass(1), 20) == "over" and budget_state(get_pass(1), 10) == "within"
     with pytest.raises(InvalidPass):
         get_pass(4)
@@ -438,7 +428,8 @@ def test_cli_status_lists_papers_and_topics(ws, capsys):
 
 
 def test_library_modules_import_neither_streamlit_nor_torch():
-    code = ("import sys, workbench.notes, workbench.method, workbench.progress; "
+    code = ("import sys, workbench.notes, workbench.note_file, workbench.note_editor, "
+            "workbench.method, workbench.progress; "
             "print(sorted(m for m in ('streamlit', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -449,7 +440,7 @@ def test_library_modules_import_neither_streamlit_nor_torch():
     blacklist_categories=("Cs",)), max_size=20), max_size=5))
 def test_any_list_item_round_trips_through_the_front_matter(key, items):
     note = apply_form(notes.new_note("resnet", "alice"), {key: "\n".join(items)})
-    back = notes.parse(render(note).encode(), "resnet", "alice")
+    back = note_file.parse(render(note).encode(), "resnet", "alice")
     assert back == note
     expected = [s.strip() for s in "\n".join(items).replace("\x00", "").splitlines()]
     assert list(getattr(back, key)) == [s for s in expected if s]

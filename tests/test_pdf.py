@@ -23,8 +23,9 @@ from tests.pdf_fixtures import (
     make_blank,
     make_paper,
 )
-from workbench import pdf
+from workbench import pdf, pdf_files
 from workbench.errors import InvalidId, WorkbenchError
+from workbench.pdf_structure import EXTRACTOR_VERSION, PaperStructure
 from workbench.sources import SourceConfigError
 
 
@@ -34,7 +35,7 @@ def paper_pdf(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def structure(paper_pdf) -> pdf.PaperStructure:
+def structure(paper_pdf) -> PaperStructure:
     return pdf.extract(paper_pdf)
 
 
@@ -99,7 +100,7 @@ def test_render_false_skips_crops_but_keeps_boxes(paper_pdf):
 
 
 def test_structure_round_trips_through_dict(structure):
-    again = pdf.PaperStructure.from_dict(json.loads(json.dumps(structure.to_dict())),
+    again = PaperStructure.from_dict(json.loads(json.dumps(structure.to_dict())),
                                          [f.png for f in structure.figures])
     assert again == structure
 
@@ -137,7 +138,7 @@ def test_cache_entry_of_an_older_extractor_is_ignored(paper_pdf, tmp_path):
     first = pdf.extract(paper_pdf, cache_dir=tmp_path)
     entry = tmp_path / f"{first.sha256}.json"
     data = json.loads(entry.read_text())
-    data["version"] = pdf.EXTRACTOR_VERSION - 1
+    data["version"] = EXTRACTOR_VERSION - 1
     data["title"] = "stale"
     entry.write_text(json.dumps(data))
     assert pdf.extract(paper_pdf, cache_dir=tmp_path).title == TITLE
@@ -293,7 +294,7 @@ def test_save_upload_stores_a_pdf_under_the_paper_id(tmp_path, paper_pdf):
     from workbench.workspace import Workspace
 
     ws = Workspace.resolve(tmp_path)
-    path = pdf.save_upload(paper_pdf.read_bytes(), ws, "tiny")
+    path = pdf_files.save_upload(paper_pdf.read_bytes(), ws, "tiny")
     assert path == tmp_path / "pdfs" / "tiny.pdf"
     assert pdf.extract(path).title == TITLE
 
@@ -308,7 +309,7 @@ def test_save_upload_refuses_non_pdfs_and_keeps_no_file(tmp_path, data, error):
 
     ws = Workspace.resolve(tmp_path)
     with pytest.raises(error):
-        pdf.save_upload(data, ws, "tiny")
+        pdf_files.save_upload(data, ws, "tiny")
     assert not (tmp_path / "pdfs" / "tiny.pdf").exists()
 
 
@@ -317,16 +318,16 @@ def test_save_upload_checks_size_and_paper_id(tmp_path, paper_pdf):
 
     ws = Workspace.resolve(tmp_path)
     with pytest.raises(pdf.PdfTooLarge, match="limit"):
-        pdf.save_upload(paper_pdf.read_bytes(), ws, "tiny", max_bytes=100)
+        pdf_files.save_upload(paper_pdf.read_bytes(), ws, "tiny", max_bytes=100)
     with pytest.raises(InvalidId):
-        pdf.save_upload(paper_pdf.read_bytes(), ws, "../evil")
+        pdf_files.save_upload(paper_pdf.read_bytes(), ws, "../evil")
 
 
 def test_download_writes_the_pdf_atomically(tmp_path, paper_pdf):
     data = paper_pdf.read_bytes()
     with FakeServices() as fake:
         fake.add("GET", "/pdf/1512.03385", body=data, content_type="application/pdf")
-        path = pdf.download_arxiv_pdf("1512.03385v1", tmp_path / "pdfs", base_url=fake.pdf_url,
+        path = pdf_files.download_arxiv_pdf("1512.03385v1", tmp_path / "pdfs", base_url=fake.pdf_url,
                                       timeout=5)
     assert path == tmp_path / "pdfs" / "1512.03385.pdf" and path.read_bytes() == data
     assert [p.name for p in path.parent.iterdir()] == ["1512.03385.pdf"]  # no temp file left
@@ -336,7 +337,7 @@ def test_download_skips_a_file_that_is_already_there(tmp_path, paper_pdf):
     dest = tmp_path / "1512.03385.pdf"
     dest.write_bytes(paper_pdf.read_bytes())
     with FakeServices() as fake:
-        assert pdf.download_arxiv_pdf("1512.03385", tmp_path, base_url=fake.pdf_url) == dest
+        assert pdf_files.download_arxiv_pdf("1512.03385", tmp_path, base_url=fake.pdf_url) == dest
         assert fake.requests == []
 
 
@@ -350,13 +351,13 @@ def test_download_refuses_anything_but_a_pdf(tmp_path, status, body, ctype, erro
     with FakeServices() as fake:
         fake.add("GET", "/pdf/1512.03385", status=status, body=body, content_type=ctype)
         with pytest.raises(error, match=words):
-            pdf.download_arxiv_pdf("1512.03385", tmp_path, base_url=fake.pdf_url, timeout=5)
+            pdf_files.download_arxiv_pdf("1512.03385", tmp_path, base_url=fake.pdf_url, timeout=5)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_download_offline_raises_arxiv_offline(tmp_path):
     with pytest.raises(pdf.ArxivOffline, match="offline") as info:
-        pdf.download_arxiv_pdf("1512.03385", tmp_path, base_url=closed_port_url(), timeout=2)
+        pdf_files.download_arxiv_pdf("1512.03385", tmp_path, base_url=closed_port_url(), timeout=2)
     assert "\n" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
 
@@ -365,7 +366,7 @@ def test_download_honours_offline_mode_without_a_request(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_OFFLINE", "1")
     with FakeServices() as fake:
         with pytest.raises(pdf.ArxivOffline, match="WORKBENCH_OFFLINE=1") as info:
-            pdf.download_arxiv_pdf("1512.03385", tmp_path, base_url=fake.pdf_url)
+            pdf_files.download_arxiv_pdf("1512.03385", tmp_path, base_url=fake.pdf_url)
         assert fake.requests == []
     assert "\n" not in str(info.value) and list(tmp_path.iterdir()) == []
 
@@ -376,12 +377,12 @@ def test_download_timeout_comes_from_the_environment(tmp_path, paper_pdf, monkey
         fake.add("GET", "/pdf/1512.03385", body=paper_pdf.read_bytes(),
                  content_type="application/pdf")
         fake.fail_forever("/pdf/1512.03385", Fault.slow(3.0))  # answers after 3 s
-        with pytest.raises(pdf.ArxivOffline, match="ReadTimeout"):
-            pdf.download_arxiv_pdf("1512.03385", tmp_path, base_url=fake.pdf_url)
+        with pytest.raises(pdf.ArxivOffline, match=r"did not answer within 0.5 s"):
+            pdf_files.download_arxiv_pdf("1512.03385", tmp_path, base_url=fake.pdf_url)
     assert list(tmp_path.iterdir()) == []
     monkeypatch.setenv("WORKBENCH_HTTP_TIMEOUT", "soon")
     with pytest.raises(SourceConfigError, match="WORKBENCH_HTTP_TIMEOUT"):
-        pdf.download_arxiv_pdf("1512.03385", tmp_path, base_url="http://127.0.0.1:9")
+        pdf_files.download_arxiv_pdf("1512.03385", tmp_path, base_url="http://127.0.0.1:9")
 
 
 def test_download_url_comes_from_the_environment(tmp_path, paper_pdf, monkeypatch):
@@ -389,7 +390,7 @@ def test_download_url_comes_from_the_environment(tmp_path, paper_pdf, monkeypatc
         fake.add("GET", "/pdf/1706.03762", body=paper_pdf.read_bytes(),
                  content_type="application/pdf")
         monkeypatch.setenv("WORKBENCH_ARXIV_PDF_URL", fake.pdf_url)
-        assert pdf.download_arxiv_pdf("1706.03762", tmp_path, timeout=5).is_file()
+        assert pdf_files.download_arxiv_pdf("1706.03762", tmp_path, timeout=5).is_file()
 
 
 # --- CLI and imports ------------------------------------------------------------------------------------
@@ -433,7 +434,7 @@ def test_cli_finds_a_catalog_papers_pdf(workspace, paper_pdf):
 
 
 def test_pdf_modules_import_no_heavy_libraries():
-    code = ("import sys, workbench.pdf, workbench.reading_material; "
+    code = ("import sys, workbench.pdf, workbench.pdf_files, workbench.reading_material; "
             "print(sorted(m for m in ('pymupdf', 'streamlit', 'torch', 'requests') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr

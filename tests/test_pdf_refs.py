@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from tests.pdf_fixtures import make_paper
 from workbench import catalog as catalog_mod
 from workbench import pdf
-from workbench.pdf import Reference, match_references, parse_reference, title_similarity
+from workbench.pdf_refs import Reference, match_references, parse_reference, title_similarity
+from workbench.pdf_structure import PaperStructure, Section
 from workbench.workspace import Workspace
 
 # --- parsing ----------------------------------------------------------------------------------------
@@ -249,6 +250,6 @@ def test_citation_counts_expand_bracket_ranges():
     from workbench.reading_material import citation_counts
 
     refs = tuple(parse_reference(f"[{i}] A. B. Title {i}. 2020.") for i in range(1, 6))
-    section = pdf.Section("1 Intro", "1", "Intro", 1, 1, "as in [1, 3] and [2\u20134], see [3].")
-    s = pdf.PaperStructure("0" * 64, "x.pdf", 1, "", "", "", (section,), "", "", None, (), refs)
+    section = Section("1 Intro", "1", "Intro", 1, 1, "as in [1, 3] and [2\u20134], see [3].")
+    s = PaperStructure("0" * 64, "x.pdf", 1, "", "", "", (section,), "", "", None, (), refs)
     assert citation_counts(s) == [1, 1, 3, 1, 0]

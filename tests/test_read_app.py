@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from workbench.method import FIVE_CS
-from workbench.notes import DONE, IN_PROGRESS, apply_form, load_note, new_note, save_note
+from workbench.note_file import load_note, save_note
+from workbench.notes import DONE, IN_PROGRESS, apply_form, new_note
 from workbench.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from tests.runs_helpers import (
     use_fake_child,
     wait_for,
 )
-from workbench import runs
+from workbench import run_queue, runs
 
 APP = REPO / "workbench" / "app"
 CATALOG = """\
@@ -136,7 +136,7 @@ def test_bad_overrides_are_refused_before_launch(ws):
 def test_an_app_restart_shows_the_same_runs_and_resumes_the_queue(ws, tmp_path, monkeypatch):
     use_fake_child(monkeypatch, tmp_path)
     monkeypatch.setenv("FAKE_STEP_S", "0.1")
-    ids = [runs.submit(ws, "resnet", "tiny", [f"steps={n}"]).id for n in (20, 2, 2)]
+    ids = [run_queue.submit(ws, "resnet", "tiny", [f"steps={n}"]).id for n in (20, 2, 2)]
     first = open_page()
     assert [r["run"] for r in history(first)] == ids[::-1]
     assert [r["status"] for r in history(first)] == ["⏳ queued", "⏳ queued", "🏃 running"]
@@ -150,7 +150,7 @@ def test_an_app_restart_shows_the_same_runs_and_resumes_the_queue(ws, tmp_path, 
 
 def test_overlay_and_attach_a_finished_run_to_the_notes(ws, tmp_path, monkeypatch):
     use_fake_child(monkeypatch, tmp_path)
-    ids = [runs.submit(ws, "resnet", "tiny", [f"steps={n}"]).id for n in (2, 3)]
+    ids = [run_queue.submit(ws, "resnet", "tiny", [f"steps={n}"]).id for n in (2, 3)]
     at = open_page()
     rerun_until(at, lambda a: all("done" in r["status"] for r in history(a)), "both runs")
     at.multiselect(key="run_overlay").set_value(ids).run()

@@ -1,5 +1,6 @@
-"""workbench.runs: overrides checked before launch, the on-disk queue, cancel without orphans,
-failure detection, resume, notes, the CLI; one real `python -m reproductions` run end to end.
+"""workbench.runs, run_queue, run_results, overrides and reproduction_info: overrides checked
+before launch, the on-disk queue, cancel without orphans, failure detection, resume, notes, the
+CLI; one real `python -m reproductions` run end to end.
 
 Most tests launch a fake child (tests/runs_helpers.py) that writes the real run-folder format
 in a fraction of a second; the queue and process logic is the same for the real command.
@@ -22,7 +23,7 @@ from tests.runs_helpers import (
     use_fake_child,
     wait_for,
 )
-from workbench import runs
+from workbench import overrides, reproduction_info, run_processes, run_queue, run_results, runs
 from workbench.errors import InvalidId
 
 
@@ -47,7 +48,7 @@ def finished(ws, run_id):
 def pump_until_finished(ws, run_id, max_concurrent=None):
     """Keep pumping the queue (as the app does) until `run_id` has finished."""
     def step():
-        runs.pump(ws, max_concurrent)
+        run_queue.pump(ws, max_concurrent)
         return finished(ws, run_id)
     return wait_for(step, what=f"{run_id} to finish")
 
@@ -56,7 +57,7 @@ def pump_until_finished(ws, run_id, max_concurrent=None):
 
 
 def test_describe_reports_fields_with_types_and_preset_defaults(ws):
-    repro = runs.describe(ws, "resnet")
+    repro = reproduction_info.describe(ws, "resnet")
     assert {"tiny", "mini"} <= set(repro.presets)
     steps = repro.field("steps")
     assert steps.type == "int" and steps.defaults["tiny"] < steps.defaults["mini"]
@@ -76,16 +77,18 @@ def test_describe_reports_fields_with_types_and_preset_defaults(ws):
     ("steps", "an override is key=value"),
 ])
 def test_bad_overrides_are_refused_before_anything_is_queued(ws, override, message):
-    with pytest.raises(runs.OverrideError, match=message.replace("(", r"\(").replace("?", r"\?")):
-        runs.submit(ws, "resnet", "tiny", [override])
+    pattern = message.replace("(", r"\(").replace("?", r"\?")
+    with pytest.raises(overrides.OverrideError, match=pattern):
+        run_queue.submit(ws, "resnet", "tiny", [override])
     assert runs.list_runs(ws) == []
 
 
 def test_unknown_preset_and_unknown_reproduction_are_refused(ws):
-    with pytest.raises(runs.OverrideError, match="no preset 'huge'"):
-        runs.submit(ws, "resnet", "huge")
-    with pytest.raises(runs.ReproductionUnavailable, match="unknown reproduction 'nope'"):
-        runs.submit(ws, "nope", "tiny")
+    with pytest.raises(overrides.OverrideError, match="no preset 'huge'"):
+        run_queue.submit(ws, "resnet", "huge")
+    with pytest.raises(reproduction_info.ReproductionUnavailable,
+                       match="unknown reproduction 'nope'"):
+        run_queue.submit(ws, "nope", "tiny")
     assert runs.list_runs(ws) == []
 
 
@@ -103,40 +106,40 @@ CASES = [
 def test_override_parser_agrees_with_the_reproductions_parser(annotation, text):
     from reproductions.common import config as authority
 
-    tp = runs.parse_type(annotation)
+    tp = overrides.parse_type(annotation)
     try:
         expected = authority.parse_value(text, tp, "k")
     except authority.ConfigError as exc:
-        with pytest.raises(runs.OverrideError) as ours:
-            runs.parse_value(text, tp, "k")
+        with pytest.raises(overrides.OverrideError) as ours:
+            overrides.parse_value(text, tp, "k")
         assert str(ours.value) == str(exc)
     else:
-        got = runs.parse_value(text, tp, "k")
+        got = overrides.parse_value(text, tp, "k")
         assert got == expected and type(got) is type(expected)
 
 
 def test_form_values_become_overrides_only_where_they_differ_from_the_preset(ws):
-    repro = runs.describe(ws, "resnet")
-    form = {f.name: (f.defaults["tiny"] if f.kind != "text" else runs.default_text(f, "tiny"))
+    repro = reproduction_info.describe(ws, "resnet")
+    form = {f.name: (f.defaults["tiny"] if f.kind != "text" else overrides.default_text(f, "tiny"))
             for f in repro.fields}
-    assert runs.overrides_from_form(repro, "tiny", form) == {}
+    assert overrides.overrides_from_form(repro, "tiny", form) == {}
     changed = {**form, "steps": "6", "layers": "(2, 2, 2)", "dataset": "cifar10",
                "residual": False, "data_root": ""}
-    assert runs.overrides_from_form(repro, "tiny", changed) == {
+    assert overrides.overrides_from_form(repro, "tiny", changed) == {
         "steps": "6", "layers": "(2, 2, 2)", "dataset": "cifar10", "residual": "False"}
-    with pytest.raises(runs.OverrideError, match="steps is empty"):
-        runs.overrides_from_form(repro, "tiny", {**form, "steps": " "})
+    with pytest.raises(overrides.OverrideError, match="steps is empty"):
+        overrides.overrides_from_form(repro, "tiny", {**form, "steps": " "})
 
 
 # --- the queue and the processes (fake child) ----------------------------------------------------
 
 
 def test_queued_runs_start_in_order_one_at_a_time(fake):
-    ids = [runs.submit(fake, "resnet", "tiny", [f"steps={n}"]).id for n in (5, 3, 4)]
+    ids = [run_queue.submit(fake, "resnet", "tiny", [f"steps={n}"]).id for n in (5, 3, 4)]
     assert len(set(ids)) == 3 and all((fake.runs_dir / i).is_dir() for i in ids)
     assert [r.id for r in runs.queued_runs(fake)] == ids
-    assert runs.pump(fake, max_concurrent=1) == ids[:1]
-    assert runs.pump(fake, max_concurrent=1) == []  # the slot is taken
+    assert run_queue.pump(fake, max_concurrent=1) == ids[:1]
+    assert run_queue.pump(fake, max_concurrent=1) == []  # the slot is taken
     assert [r.state for r in map(lambda i: runs.get_run(fake, i), ids)] == [
         runs.RUNNING, runs.QUEUED, runs.QUEUED]
     for i in ids:
@@ -152,51 +155,51 @@ def test_queued_runs_start_in_order_one_at_a_time(fake):
 def test_max_concurrent_runs_start_together(fake, monkeypatch):
     monkeypatch.setenv("WORKBENCH_MAX_RUNS", "2")
     monkeypatch.setenv("FAKE_STEP_S", "0.5")
-    ids = [runs.submit(fake, "resnet", "tiny", ["steps=20"]).id for _ in range(3)]
-    assert runs.pump(fake) == ids[:2]
+    ids = [run_queue.submit(fake, "resnet", "tiny", ["steps=20"]).id for _ in range(3)]
+    assert run_queue.pump(fake) == ids[:2]
     assert runs.get_run(fake, ids[2]).state == runs.QUEUED
 
 
 def test_run_folders_are_never_reused(fake):
-    a = runs.submit(fake, "resnet", "tiny")
+    a = run_queue.submit(fake, "resnet", "tiny")
     clash = fake.runs_dir / f"{a.id.rsplit('-resnet', 1)[0]}-resnet-2"
     clash.mkdir()
     (clash / "mine.txt").write_text("a user's file")
-    b = runs.submit(fake, "resnet", "tiny")
+    b = run_queue.submit(fake, "resnet", "tiny")
     assert b.id not in (a.id, clash.name) and (clash / "mine.txt").read_text() == "a user's file"
 
 
 def test_cancel_kills_the_whole_process_group_and_marks_the_run_cancelled(fake, monkeypatch):
     monkeypatch.setenv("FAKE_MODE", "grandchild")
     monkeypatch.setenv("FAKE_STEP_S", "1")
-    run = runs.submit(fake, "resnet", "tiny", ["steps=600"])
-    runs.pump(fake)
+    run = run_queue.submit(fake, "resnet", "tiny", ["steps=600"])
+    run_queue.pump(fake)
     kid = wait_for(lambda: (run.folder / "grandchild.pid").exists(), what="the grandchild")
     assert kid
     pids = [runs.get_run(fake, run.id).pid, int((run.folder / "grandchild.pid").read_text())]
     assert runs.get_run(fake, run.id).state == runs.RUNNING
-    assert runs.cancel(fake, run.id, grace_s=2).state == runs.CANCELLED
+    assert run_queue.cancel(fake, run.id, grace_s=2).state == runs.CANCELLED
     assert all(process_gone(p) for p in pids)
     with pytest.raises(runs.RunError, match="is cancelled; only queued or running"):
-        runs.cancel(fake, run.id)
+        run_queue.cancel(fake, run.id)
 
 
 def test_cancel_escalates_to_sigkill_when_sigterm_is_ignored(fake, monkeypatch):
     monkeypatch.setenv("FAKE_MODE", "ignore_term")
     monkeypatch.setenv("FAKE_STEP_S", "1")
-    run = runs.submit(fake, "resnet", "tiny", ["steps=600"])
-    runs.pump(fake)
+    run = run_queue.submit(fake, "resnet", "tiny", ["steps=600"])
+    run_queue.pump(fake)
     wait_for(lambda: (run.folder / "status.json").exists(), what="the child to start")
     pid = runs.get_run(fake, run.id).pid
-    assert runs.cancel(fake, run.id, grace_s=0.5).state == runs.CANCELLED
+    assert run_queue.cancel(fake, run.id, grace_s=0.5).state == runs.CANCELLED
     assert process_gone(pid)
 
 
 def test_a_queued_run_can_be_cancelled_and_never_starts(fake):
-    first = runs.submit(fake, "resnet", "tiny", ["steps=3"])
-    second = runs.submit(fake, "resnet", "tiny", ["steps=3"])
-    assert runs.cancel(fake, second.id).state == runs.CANCELLED
-    runs.pump(fake)
+    first = run_queue.submit(fake, "resnet", "tiny", ["steps=3"])
+    second = run_queue.submit(fake, "resnet", "tiny", ["steps=3"])
+    assert run_queue.cancel(fake, second.id).state == runs.CANCELLED
+    run_queue.pump(fake)
     pump_until_finished(fake, first.id)
     assert runs.get_run(fake, second.id).state == runs.CANCELLED
     assert not (second.folder / "launch.json").exists()
@@ -204,8 +207,8 @@ def test_a_queued_run_can_be_cancelled_and_never_starts(fake):
 
 def test_a_run_that_fails_shows_failed_with_its_error(fake, monkeypatch):
     monkeypatch.setenv("FAKE_MODE", "crash")
-    run = runs.submit(fake, "resnet", "tiny", ["steps=5"])
-    runs.pump(fake)
+    run = run_queue.submit(fake, "resnet", "tiny", ["steps=5"])
+    run_queue.pump(fake)
     failed = wait_for(lambda: finished(fake, run.id), what="the crash")
     assert failed.state == runs.FAILED
     assert failed.error == "RuntimeError: shapes (2, 3) and (4, 5) differ"
@@ -213,32 +216,32 @@ def test_a_run_that_fails_shows_failed_with_its_error(fake, monkeypatch):
 
 def test_a_process_that_died_without_a_result_is_failed_with_its_console(fake, monkeypatch):
     monkeypatch.setenv("FAKE_MODE", "die")
-    run = runs.submit(fake, "resnet", "tiny")
-    runs.pump(fake)
+    run = run_queue.submit(fake, "resnet", "tiny")
+    run_queue.pump(fake)
     dead = wait_for(lambda: finished(fake, run.id), what="the child to die")
     assert dead.state == runs.FAILED and dead.error == "fake child: boom, out of memory"
     assert "boom" in runs.log_tail(dead)
 
 
 def test_a_recycled_pid_is_not_taken_for_a_live_run(fake):
-    run = runs.submit(fake, "resnet", "tiny")
+    run = run_queue.submit(fake, "resnet", "tiny")
     # this test process is alive, but it started long after the recorded start time
     (run.folder / "launch.json").write_text(json.dumps(
         {"pid": os.getpid(), "created": 1_000_000.0, "started": 1_000_000.0}))
     assert runs.get_run(fake, run.id).state == runs.FAILED
-    assert runs.pump(fake) == []  # nothing queued, and no slot is held by a ghost
+    assert run_queue.pump(fake) == []  # nothing queued, and no slot is held by a ghost
 
 
 def test_resume_requeues_a_cancelled_run_to_continue_from_its_checkpoint(fake, monkeypatch):
     monkeypatch.setenv("FAKE_STEP_S", "0.3")
-    run = runs.submit(fake, "resnet", "tiny", ["steps=200"])
-    runs.pump(fake)
+    run = run_queue.submit(fake, "resnet", "tiny", ["steps=200"])
+    run_queue.pump(fake)
     wait_for(lambda: runs.get_run(fake, run.id).checkpoints, what="a checkpoint")
-    runs.cancel(fake, run.id, grace_s=2)
+    run_queue.cancel(fake, run.id, grace_s=2)
     monkeypatch.setenv("FAKE_STEP_S", "0.001")
-    queued = runs.resume(fake, run.id)
+    queued = run_queue.resume(fake, run.id)
     assert queued.state == runs.QUEUED and queued.attempt == 2 and queued.resume
-    runs.pump(fake)
+    run_queue.pump(fake)
     done = wait_for(lambda: finished(fake, run.id), what="the resumed run")
     assert done.state == runs.DONE
     launch = json.loads((run.folder / "launch.json").read_text())
@@ -248,31 +251,31 @@ def test_resume_requeues_a_cancelled_run_to_continue_from_its_checkpoint(fake, m
     assert (run.folder / "log.txt").read_text().splitlines() == [
         "start resume=False", "start resume=True"]
     with pytest.raises(runs.RunError, match="is done; only a failed or cancelled run"):
-        runs.resume(fake, run.id)
+        run_queue.resume(fake, run.id)
 
 
 def test_resume_without_a_checkpoint_is_refused(fake, monkeypatch):
     monkeypatch.setenv("FAKE_MODE", "die")
-    run = runs.submit(fake, "resnet", "tiny")
-    runs.pump(fake)
+    run = run_queue.submit(fake, "resnet", "tiny")
+    run_queue.pump(fake)
     wait_for(lambda: finished(fake, run.id), what="the child to die")
     with pytest.raises(runs.RunError, match="no checkpoint to resume from"):
-        runs.resume(fake, run.id)
+        run_queue.resume(fake, run.id)
 
 
 def test_supervisor_starts_queued_runs_until_the_queue_is_empty(fake):
-    ids = [runs.submit(fake, "resnet", "tiny", ["steps=2"]).id for _ in range(2)]
-    assert runs.supervise(fake, poll_s=0.05) is True
+    ids = [run_queue.submit(fake, "resnet", "tiny", ["steps=2"]).id for _ in range(2)]
+    assert run_queue.supervise(fake, poll_s=0.05) is True
     assert [runs.get_run(fake, i).state for i in ids] == [runs.DONE, runs.DONE]
 
 
 def test_only_one_supervisor_runs_per_workspace(fake):
     import fcntl
 
-    runs.submit(fake, "resnet", "tiny")
+    run_queue.submit(fake, "resnet", "tiny")
     with open(fake.cache_dir / "runs-supervisor.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        assert runs.supervise(fake, poll_s=0.05) is False
+        assert run_queue.supervise(fake, poll_s=0.05) is False
     assert runs.queued_runs(fake)  # the refused supervisor started nothing
 
 
@@ -287,7 +290,7 @@ def test_unknown_and_unsafe_run_ids_are_refused(fake):
 
 
 def two_done_runs(ws):
-    ids = [runs.submit(ws, "resnet", "tiny", [f"steps={n}"]).id for n in (2, 4)]
+    ids = [run_queue.submit(ws, "resnet", "tiny", [f"steps={n}"]).id for n in (2, 4)]
     for i in ids:
         pump_until_finished(ws, i)
     return [runs.get_run(ws, i) for i in ids]
@@ -295,36 +298,36 @@ def two_done_runs(ws):
 
 def test_compare_puts_runs_side_by_side(fake):
     a, b = two_done_runs(fake)
-    tables = runs.compare([a, b])
+    tables = run_results.compare([a, b])
     assert {"": "steps", a.id: 2, b.id: 4} in tables["config"]
     assert {"": "train_loss (main)", a.id: 0.5, b.id: 0.25} in tables["metrics"]
     assert {"": "degradation", a.id: "reproduced in miniature",
             b.id: "reproduced in miniature"} in tables["claims"]
-    fig = runs.curves_figure({a.id: runs.read_metrics(a), b.id: runs.read_metrics(b)})
+    fig = run_results.curves_figure({a.id: runs.read_metrics(a), b.id: runs.read_metrics(b)})
     assert [t.name for t in fig.data if t.showlegend] == [a.id, b.id]
     assert {t.xaxis for t in fig.data} == {"x", "x2"}  # loss and accuracy panels
 
 
 def test_attach_run_to_notes_adds_it_once_and_feeds_the_correctness_verdicts(fake):
-    from workbench import notes
+    from workbench import note_file
 
     a, _ = two_done_runs(fake)
-    runs.attach_run_to_notes(fake, "resnet", "alice", a.id)
-    note = runs.attach_run_to_notes(fake, "resnet", "alice", a.id)
+    run_results.attach_run_to_notes(fake, "resnet", "alice", a.id)
+    note = run_results.attach_run_to_notes(fake, "resnet", "alice", a.id)
     assert note.runs_consulted == (a.id,)
-    assert notes.load_note(fake, "resnet", "alice")[0].runs_consulted == (a.id,)
-    rows = runs.run_verdicts_for_notes(fake, [a.id, "20000101-000000-gone"])
+    assert note_file.load_note(fake, "resnet", "alice")[0].runs_consulted == (a.id,)
+    rows = run_results.run_verdicts_for_notes(fake, [a.id, "20000101-000000-gone"])
     assert [(r["claim"], r["verdict"]) for r in rows[:2]] == [
         ("degradation", "reproduced in miniature"), ("imagenet-top1", "not applicable")]
     assert rows[2]["verdict"] is None and "no run" in rows[2]["note"]
     with pytest.raises(runs.RunError, match="reproduces 'resnet', not 'alexnet'"):
-        runs.attach_run_to_notes(fake, "alexnet", "alice", a.id)
+        run_results.attach_run_to_notes(fake, "alexnet", "alice", a.id)
 
 
 def test_attach_refuses_a_run_that_has_not_finished(fake):
-    run = runs.submit(fake, "resnet", "tiny")
+    run = run_queue.submit(fake, "resnet", "tiny")
     with pytest.raises(runs.RunError, match="is queued; only a finished run"):
-        runs.attach_run_to_notes(fake, "resnet", "alice", run.id)
+        run_results.attach_run_to_notes(fake, "resnet", "alice", run.id)
 
 
 # --- the CLI -------------------------------------------------------------------------------------
@@ -356,7 +359,7 @@ def test_cli_foreground_run_prints_verdicts_and_status_lists_it(fake, capsys):
 
 
 def test_cli_detach_queues_and_status_and_compare_report(fake, capsys, monkeypatch):
-    monkeypatch.setattr(runs, "ensure_supervisor", lambda ws: None)  # the app/CLI pump here
+    monkeypatch.setattr(run_queue, "ensure_supervisor", lambda ws: None)  # the app/CLI pump here
     assert cli("run", "resnet", "--preset", "tiny", "--set", "steps=2", "--detach") == 0
     assert cli("run", "resnet", "--preset", "tiny", "--set", "steps=4", "--detach") == 0
     out = capsys.readouterr().out
@@ -405,15 +408,15 @@ def test_run_folder_needs_no_tensorboard(tmp_path, monkeypatch):
 
 
 def test_real_tiny_run_writes_its_result_and_verdicts(ws):
-    run = runs.submit(ws, "resnet", "tiny", ["steps=3"])
-    assert runs.pump(ws) == [run.id]
+    run = run_queue.submit(ws, "resnet", "tiny", ["steps=3"])
+    assert run_queue.pump(ws) == [run.id]
     done = wait_for(lambda: finished(ws, run.id), timeout=300, poll=0.5, what="resnet/tiny")
     assert done.state == runs.DONE, runs.log_tail(done)
     assert done.result["paper"] == "resnet" and done.result["claims"]
     assert {c["verdict"] for c in done.result["claims"]} <= {
         "reproduced in miniature", "not reproduced", "not reproduced in miniature",
         "not applicable"}
-    env = runs.environment(done)
+    env = run_results.environment(done)
     assert env["device"] and env["torch"] and env["seed"] == 0
     assert done.config["config"]["steps"] == 3
     assert [m["step"] for m in runs.read_metrics(done) if not m.get("eval")][-1] == 3
@@ -422,9 +425,9 @@ def test_real_tiny_run_writes_its_result_and_verdicts(ws):
 
 
 def test_a_detached_run_is_started_and_followed_by_a_background_supervisor(ws):
-    run = runs.submit(ws, "resnet", "tiny", ["steps=2"])
-    runs.ensure_supervisor(ws)  # `workbench repro pump --wait` in its own session
-    supervisor = runs._SUPERVISOR[-1]
+    run = run_queue.submit(ws, "resnet", "tiny", ["steps=2"])
+    run_queue.ensure_supervisor(ws)  # `workbench repro pump --wait` in its own session
+    supervisor = run_processes.SUPERVISORS[-1]
     done = wait_for(lambda: finished(ws, run.id), timeout=300, poll=0.5, what="the run")
     assert done.state == runs.DONE, runs.log_tail(done)
     assert json.loads((done.folder / "launch.json").read_text())["by_pid"] == supervisor.pid
@@ -433,9 +436,9 @@ def test_a_detached_run_is_started_and_followed_by_a_background_supervisor(ws):
 
 @pytest.mark.slow
 def test_every_registered_reproduction_has_a_form_that_round_trips_its_presets(ws):
-    for entry in runs.list_reproductions(ws):
-        repro = runs.describe(ws, entry["name"])
+    for entry in reproduction_info.list_reproductions(ws):
+        repro = reproduction_info.describe(ws, entry["name"])
         for preset in repro.presets:
             form = {f.name: f.defaults[preset] if f.kind != "text" else
-                    runs.default_text(f, preset) for f in repro.fields}
-            assert runs.overrides_from_form(repro, preset, form) == {}, (entry["name"], preset)
+                    overrides.default_text(f, preset) for f in repro.fields}
+            assert overrides.overrides_from_form(repro, preset, form) == {}, (entry["name"], preset)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from workbench import catalog as catalog_mod
 from workbench.errors import WorkbenchError
-from workbench.pdf import normalise_title
+from workbench.pdf_refs import normalise_title
 from workbench.sources import NotFound, SourceError, Sources, open_sources
 from workbench.sources.arxiv import base_id, parse_arxiv_ref
 from workbench.sources.semantic_scholar import S2Paper
@@ -281,7 +281,8 @@ def save(ws: Workspace, proposal: Proposal, *, pdf: bool = False,
 
 def _download_pdf(ws: Workspace, entry: dict, src: Sources):
     """The arXiv PDF into pdfs/ (where `pdf.pdf_for_paper` finds it); the path if it is new."""
-    from workbench.pdf import arxiv_file_name, download_arxiv_pdf
+    from workbench.pdf import arxiv_file_name
+    from workbench.pdf_files import download_arxiv_pdf
     from workbench.sources.cache import throttle
 
     if not entry.get("arxiv"):

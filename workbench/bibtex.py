@@ -426,7 +426,7 @@ def _topic(cat, topic: str | None) -> str:
 
 
 def _same_paper(a: Mapping, b: Mapping) -> str | None:
-    from workbench.pdf import normalise_title
+    from workbench.pdf_refs import normalise_title
 
     if a.get("arxiv") and a.get("arxiv") == b.get("arxiv"):
         return f"arXiv id {a['arxiv']}"

@@ -96,7 +96,7 @@ def cmd_notes(args) -> int:
     """Print (or write) one reader's notes on a paper as Markdown."""
     from workbench import catalog
     from workbench.fileio import atomic_write_text
-    from workbench.notes import export_markdown, load_note
+    from workbench.note_file import export_markdown, load_note
 
     ws, reader = _workspace(args), _reader(args)
     try:
@@ -149,9 +149,9 @@ def add_notes(sub) -> None:
 
 
 def _graph_stats(g, args) -> int:
-    from workbench import graph
+    from workbench import graph_queries
 
-    s = graph.graph_stats(g)
+    s = graph_queries.graph_stats(g)
     by_source = ", ".join(f"{k} {v}" for k, v in s["citations_by_source"].items())
     print(f"citation graph: {s['papers']} papers ({s['in_catalog']} in the catalog), "
           f"{s['citations']} citations ({by_source})")
@@ -180,23 +180,23 @@ def _graph_order(g, args) -> int:
 
 
 def _graph_path(g, args) -> int:
-    from workbench import graph
+    from workbench import graph_queries
 
-    path = graph.citation_path(g, args.a, args.b, undirected=args.undirected)
+    path = graph_queries.citation_path(g, args.a, args.b, undirected=args.undirected)
     if path is None:
         hint = "" if args.undirected else " (try --undirected)"
         print(f"no citation path between {args.a} and {args.b}{hint}", file=sys.stderr)
         return 1
     print(f"{args.a} -> {args.b}: {len(path) - 1} hop{'s' if len(path) != 2 else ''}")
-    for line in graph.describe_path(g, path):
+    for line in graph_queries.describe_path(g, path):
         print(f"  {line}")
     return 0
 
 
 def _graph_similar(g, args) -> int:
-    from workbench import graph
+    from workbench import graph_queries
 
-    found = graph.similar_papers(g, args.paper, limit=args.limit)
+    found = graph_queries.similar_papers(g, args.paper, limit=args.limit)
     if not found:
         print(f"no paper shares a reference or a citer with {args.paper}")
         return 0
@@ -208,19 +208,19 @@ def _graph_similar(g, args) -> int:
 
 
 def _graph_export(g, args) -> int:
-    from workbench import catalog, graph
+    from workbench import catalog, graph, graph_draw
 
-    if args.format not in graph.EXPORT_FORMATS:
+    if args.format not in graph_draw.EXPORT_FORMATS:
         raise graph.GraphError(f"unknown export format '{args.format}'; use one of: "
-                               f"{', '.join(graph.EXPORT_FORMATS)}")
+                               f"{', '.join(graph_draw.EXPORT_FORMATS)}")
     view = None
     if args.center or args.format in ("svg", "png"):
         topics = {t.id: t.title for t in catalog.load(_workspace(args).catalog_path).topics}
-        view = graph.make_view(g, args.center, hops=args.hops, direction=args.direction,
-                               colour_by=args.colour_by, topics=topics)
+        view = graph_draw.make_view(g, args.center, hops=args.hops, direction=args.direction,
+                                    colour_by=args.colour_by, topics=topics)
     out = args.out or f"citation-graph.{args.format}"
-    data = graph.export(view.graph if view else g, args.format, view)
-    graph.write_export(data, out)
+    data = graph_draw.export(view.graph if view else g, args.format, view)
+    graph_draw.write_export(data, out)
     shown = view.graph if view else g
     print(f"wrote {out} ({shown.number_of_nodes()} papers, {shown.number_of_edges()} citations)")
     return 0
@@ -236,7 +236,7 @@ def cmd_graph(args) -> int:
 
 
 def add_graph(sub) -> None:
-    # no `choices=` from workbench.graph: importing networkx here would slow every command;
+    # no `choices=` from workbench.graph*: importing networkx here would slow every command;
     # the graph functions reject a bad value with a one-line GraphError instead
     p = sub.add_parser("graph", help="citation graph: stats, reading order, paths, similar "
                        "papers, exports")
@@ -353,13 +353,13 @@ def _watch_run(ws, run_id: str) -> int:
 
     from tqdm import tqdm
 
-    from workbench import runs
+    from workbench import run_queue, runs
 
     bar = tqdm(total=100, unit="%", bar_format="{desc}{percentage:3.0f}%|{bar}| "
                "[{elapsed}<{remaining}{postfix}]")
     try:
         while True:
-            runs.pump(ws)
+            run_queue.pump(ws)
             run = runs.get_run(ws, run_id)
             queue = [r.id for r in runs.queued_runs(ws)]
             bar.set_description(f"{run.id} queued ({queue.index(run.id) + 1} in line)"
@@ -374,7 +374,7 @@ def _watch_run(ws, run_id: str) -> int:
             time.sleep(0.5)
     except KeyboardInterrupt:
         bar.close()
-        runs.cancel(ws, run_id)
+        run_queue.cancel(ws, run_id)
         print(f"{run_id}: cancelled")
         return 130
     bar.close()
@@ -383,59 +383,60 @@ def _watch_run(ws, run_id: str) -> int:
 
 
 def _print_run(run) -> None:
-    from workbench import runs
+    from workbench import run_results
 
     print(f"{run.id}: {run.state}  ({run.name}/{run.preset}"
           + "".join(f" {k}={v}" for k, v in run.overrides.items()) + ")")
     if run.error:
         print(f"error: {run.error}")
     if run.result:
-        print(runs.format_table(runs.claim_rows(run)))
-        print("  ".join(f"{k}: {v}" for k, v in runs.environment(run).items()))
+        print(run_results.format_table(run_results.claim_rows(run)))
+        print("  ".join(f"{k}: {v}" for k, v in run_results.environment(run).items()))
     print(f"run folder: {run.folder}")
 
 
 def cmd_repro(args) -> int:
-    from workbench import runs
+    from workbench import reproduction_info, run_queue, run_results, runs
 
     ws = _workspace(args)
     what = args.repro_command
     if what == "list":
-        print(runs.format_table([{"name": r["name"], "paper": r["paper"], "presets":
-                                  ", ".join(r["presets"]), "title": r["title"]}
-                                 for r in runs.list_reproductions(ws)]))
+        print(run_results.format_table([{"name": r["name"], "paper": r["paper"], "presets":
+                                         ", ".join(r["presets"]), "title": r["title"]}
+                                        for r in reproduction_info.list_reproductions(ws)]))
     elif what in ("run", "resume"):
-        run = (runs.submit(ws, args.name, args.preset, args.set,
-                           checkpoint_every=args.checkpoint_every) if what == "run"
-               else runs.resume(ws, args.run))
-        runs.pump(ws)
+        run = (run_queue.submit(ws, args.name, args.preset, args.set,
+                                checkpoint_every=args.checkpoint_every) if what == "run"
+               else run_queue.resume(ws, args.run))
+        run_queue.pump(ws)
         if not args.detach:
             return _watch_run(ws, run.id)
-        runs.ensure_supervisor(ws)
+        run_queue.ensure_supervisor(ws)
         run = runs.get_run(ws, run.id)
         print(f"{run.id}: {run.state}; follow it with `workbench repro status {run.id}`")
     elif what == "status":
-        runs.pump(ws)
+        run_queue.pump(ws)
         if args.run:
             run = runs.get_run(ws, args.run)
             _print_run(run)
             if run.state != runs.DONE:
                 print(runs.log_tail(run, args.lines))
         else:
-            print(runs.format_table(runs.history_rows(runs.list_runs(ws))) or "no runs yet")
+            print(run_results.format_table(run_results.history_rows(runs.list_runs(ws)))
+                  or "no runs yet")
     elif what == "cancel":
-        print(f"{args.run}: {runs.cancel(ws, args.run).state}")
+        print(f"{args.run}: {run_queue.cancel(ws, args.run).state}")
     elif what == "compare":
-        tables = runs.compare([runs.get_run(ws, r) for r in args.runs])
+        tables = run_results.compare([runs.get_run(ws, r) for r in args.runs])
         for title, rows in tables.items():
             if rows:
-                print(f"\n{title}\n{runs.format_table(rows)}")
+                print(f"\n{title}\n{run_results.format_table(rows)}")
     elif what == "pump":
         if args.wait:
-            if not runs.supervise(ws):
+            if not run_queue.supervise(ws):
                 print("another `workbench repro pump --wait` is already running")
             return 0
-        print("\n".join(runs.pump(ws)) or "nothing to start")
+        print("\n".join(run_queue.pump(ws)) or "nothing to start")
     return 0
 
 
@@ -475,9 +476,10 @@ def cmd_pdf(args) -> int:
     import json
 
     from workbench import pdf
+    from workbench.pdf_files import find_pdf
 
     ws = _workspace(args)
-    path = pdf.find_pdf(ws, args.paper, download=args.download)
+    path = find_pdf(ws, args.paper, download=args.download)
     structure = pdf.extract(path, cache_dir=None if args.no_cache else pdf.pdf_cache_dir(ws))
     if args.json:
         print(json.dumps(structure.to_dict(), ensure_ascii=False, indent=1))
@@ -501,17 +503,17 @@ def add_pdf(sub) -> None:
 
 def cmd_handout(args) -> int:
     """A handout (md, html, pdf) or a Marp deck (slides) for a session or one paper."""
-    from workbench import handout
+    from workbench import handout, handout_export
 
     ws = _workspace(args)
-    if args.format not in handout.FORMATS:
+    if args.format not in handout_export.FORMATS:
         raise handout.HandoutError(f"unknown format '{args.format}'; use one of: "
-                                   f"{', '.join(handout.FORMATS)}")
+                                   f"{', '.join(handout_export.FORMATS)}")
     h = handout.handout_for(ws, args.target)
-    out = Path(args.out) if args.out else Path(handout.default_name(h, args.format))
-    if out.is_dir():
-        out = out / handout.default_name(h, args.format)
-    written = handout.export(h, args.format, out.name).write(out)
+    out = Path(args.out) if args.out else Path(handout_export.default_name(h, args.format))
+    if out.is_dir() or (args.out or "").endswith(("/", os.sep)):  # a folder, maybe a new one
+        out = out / handout_export.default_name(h, args.format)
+    written = handout_export.export(h, args.format, out.name).write(out)
     print(f"wrote {out} ({len(h.papers)} paper{'s' if len(h.papers) != 1 else ''}"
           + (f", {len(written) - 1} figure files in {written[1].parent}" if len(written) > 1
              else "") + ")")
@@ -525,7 +527,7 @@ def add_handout(sub) -> None:
     p.add_argument("target", metavar="SESSION|PAPER",
                    help="a session (sessions/NAME.yaml) or a paper id")
     p.add_argument("--format", default="pdf", help="md | html | pdf | slides (default: pdf)")
-    p.add_argument("--out", help="file to write (default: TARGET-handout.EXT or "
+    p.add_argument("--out", help="file or folder/ to write (default: TARGET-handout.EXT or "
                    "TARGET-slides.md); figures for md/slides go to a folder next to it")
     p.set_defaults(func=cmd_handout)
 

@@ -1,46 +1,39 @@
-"""Paper PDFs: find or fetch them, and extract what each reading pass needs.
+"""Paper PDFs: open them safely, extract what each reading pass needs, find a catalog paper's PDF.
 
-`extract(path)` returns a `PaperStructure`: title, author line, abstract, section headings
-(level 1 in order, level 2 where the numbering makes it clear), introduction and conclusion
-text, figures and tables with caption, page, box and a PNG crop, the reference list as parsed
-entries, and the page count. Pure PyMuPDF on the text layer: no OCR, no network. With
-`cache_dir` (the workspace's `.workbench/pdf/`), results are stored by the file's sha256 as
-JSON plus PNG files and reused.
+`extract(path)` returns a `PaperStructure` (`workbench.pdf_structure`): title, author line,
+abstract, section headings (level 1 in order, level 2 where the numbering makes it clear),
+introduction and conclusion text, figures and tables with caption, page, box and a PNG crop,
+the reference list as parsed entries, and the page count. Pure PyMuPDF on the text layer: no
+OCR, no network. With `cache_dir` (the workspace's `.workbench/pdf/`), results are stored by
+the file's sha256 as JSON plus PNG files and reused (`workbench.pdf_structure`). The work on
+the opened file is `workbench.pdf_extract`, with the layout analysis of `pdf_layout`,
+`pdf_front_matter`, `pdf_figures` and `pdf_refs`.
 
 Bad files never take the caller down: empty, garbage, truncated, encrypted, not-a-PDF (an HTML
 page saved as .pdf), too many pages and too large each raise their own `PdfError` with a
 one-line message, after bounded work (size and page limits are checked before any parsing,
 and extraction stops at a deadline).
 
-Getting the file: `pdf_for_paper` (a `pdf:` path in papers.yaml, or `pdfs/<arxiv-id>.pdf`),
-`download_arxiv_pdf` (atomic, content type and `%PDF` header checked) and `save_upload`.
+`pdf_for_paper` finds a catalog paper's local PDF (a `pdf:` path in papers.yaml, or
+`pdfs/<arxiv-id>.pdf`); `pdf_citation_edges` links the catalog papers through their reference
+lists. Downloading, uploading and finding a PDF by name are `workbench.pdf_files`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
 import sys
-import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench import pdf_layout as L
 from workbench.errors import WorkbenchError
-from workbench.fileio import atomic_write_bytes, atomic_write_text
-from workbench.pdf_refs import (  # noqa: F401  (re-exported: the public surface is this module)
-    Reference,
-    ReferenceMatch,
-    match_references,
-    normalise_title,
-    parse_reference,
-    title_similarity,
-)
+from workbench.fileio import atomic_write_bytes
+from workbench.pdf_extract import DeadlinePassed, structure_of
+from workbench.pdf_refs import match_references
+from workbench.pdf_structure import PaperStructure, load_cached, save_cached
 from workbench.workspace import Workspace, validate_slug
 
 log = logging.getLogger(__name__)
@@ -48,10 +41,7 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 300                   # a 500-page file is a book or a thesis, not a paper
 MAX_BYTES = 40 * 1024 * 1024      # the largest arXiv papers with many images stay below this
 EXTRACT_DEADLINE_S = 120.0        # stop a pathological file instead of hanging the app
-FIGURE_DPI = 100                  # crops for the gallery; pages render at PAGE_DPI
-PAGE_DPI = 110
-MAX_FIGURES = 80
-EXTRACTOR_VERSION = 3             # bump when the output changes: old cache entries are ignored
+PAGE_DPI = 110                    # `render_page`; figure crops are rendered at pdf_extract.FIGURE_DPI
 
 # --- errors ------------------------------------------------------------------------------------
 
@@ -102,101 +92,6 @@ class PdfDownloadError(PdfError):
 
 class ArxivOffline(PdfDownloadError):
     """arXiv could not be reached (no network, DNS failure, timeout)."""
-
-
-# --- model -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str              # as printed, number included: '3 Model Architecture'
-    number: str | None      # '3', '3.1', 'A', or None for 'References'
-    name: str               # without the number: 'Model Architecture'
-    level: int              # 1 or 2
-    page: int               # 1-based
-    text: str = field(default="", repr=False)  # body text up to the next heading of this level or above
-
-
-@dataclass(frozen=True)
-class Figure:
-    kind: str               # 'figure' or 'table'
-    number: str             # '3'
-    caption: str            # 'Figure 3: ...' as printed
-    page: int               # 1-based
-    bbox: tuple[float, float, float, float] | None  # the drawn area in PDF points; None: caption only
-    png: bytes = field(default=b"", repr=False, compare=False)  # the rendered crop
-
-    @property
-    def label(self) -> str:
-        return f"{'Figure' if self.kind == 'figure' else 'Table'} {self.number}"
-
-
-@dataclass(frozen=True)
-class PaperStructure:
-    sha256: str
-    file_name: str
-    page_count: int
-    title: str
-    authors: str                       # the author line as printed, footnote marks removed
-    abstract: str
-    sections: tuple[Section, ...]
-    introduction: str
-    conclusion: str
-    conclusion_heading: str | None
-    figures: tuple[Figure, ...]
-    references: tuple[Reference, ...]
-
-    @property
-    def headings(self) -> list[str]:
-        """Level-1 headings in reading order, as printed."""
-        return [s.title for s in self.sections if s.level == 1]
-
-    def to_dict(self, with_png: bool = False) -> dict:
-        d = {
-            "version": EXTRACTOR_VERSION, "sha256": self.sha256, "file_name": self.file_name,
-            "page_count": self.page_count, "title": self.title, "authors": self.authors,
-            "abstract": self.abstract,
-            "sections": [dict(title=s.title, number=s.number, name=s.name, level=s.level,
-                              page=s.page, text=s.text) for s in self.sections],
-            "introduction": self.introduction, "conclusion": self.conclusion,
-            "conclusion_heading": self.conclusion_heading,
-            "figures": [dict(kind=f.kind, number=f.number, caption=f.caption, page=f.page,
-                             bbox=list(f.bbox) if f.bbox else None) for f in self.figures],
-            "references": [r.to_dict() for r in self.references],
-        }
-        if with_png:
-            import base64
-
-            for fd, fig in zip(d["figures"], self.figures, strict=True):
-                fd["png_base64"] = base64.b64encode(fig.png).decode("ascii")
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict, pngs: list[bytes] | None = None) -> PaperStructure:
-        pngs = pngs or [b""] * len(d["figures"])
-        return cls(
-            sha256=d["sha256"], file_name=d["file_name"], page_count=d["page_count"],
-            title=d["title"], authors=d["authors"], abstract=d["abstract"],
-            sections=tuple(Section(**s) for s in d["sections"]),
-            introduction=d["introduction"], conclusion=d["conclusion"],
-            conclusion_heading=d["conclusion_heading"],
-            figures=tuple(Figure(kind=f["kind"], number=f["number"], caption=f["caption"],
-                                 page=f["page"], bbox=tuple(f["bbox"]) if f["bbox"] else None,
-                                 png=png) for f, png in zip(d["figures"], pngs, strict=True)),
-            references=tuple(Reference.from_dict(r) for r in d["references"]),
-        )
-
-    def summary(self) -> str:
-        """A few lines for the CLI."""
-        lines = [f"{self.title or '(no title found)'}",
-                 f"  {self.authors or '(no author line found)'}",
-                 f"  {self.page_count} pages, {len(self.headings)} sections, "
-                 f"{sum(f.kind == 'figure' for f in self.figures)} figures, "
-                 f"{sum(f.kind == 'table' for f in self.figures)} tables, "
-                 f"{len(self.references)} references"]
-        for s in self.sections:
-            lines.append(f"  {'  ' * (s.level - 1)}{s.title}  (p. {s.page})")
-        return "\n".join(lines)
 
 
 # --- opening a file safely -------------------------------------------------------------------
@@ -319,7 +214,9 @@ def extract(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
             return cached  # same bytes as an earlier, successful extraction: MuPDF is not needed
     doc = open_pdf(path, max_pages=max_pages, max_bytes=max_bytes)
     try:
-        structure = _extract_doc(doc, sha, path.name, render, deadline_s)
+        structure = structure_of(doc, sha, path.name, render, deadline_s)
+    except DeadlinePassed as exc:
+        raise PdfTimeout(str(exc)) from None
     finally:
         doc.close()
     if cache_dir is not None:
@@ -327,195 +224,11 @@ def extract(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
     return structure
 
 
-def _read_rows(doc, file_name: str, started: float, deadline_s: float):
-    """Every page's rows in document order, the font-size histogram and the page boxes."""
-    sizes: Counter = Counter()
-    rows: list[L.Row] = []
-    page_rects: list[tuple] = []
-    block_base = 0
-    for pno in range(doc.page_count):
-        if time.monotonic() - started > deadline_s:
-            raise PdfTimeout(f"{file_name}: text extraction took over {deadline_s:.0f} s "
-                             f"(stopped at page {pno + 1}); the file is unusually complex")
-        try:
-            page = doc.load_page(pno)
-            rect = page.rect
-            d = page.get_text("dict", flags=L.TEXT_FLAGS)
-        except Exception as exc:
-            log.warning("%s: page %d unreadable (%s); skipped", file_name, pno + 1, exc)
-            page_rects.append((0.0, 0.0, 612.0, 792.0))
-            continue
-        page_rects.append((rect.x0, rect.y0, rect.x1, rect.y1))
-        new = L.page_rows(d, pno, block_base, sizes)
-        block_base += len(d.get("blocks", ())) + 1
-        rows.extend(new)
-    for i, r in enumerate(rows):
-        r.index = i
-    return rows, sizes, page_rects
-
-
-def _extract_doc(doc, sha: str, file_name: str, render: bool, deadline_s: float) -> PaperStructure:
-    started = time.monotonic()
-    rows, sizes, page_rects = _read_rows(doc, file_name, started, deadline_s)
-    body = L.body_size(sizes)
-    heights = [r[3] - r[1] for r in page_rects]
-    widths = [r[2] - r[0] for r in page_rects]
-    furniture = L.furniture_rows(rows, heights)
-
-    headings, body_start = L.find_headings(rows, body, furniture)
-    title, title_rows = L.find_title(rows, body)
-    abstract, abstract_row = L.find_abstract(rows, body_start, furniture | {r.index for r in title_rows}, body)
-    authors = L.find_authors(rows, title_rows, body_start, abstract_row)
-
-    captions = L.find_captions(rows, furniture)[:MAX_FIGURES]
-    caption_rows = {i for c in captions for i in c.rows}
-    by_page: dict[int, list[L.Row]] = {}
-    for r in rows:
-        by_page.setdefault(r.page, []).append(r)
-    heading_rows = {h.row for h in headings}
-    figures, regions = _figures(doc, captions, by_page, page_rects, body, furniture, heading_rows,
-                                render, started, deadline_s, file_name)
-    in_figure = {r.index for r in rows if _inside_any(r, regions.get(r.page, ()))}
-    footnotes = {r.block for r in rows if r.first and r.lead_small}
-    text_skip = furniture | caption_rows | in_figure | {r.index for r in rows if r.block in footnotes}
-
-    sections = []
-    for k, h in enumerate(headings):
-        end = next((o.row for o in headings[k + 1:] if o.level <= h.level), len(rows))
-        text = _section_text(rows, h.end_row + 1, end, text_skip, body, headings)
-        sections.append(Section(h.title, h.number, h.name, h.level, rows[h.row].page + 1, text))
-    level1 = [s for s in sections if s.level == 1]
-    intro = next((s for s in level1 if "introduction" in s.name.lower()), level1[0] if level1 else None)
-    ref_idx = next((k for k, h in enumerate(headings)
-                    if h.level == 1 and L.REFERENCES_RE.match(h.name.strip())), None)
-    ref_row = headings[ref_idx].row if ref_idx is not None else len(rows)
-    concl = None  # the last conclusion-like level-1 section before the references
-    for s, h in zip(sections, headings, strict=True):
-        if h.level == 1 and h.row < ref_row and L.CONCLUSION_RE.search(s.name):
-            concl = s
-
-    references: tuple[Reference, ...] = ()
-    if ref_idx is not None:
-        start = headings[ref_idx].end_row + 1
-        end = next((h.row for h in headings[ref_idx + 1:] if h.level == 1), len(rows))
-        entries = L.reference_entries(rows, start, end, furniture | caption_rows | in_figure, widths)
-        references = tuple(parse_reference(e) for e in entries)
-
-    return PaperStructure(
-        sha256=sha, file_name=file_name, page_count=doc.page_count, title=title, authors=authors,
-        abstract=abstract, sections=tuple(sections),
-        introduction=intro.text if intro else "", conclusion=concl.text if concl else "",
-        conclusion_heading=concl.title if concl else None, figures=tuple(figures),
-        references=references)
-
-
-def _inside_any(r: L.Row, boxes) -> bool:
-    cx, cy = (r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2
-    return any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in boxes)
-
-
-def _section_text(rows, start, end, skip, body, headings) -> str:
-    heading_rows = {h.row for h in headings}
-    blocks: list[list[str]] = []
-    last_block = None
-    for r in rows[start:end]:
-        if r.index in skip or r.index in heading_rows or r.size < body - 0.8:
-            continue
-        if r.block != last_block:
-            blocks.append([])
-            last_block = r.block
-        blocks[-1].append(r.text)
-    return "\n".join(L.join_lines(b) for b in blocks if b)
-
-
-def _figures(doc, captions, by_page, page_rects, body, furniture, heading_rows, render, started,
-             deadline_s, file_name):
-    pymupdf = _pymupdf()
-
-    figures, regions = [], {}
-    caps_by_page: dict[int, list[L.Caption]] = {}
-    for cap in captions:
-        caps_by_page.setdefault(cap.page, []).append(cap)
-    content = _content_box([r for rs in by_page.values() for r in rs], body, furniture)
-    for pno, caps in caps_by_page.items():
-        if time.monotonic() - started > deadline_s:
-            raise PdfTimeout(f"{file_name}: figure extraction took over {deadline_s:.0f} s")
-        page = doc.load_page(pno)
-        boxes = [tuple(b) for kind, b in page.get_bboxlog() if kind in _DRAWN]
-        prows = by_page.get(pno, [])
-        found = L.figure_regions(caps, prows, boxes, page_rects[pno], content, body, furniture,
-                                 heading_rows)
-        # several crops on a page share one display list (the page is interpreted once)
-        source = page.get_displaylist() if render and sum(r is not None for r in found) > 1 else page
-        zoom = pymupdf.Matrix(FIGURE_DPI / 72, FIGURE_DPI / 72)
-        for cap, region in zip(caps, found, strict=True):
-            png = b""
-            if region is not None:
-                regions.setdefault(pno, []).append(region)
-                if render:
-                    pix = source.get_pixmap(matrix=zoom, clip=pymupdf.Rect(region), alpha=False)
-                    png = pix.tobytes("png")
-            figures.append(Figure(cap.kind, cap.number, cap.text, cap.page + 1,
-                                  tuple(round(v, 1) for v in region) if region else None, png))
-    figures.sort(key=lambda f: (f.kind != "figure", _num_key(f.number), f.page))
-    return figures, regions
-
-
-def _num_key(number: str):
-    return (0, int(number)) if number.isdigit() else (1, number)
-
-
-# what the page draws: paths, images, shadings, and text (rotated labels are not rows)
-_DRAWN = ("fill-path", "stroke-path", "fill-image", "fill-imgmask", "fill-shade", "fill-text",
-          "stroke-text")
-
-
-def _content_box(rows, body, furniture) -> tuple:
-    """The text area of the document: where running text goes, without headers and footers."""
-    text = [r for r in rows if r.index not in furniture and r.size >= body - 1.5]
-    if not text:
-        return (0.0, 0.0, 612.0, 792.0)
-    return (min(r.x0 for r in text), min(r.y0 for r in text),
-            max(r.x1 for r in text), max(r.y1 for r in text))
-
-
-# --- cache -----------------------------------------------------------------------------------------
+# --- cache folder and page images -------------------------------------------------------------------
 
 
 def pdf_cache_dir(workspace: Workspace) -> Path:
     return workspace.cache_dir / "pdf"
-
-
-def load_cached(cache_dir: str | os.PathLike, sha: str) -> PaperStructure | None:
-    """The cached structure for a file's sha256, or None (missing, stale version, unreadable)."""
-    cache_dir = Path(cache_dir)
-    if not re.fullmatch(r"[0-9a-f]{64}", sha):
-        return None
-    try:
-        d = json.loads((cache_dir / f"{sha}.json").read_text(encoding="utf-8"))
-        if d.get("version") != EXTRACTOR_VERSION:
-            return None
-        pngs = []
-        for f in d["figures"]:
-            png_path = cache_dir / sha / f.get("png") if f.get("png") else None
-            pngs.append(png_path.read_bytes() if png_path and png_path.is_file() else b"")
-        return PaperStructure.from_dict(d, pngs)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.info("PDF cache entry %s unusable (%s); extracting again", sha[:12], exc)
-        return None
-
-
-def save_cached(cache_dir: str | os.PathLike, structure: PaperStructure) -> Path:
-    cache_dir = Path(cache_dir)
-    d = structure.to_dict()
-    for k, (fd, fig) in enumerate(zip(d["figures"], structure.figures, strict=True)):
-        if fig.png:
-            name = f"{fig.kind}-{k:02d}.png"
-            atomic_write_bytes(cache_dir / structure.sha256 / name, fig.png)
-            fd["png"] = name
-    path = cache_dir / f"{structure.sha256}.json"
-    atomic_write_text(path, json.dumps(d, ensure_ascii=False, indent=1))
-    return path
 
 
 def render_page(path: str | os.PathLike, page: int, dpi: int = PAGE_DPI,
@@ -542,7 +255,7 @@ def render_page(path: str | os.PathLike, page: int, dpi: int = PAGE_DPI,
         doc.close()
 
 
-# --- finding, downloading and uploading PDFs -------------------------------------------------------
+# --- catalog papers' PDFs -------------------------------------------------------------------------
 
 
 def arxiv_file_name(arxiv_id: str) -> str:
@@ -573,103 +286,6 @@ def pdf_for_paper(workspace: Workspace, paper) -> Path | None:
             return candidate
     candidate = workspace.pdfs_dir / f"{validate_slug(paper.id, 'paper id')}.pdf"
     return candidate if candidate.is_file() else None
-
-
-def download_arxiv_pdf(arxiv_id: str, dest_dir: str | os.PathLike, base_url: str | None = None,
-                       timeout: float | None = None, max_bytes: int = MAX_BYTES) -> Path:
-    """Download `<base_url>/<id>` into `dest_dir/<id>.pdf` (atomically) and return the path.
-
-    The same settings as the arXiv client (`workbench.sources.Settings`): `base_url` defaults to
-    `$WORKBENCH_ARXIV_PDF_URL`, else https://arxiv.org/pdf; `timeout` to `$WORKBENCH_HTTP_TIMEOUT`
-    (20 s); with `WORKBENCH_OFFLINE=1` nothing is requested. The response must have a PDF
-    content type and start with `%PDF-`; anything else (an HTML captcha page, a 404) raises a
-    `PdfError` and leaves no file. No network, or offline mode, raises `ArxivOffline`. An
-    existing file is returned as is.
-    """
-    import requests
-
-    from workbench.sources import Settings
-
-    settings = Settings.from_env()  # a malformed WORKBENCH_* raises SourceConfigError (one line)
-    base_url = base_url or settings.arxiv_pdf_url
-    timeout = settings.timeout_s if timeout is None else timeout
-    dest = Path(dest_dir) / arxiv_file_name(arxiv_id)
-    if dest.is_file():
-        return dest
-    clean_id = re.sub(r"v\d+$", "", arxiv_id.strip())
-    if settings.offline:
-        raise ArxivOffline(f"offline (WORKBENCH_OFFLINE=1): the PDF of {clean_id} is not "
-                           f"downloaded; put it in {Path(dest_dir)} or upload it")
-    url = f"{base_url.rstrip('/')}/{clean_id}"
-    try:
-        with requests.get(url, timeout=timeout, stream=True,
-                          headers={"User-Agent": "paper-workbench (course tool)"}) as resp:
-            if resp.status_code == 404:
-                raise PdfDownloadError(f"arXiv has no PDF for {clean_id} (HTTP 404); check the id")
-            if resp.status_code != 200:
-                raise PdfDownloadError(f"arXiv answered HTTP {resp.status_code} for {clean_id}; "
-                                       "try again later")
-            ctype = resp.headers.get("Content-Type", "")
-            if "pdf" not in ctype.lower():
-                raise PdfDownloadError(f"arXiv sent {ctype or 'no content type'} instead of a PDF for "
-                                       f"{clean_id}; open {url} in a browser and save the PDF")
-            chunks, total = [], 0
-            for chunk in resp.iter_content(1 << 16):
-                total += len(chunk)
-                if total > max_bytes:
-                    raise PdfTooLarge(f"the PDF of {clean_id} is over {max_bytes / 2**20:.0f} MB")
-                chunks.append(chunk)
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise ArxivOffline(f"arXiv is unreachable ({type(exc).__name__}); you seem to be offline: "
-                           f"put the PDF in {Path(dest_dir)} or upload it") from None
-    except requests.RequestException as exc:
-        raise PdfDownloadError(f"download of {clean_id} failed: {type(exc).__name__}") from None
-    data = b"".join(chunks)
-    check_pdf_bytes(data[:1024], len(data), f"the download of {clean_id}", max_bytes)
-    atomic_write_bytes(dest, data)
-    log.info("downloaded %s (%d bytes) to %s", clean_id, len(data), dest)
-    return dest
-
-
-def save_upload(data: bytes, workspace: Workspace, paper_id: str,
-                max_bytes: int = MAX_BYTES) -> Path:
-    """Store uploaded bytes as `pdfs/<paper-id>.pdf` after the size and magic-bytes checks."""
-    validate_slug(paper_id, "paper id")
-    check_pdf_bytes(data[:1024], len(data), "the uploaded file", max_bytes)
-    dest = workspace.pdfs_dir / f"{paper_id}.pdf"
-    atomic_write_bytes(dest, data)
-    try:  # refuse a file with a PDF header that is not a readable PDF, and do not keep it
-        open_pdf(dest, max_bytes=max_bytes).close()
-    except PdfError:
-        dest.unlink(missing_ok=True)
-        raise
-    return dest
-
-
-def find_pdf(workspace: Workspace, paper_or_path: str, download: bool = False) -> Path:
-    """The PDF a user names: an existing file, else a catalog paper's PDF (`pdf_for_paper`),
-    downloaded from arXiv first when `download` is set and the paper has an arXiv id."""
-    candidate = Path(paper_or_path).expanduser()
-    if candidate.suffix.lower() == ".pdf" or candidate.is_file():
-        if not candidate.is_file():
-            raise PdfNotFound(f"no file {candidate}; check the path")
-        return candidate
-    from workbench import catalog as catalog_mod
-
-    validate_slug(paper_or_path, "paper id")
-    cat = catalog_mod.load(workspace.catalog_path)
-    paper = cat.get(paper_or_path)
-    if paper is None:
-        raise PdfNotFound(f"'{paper_or_path}' is neither a file nor a paper id in "
-                          f"{workspace.catalog_path.name}")
-    path = pdf_for_paper(workspace, paper)
-    if path is None and download and paper.arxiv:
-        path = download_arxiv_pdf(paper.arxiv, workspace.pdfs_dir)
-    if path is None:
-        hint = " or pass --download" if paper.arxiv else ""
-        raise PdfNotFound(f"no PDF for '{paper.id}' yet: put it in {workspace.pdfs_dir}/, set "
-                          f"`pdf:` in papers.yaml{hint}")
-    return path
 
 
 def structure_for_paper(workspace: Workspace, paper, render: bool = True) -> PaperStructure | None:

@@ -1,4 +1,8 @@
-"""Reference entries: parse one printed entry, match entries to catalog papers.
+"""Reference entries: split a paper's reference list into entries, parse one printed entry,
+match entries to catalog papers.
+
+`reference_entries(rows, ...)` splits the rows of the reference list (`workbench.pdf_layout`)
+into entries: '[12] ...' labels, '12. ...' labels, or author-year lists with a hanging indent.
 
 `parse_reference(text)` splits an entry as printed in a paper's reference list into authors,
 title, year, venue, arXiv id and DOI. It handles the styles of the course's papers: NeurIPS /
@@ -17,10 +21,11 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from workbench.pdf_layout import clean_text
+from workbench.pdf_layout import Row, clean_text, join_lines
 
 MAX_REFERENCE_CHARS = 3000  # longer "entries" are mis-segmented text; parse only their head
 
@@ -57,6 +62,72 @@ class Reference:
         return cls(raw=d["raw"], label=d.get("label"), authors=tuple(d.get("authors") or ()),
                    title=d.get("title"), year=d.get("year"), venue=d.get("venue"),
                    arxiv_id=d.get("arxiv_id"), doi=d.get("doi"), url=d.get("url"))
+
+
+# --- splitting the list into entries -----------------------------------------------------------
+
+_BRACKET_RE = re.compile(r"^\[(\d{1,4})\]")
+_DOTNUM_RE = re.compile(r"^(\d{1,4})\.\s+\S")
+
+
+def reference_entries(rows: list[Row], start: int, end: int, skip: set[int], page_width: list[float]) -> list[str]:
+    """Split the rows of the reference list into entries (raw text, label included).
+
+    Three list styles: '[12] ...' labels, '12. ...' labels (LNCS), and unnumbered author-year
+    lists with a hanging indent (an entry starts at the column's left edge, its continuation
+    lines are indented). Labels must run in sequence, so a stray '[3]' inside an entry or a page
+    number never starts an entry.
+    """
+    refs = [r for r in rows[start:end] if r.index not in skip]
+    if not refs:
+        return []
+    size = Counter(round(r.size) for r in refs[:40]).most_common(1)[0][0]
+    refs = [r for r in refs if abs(r.size - size) <= 1.2]
+    footnote_blocks = {r.block for r in refs if r.first and r.lead_small}
+    refs = [r for r in refs if r.block not in footnote_blocks]
+    if not refs:
+        return []
+    bracket = _label_run(refs, _BRACKET_RE)
+    dotnum = _label_run(refs, _DOTNUM_RE)
+    entries: list[list[str]] = []
+    if max(bracket, dotnum) >= 2:
+        pattern = _BRACKET_RE if bracket >= dotnum else _DOTNUM_RE
+        last = 0
+        for r in refs:
+            m = pattern.match(r.text)
+            n = int(m.group(1)) if m else None
+            if n is not None and (n == last + 1 or (last and last + 1 < n <= last + 3) or (not last and n <= 2)):
+                entries.append([r.text])
+                last = n
+            elif entries:
+                entries[-1].append(r.text)
+    else:
+        lefts: dict[tuple[int, int], float] = {}
+        for r in refs:
+            key = (r.page, int(r.x0 > page_width[r.page] / 2))
+            lefts[key] = min(lefts.get(key, r.x0), r.x0)
+        global_left = {}
+        for (_, col), x in lefts.items():
+            global_left[col] = min(global_left.get(col, x), x)
+        counts = Counter((r.page, int(r.x0 > page_width[r.page] / 2)) for r in refs)
+        for r in refs:
+            key = (r.page, int(r.x0 > page_width[r.page] / 2))
+            left = lefts[key] if counts[key] > 2 else global_left[key[1]]
+            if r.x0 <= left + 3 or not entries:
+                entries.append([r.text])
+            else:
+                entries[-1].append(r.text)
+    return [clean_text(join_lines(e)) for e in entries]
+
+
+def _label_run(refs: list[Row], pattern: re.Pattern) -> int:
+    """How many rows carry the labels 1, 2, 3, ... in sequence (years like '2018.' do not)."""
+    expected = 1
+    for r in refs:
+        m = pattern.match(r.text)
+        if m and int(m.group(1)) == expected:
+            expected += 1
+    return expected - 1
 
 
 # --- identifiers -------------------------------------------------------------------------------

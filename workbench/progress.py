@@ -1,6 +1,6 @@
 """Reading progress: where each reader is on each paper, per topic, and for the group.
 
-Everything is read from the note files (`workbench.notes`); a note that cannot be parsed is
+Everything is read from the note files (`workbench.note_file`); a note that cannot be parsed is
 reported in `Progress.unreadable` rather than stopping the whole table.
 """
 
@@ -10,15 +10,8 @@ from dataclasses import dataclass, field
 
 from workbench.catalog import Catalog
 from workbench.method import FIVE_CS
-from workbench.notes import (
-    DONE,
-    NOT_STARTED,
-    Note,
-    NoteUnreadable,
-    elapsed_minutes,
-    iter_note_files,
-    load_note,
-)
+from workbench.note_file import NoteUnreadable, iter_note_files, load_note
+from workbench.notes import DONE, NOT_STARTED, Note, elapsed_minutes
 from workbench.workspace import Workspace
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench import pdf
-from workbench.pdf import Figure, PaperStructure, Reference
+from workbench.pdf_refs import Reference, match_references
+from workbench.pdf_structure import Figure, PaperStructure
 from workbench.workspace import Workspace
 
 
@@ -116,8 +117,8 @@ def citation_counts(structure: PaperStructure) -> list[int]:
 
 def pass2_material(structure: PaperStructure, catalog, read_ids=frozenset(),
                    paper_id: str | None = None) -> Pass2Material:
-    matches = {m.entry: m for m in pdf.match_references(structure.references, catalog,
-                                                        exclude=paper_id)}
+    matches = {m.entry: m for m in match_references(structure.references, catalog,
+                                                    exclude=paper_id)}
     mentions = citation_counts(structure)
     items = []
     for i, ref in enumerate(structure.references):

@@ -126,13 +126,13 @@ def app_server(tmp_path_factory, output_dir, timings):
 
 def _cancel_runs(root: Path) -> None:
     """Runs live in their own process groups (they outlive the app): stop any left running."""
-    from workbench import runs
+    from workbench import run_queue, runs
     from workbench.workspace import Workspace
 
     ws = Workspace.resolve(root)
     for run in runs.list_runs(ws):
         if run.state in runs.ACTIVE:
-            runs.cancel(ws, run.id, grace_s=2)
+            run_queue.cancel(ws, run.id, grace_s=2)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,8 @@ from tests.browser.conftest import OUTPUT, READER
 from workbench import catalog
 from workbench.library import filter_papers
 from workbench.method import FIVE_CS
-from workbench.notes import DONE, load_note
+from workbench.note_file import load_note
+from workbench.notes import DONE
 from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.browser
@@ -190,7 +191,8 @@ def test_a_session_handout_is_exported(page, app_server):
     url, root = app_server
     ws = Workspace.resolve(root)
     if load_note(ws, PAPER, READER)[1] is None:  # this test run alone: the Read step's notes
-        from workbench.notes import apply_form, new_note, save_note
+        from workbench.note_file import save_note
+        from workbench.notes import apply_form, new_note
 
         save_note(ws, apply_form(new_note(PAPER, READER, TITLE),
                                  {f"c_{k}": v for k, v in ANSWERS.items()}), None)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from workbench import graph as g
+from workbench import graph_draw, graph_queries, graph_sources
 from workbench.app.common import load_catalog, paper_link, selected_paper, workspace
 from workbench.app.reading import reader_sidebar
 from workbench.errors import WorkbenchError
@@ -16,7 +17,7 @@ def citation_graph(root: str, reader: str, stamp: tuple):
 
 @st.cache_resource(show_spinner="Laying out the neighbourhood…", max_entries=32)
 def graph_view(_graph, stamp, reader, center, hops, direction, colour_by, topics):
-    return g.make_view(_graph, center, hops, direction, colour_by, dict(topics))
+    return graph_draw.make_view(_graph, center, hops, direction, colour_by, dict(topics))
 
 
 def links(rows) -> None:
@@ -36,7 +37,7 @@ reader = reader_sidebar()
 if cat is None or reader is None:
     st.stop()
 ws = workspace()
-stamp = g.workspace_stamp(ws)
+stamp = graph_sources.workspace_stamp(ws)
 try:
     graph = citation_graph(str(ws.root), reader, stamp)
 except WorkbenchError as exc:
@@ -46,13 +47,14 @@ paper = selected_paper(cat, key="graph_paper")
 with st.sidebar:
     hops = st.slider("Hops from the paper", 1, 3, 1, key="graph_hops")
     direction = st.radio("Follow", g.DIRECTIONS, index=2, key="graph_direction")
-    colour_by = st.radio("Colour by", g.COLOUR_MODES, key="graph_colour")
+    colour_by = st.radio("Colour by", graph_draw.COLOUR_MODES, key="graph_colour")
 topics = tuple((t.id, t.title) for t in cat.topics)
 view = graph_view(graph, stamp, reader, paper.id, hops, direction, colour_by, topics)
 
 left, right = st.columns([3, 2])
 with left:
-    event = st.plotly_chart(g.plotly_figure(view), on_select="rerun", selection_mode="points",
+    figure = graph_draw.plotly_figure(view)
+    event = st.plotly_chart(figure, on_select="rerun", selection_mode="points",
                             key="graph_chart", config={"scrollZoom": True})
     shown = sorted((n for n in view.graph if graph.nodes[n].get("in_catalog")),
                    key=lambda n: (n != paper.id, n))
@@ -66,9 +68,10 @@ with left:
     st.button("Centre the graph on it", key="graph_centre", on_click=centre_on, args=(pick,))
     st.caption("Click a paper to pick it; scroll to zoom, drag to pan. Size = PageRank in this "
                "view. Downloads: the whole graph (GraphML, JSON), this view as an image.")
-    for col, fmt in zip(st.columns(4), g.EXPORT_FORMATS, strict=True):
-        col.download_button(fmt.upper(), lambda fmt=fmt: g.export(graph, fmt, view),
-                            file_name=f"{paper.id}-graph.{fmt}", mime=g.EXPORT_MIME[fmt],
+    for col, fmt in zip(st.columns(4), graph_draw.EXPORT_FORMATS, strict=True):
+        col.download_button(fmt.upper(), lambda fmt=fmt: graph_draw.export(graph, fmt, view),
+                            file_name=f"{paper.id}-graph.{fmt}",
+                            mime=graph_draw.EXPORT_MIME[fmt],
                             key=f"graph_{fmt}")
 
 order_tab, prior_tab, similar_tab, path_tab = right.tabs(
@@ -90,23 +93,23 @@ with order_tab:
 with prior_tab:
     st.subheader("Prior works")
     st.caption("Most cited by this paper's neighbourhood: the seminal work.")
-    links((p, f"cited by {n}") for p, n in g.prior_works(graph, paper.id))
+    links((p, f"cited by {n}") for p, n in graph_queries.prior_works(graph, paper.id))
     st.subheader("Derivative works")
     st.caption("Citing most of the neighbourhood: surveys and later work.")
-    links((p, f"cites {n}") for p, n in g.derivative_works(graph, paper.id))
+    links((p, f"cites {n}") for p, n in graph_queries.derivative_works(graph, paper.id))
 with similar_tab:
     st.caption("Score = shared references (Adamic/Adar) + shared citers (Salton).")
     links((s.id, f"{s.score:.2f} = {s.coupling:.2f} + {s.cocitation:.2f}")
-          for s in g.similar_papers(graph, paper.id))
+          for s in graph_queries.similar_papers(graph, paper.id))
 with path_tab:
     others = [p.id for p in cat.papers if p.id != paper.id]
     to = st.selectbox("To", others, key="graph_path_to",
                       format_func=lambda n: cat.by_id[n].title)
     undirected = st.toggle("Either direction at each step", key="graph_path_undirected")
-    path = g.citation_path(graph, paper.id, to, undirected=undirected)
+    path = graph_queries.citation_path(graph, paper.id, to, undirected=undirected)
     if path is None:
         st.info("No chain of citations links them; try “either direction”.")
     else:
         steps = len(path) - 1
         st.markdown(f"**{steps} hop{'' if steps == 1 else 's'}**  \n"
-                    + "  \n".join(g.describe_path(graph, path)))
+                    + "  \n".join(graph_queries.describe_path(graph, path)))

@@ -1,8 +1,8 @@
 """PDF views for the Paper and Read pages: the page viewer (with upload and arXiv download when
 there is no PDF yet) and the pass-1 / pass-2 material extracted from the PDF.
 
-Only display code: finding, fetching, checking and extracting PDFs is `workbench.pdf`, the
-material per pass is `workbench.reading_material`. Every failure is one `st.error` /
+Only display code: finding, checking and extracting PDFs is `workbench.pdf`, fetching and
+uploading them `workbench.pdf_files`, the material per pass is `workbench.reading_material`. Every failure is one `st.error` /
 `st.warning` line; offline, the download button says so and the page keeps working.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import pdf
+from workbench import pdf, pdf_files
 from workbench.app.common import paper_link
 from workbench.errors import WorkbenchError
 from workbench.reading_material import read_paper_ids, reading_material
@@ -21,7 +21,7 @@ def _save_upload(ws, paper_id: str) -> None:
     if uploaded is None:
         return
     try:
-        path = pdf.save_upload(uploaded.getvalue(), ws, paper_id)
+        path = pdf_files.save_upload(uploaded.getvalue(), ws, paper_id)
         st.session_state["pdf_message"] = ("success", f"Saved {path.name} in pdfs/.")
     except pdf.PdfError as exc:
         st.session_state["pdf_message"] = ("error", str(exc))
@@ -29,7 +29,7 @@ def _save_upload(ws, paper_id: str) -> None:
 
 def _download(ws, arxiv_id: str) -> None:
     try:
-        path = pdf.download_arxiv_pdf(arxiv_id, ws.pdfs_dir)
+        path = pdf_files.download_arxiv_pdf(arxiv_id, ws.pdfs_dir)
         st.session_state["pdf_message"] = ("success", f"Downloaded {path.name} from arXiv.")
     except pdf.ArxivOffline as exc:
         st.session_state["pdf_message"] = ("warning", str(exc))

@@ -14,7 +14,7 @@ from workbench.app.reading import (
 )
 from workbench.method import FIVE_CS, PASSES, budget_state, get_pass, pass_material
 from workbench.notes import DONE, check_key, elapsed_minutes
-from workbench.runs import correctness_lines
+from workbench.run_results import correctness_lines
 
 st.title("Read")
 cat = load_catalog()

@@ -12,15 +12,9 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.errors import InvalidId, WorkbenchError
-from workbench.notes import (
-    NoteConflict,
-    NoteEditor,
-    NoteUnreadable,
-    current_pass,
-    default_reader,
-    field_label,
-    form_keys,
-)
+from workbench.note_editor import NoteEditor
+from workbench.note_file import NoteConflict, NoteUnreadable
+from workbench.notes import current_pass, default_reader, field_label, form_keys
 from workbench.workspace import Workspace, validate_slug
 
 OPEN = "read_open"          # (paper id, reader) of the note the Read page shows

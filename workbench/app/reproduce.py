@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from workbench import runs
+from workbench import reproduction_info, run_queue, run_results, runs
 from workbench.app.common import load_catalog, workspace
 from workbench.app.reading import reader_sidebar
 from workbench.errors import WorkbenchError
+from workbench.overrides import default_text, overrides_from_form
 
 st.title("Reproduce")
 ws = workspace()
@@ -26,16 +27,16 @@ def act(action, *args) -> None:
 
 cat = load_catalog()  # an invalid catalog shows its problems; runs do not need it
 try:
-    runs.pump(ws)
-    names = [r["name"] for r in runs.list_reproductions(ws)]
+    run_queue.pump(ws)
+    names = [r["name"] for r in reproduction_info.list_reproductions(ws)]
     pid = st.query_params.get("paper")
     paper = cat.get(pid) if cat is not None and pid else None
-    wanted = paper.reproduction if paper else runs.reproduction_for_paper(ws, pid)
+    wanted = paper.reproduction if paper else reproduction_info.reproduction_for_paper(ws, pid)
     if pid and wanted not in names:
         st.info(f"Paper '{pid}' has no reproduction yet; pick one below.")
     name = st.selectbox("Reproduction", names, index=names.index(wanted) if wanted in names
                         else 0, key="repro_name", on_change=reset_form)
-    repro = runs.describe(ws, name)
+    repro = reproduction_info.describe(ws, name)
 except WorkbenchError as exc:
     st.error(str(exc))
     st.stop()
@@ -57,16 +58,16 @@ with st.expander("Overrides (the preset's values; change any to override it)"):
             st.session_state.setdefault(key, default)
             where.selectbox(f.name, f.choices, key=key, help=f.help or None)
         else:
-            st.session_state.setdefault(key, runs.default_text(f, preset))
+            st.session_state.setdefault(key, default_text(f, preset))
             where.text_input(f"{f.name} ({f.type})", key=key, help=f.help or None)
 
 if st.button("▶ Start", key="run_start", type="primary"):
     try:
         values = {f.name: st.session_state[f"ov_{f.name}"] for f in repro.fields}
-        run = runs.submit(ws, name, preset, runs.overrides_from_form(repro, preset, values))
-        runs.pump(ws)
+        run = run_queue.submit(ws, name, preset, overrides_from_form(repro, preset, values))
+        run_queue.pump(ws)
         if runs.get_run(ws, run.id).state == runs.QUEUED:
-            runs.ensure_supervisor(ws)  # behind another run: it starts even if the tab closes
+            run_queue.ensure_supervisor(ws)  # behind another run: it starts even if the tab closes
         st.session_state["run_watch"] = run.id
     except WorkbenchError as exc:
         st.error(f"Not started: {exc}")
@@ -79,7 +80,7 @@ active = [r for r in all_runs if r.state in runs.ACTIVE]
 
 @st.fragment(run_every=1 if active else None)
 def live() -> None:
-    runs.pump(ws)
+    run_queue.pump(ws)
     running = [r for r in active if r.state == runs.RUNNING] or active[-1:]
     run_id = st.session_state.get("run_watch") or (running[0].id if running else None)
     if run_id is None:
@@ -90,12 +91,12 @@ def live() -> None:
     st.progress(run.fraction, text=f"{runs.STATE_ICONS[run.state]} {run.id} · {run.state} · "
                 f"{where if run.state == runs.RUNNING else run.preset}")
     if run.state in runs.ACTIVE:
-        st.button("⏹ Cancel", key="run_cancel", on_click=act, args=(runs.cancel, run.id))
+        st.button("⏹ Cancel", key="run_cancel", on_click=act, args=(run_queue.cancel, run.id))
     if run.error:
         st.error(f"Failed: {run.error}")
     records = runs.read_metrics(run)
     if records:
-        st.plotly_chart(runs.curves_figure({run.id: records}), key="live_curves")
+        st.plotly_chart(run_results.curves_figure({run.id: records}), key="live_curves")
     with st.expander("Log", expanded=run.state == runs.FAILED):
         st.code(runs.log_tail(run) or "(nothing logged yet)")
     was = st.session_state.get("live_state")
@@ -111,25 +112,25 @@ st.subheader("History")
 if not all_runs:
     st.caption("No runs yet.")
     st.stop()
-st.dataframe(runs.history_rows(all_runs), key="run_history", hide_index=True)
+st.dataframe(run_results.history_rows(all_runs), key="run_history", hide_index=True)
 ids = [r.id for r in all_runs]
 overlay = st.multiselect("Overlay the curves of", ids, default=ids[:1], key="run_overlay")
 if overlay:
     by_id = {r.id: r for r in all_runs}
-    st.plotly_chart(runs.curves_figure({i: runs.read_metrics(by_id[i]) for i in overlay}),
+    st.plotly_chart(run_results.curves_figure({i: runs.read_metrics(by_id[i]) for i in overlay}),
                     key="overlay_curves")
     if len(overlay) > 1:
-        st.dataframe(runs.compare([by_id[i] for i in overlay])["metrics"], hide_index=True)
+        st.dataframe(run_results.compare([by_id[i] for i in overlay])["metrics"], hide_index=True)
 
 st.subheader("Result beside the paper")
 pick = runs.get_run(ws, st.selectbox("Run", ids, key="run_pick"))
 if pick.result:
-    st.dataframe(runs.claim_rows(pick), key="claims_table", hide_index=True)
-    st.caption(" · ".join(f"**{k}** {v}" for k, v in runs.environment(pick).items()))
+    st.dataframe(run_results.claim_rows(pick), key="claims_table", hide_index=True)
+    st.caption(" · ".join(f"**{k}** {v}" for k, v in run_results.environment(pick).items()))
     reader = reader_sidebar()
     if reader and st.button("📎 Attach to my pass-3 notes", key="run_attach"):
         try:
-            runs.attach_run_to_notes(ws, pick.paper, reader, pick.id)
+            run_results.attach_run_to_notes(ws, pick.paper, reader, pick.id)
             st.success(f"{pick.id} is in {reader}'s notes on '{pick.paper}' (runs consulted).")
         except WorkbenchError as exc:
             st.error(str(exc))
@@ -137,4 +138,4 @@ else:
     st.caption(f"{pick.id} is {pick.state}: no result yet.")
     if pick.state in (runs.FAILED, runs.CANCELLED) and pick.checkpoints:
         st.button("↻ Resume from checkpoint", key="run_resume", on_click=act,
-                  args=(runs.resume, pick.id))
+                  args=(run_queue.resume, pick.id))

@@ -3,7 +3,7 @@ its handout (Markdown, HTML, PDF), Marp slides and BibTeX."""
 
 import streamlit as st
 
-from workbench import bibtex, handout, sessions
+from workbench import bibtex, handout, handout_export, sessions
 from workbench.app.common import load_catalog, workspace
 from workbench.errors import WorkbenchError
 
@@ -96,7 +96,7 @@ if current is not None:
         with st.spinner("Extracting figures and laying out the PDF…"):
             try:
                 h = handout.handout_for(ws, pick, cat)
-                st.session_state[f"exports:{pick}"] = (handout.downloads(h),
+                st.session_state[f"exports:{pick}"] = (handout_export.downloads(h),
                                                        handout.missing_lines(h))
             except WorkbenchError as exc:
                 st.error(str(exc))
