@@ -27,7 +27,7 @@ import networkx as nx
 
 from workbench import graph as g
 from workbench import graph_draw, graph_queries
-from workbench.catalog import Catalog, Paper, Topic
+from workbench.catalog_model import Catalog, Paper, Topic
 
 N_PAPERS = 10_000
 N_CITATIONS = 100_000

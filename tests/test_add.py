@@ -10,7 +10,6 @@ import re
 
 import pytest
 
-from tests.conftest import REPO
 from tests.fake_services import DATA, Fault, arxiv_atom, closed_port_url, s2_paper, s2_reference
 from workbench import add as add_mod
 from workbench import catalog
@@ -442,12 +441,9 @@ def test_catalog_cites_match_by_arxiv_id_doi_and_normalised_title(ws):
 
 
 def _page(ws):
-    from streamlit.testing.v1 import AppTest
+    from tests.apptest_helpers import open_page  # imports streamlit: only the app tests need it
 
-    at = AppTest.from_file(str(REPO / "workbench" / "app" / "main.py"), default_timeout=60)
-    at.run()
-    at.switch_page(str(REPO / "workbench" / "app" / "add.py"))
-    return at.run()
+    return open_page("add.py")
 
 
 def test_add_page_previews_then_saves(ws, fake):

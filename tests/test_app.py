@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO
-
-APP = REPO / "workbench" / "app"
-MAIN = str(APP / "main.py")
-
-
-def app() -> AppTest:
-    return AppTest.from_file(MAIN, default_timeout=120)
-
-
-def page_files() -> list[Path]:
-    """Every page registered in main.py (read from its st.Page lines)."""
-    import re
-
-    text = (APP / "main.py").read_text()
-    return [APP / name for name in re.findall(r'st\.Page\(HERE / "([a-z_]+\.py)"', text)]
+from tests.apptest_helpers import APP, open_page, page_files
 
 
 def table_titles(at: AppTest) -> list[str]:
@@ -32,7 +15,7 @@ def table_titles(at: AppTest) -> list[str]:
 def test_library_is_the_default_page_and_lists_the_catalog(workspace):
     from workbench import catalog
 
-    at = app().run()
+    at = open_page()
     assert not at.exception
     assert at.title[0].value == "Library"
     cat = catalog.load(workspace.catalog_path)
@@ -43,7 +26,7 @@ def test_library_filters_change_the_table(workspace):
     from workbench import catalog
 
     cat = catalog.load(workspace.catalog_path)
-    at = app().run()
+    at = open_page()
     at.multiselect(key="f_topic").set_value(["cnns"]).run()
     titles = table_titles(at)
     assert titles == [p.title for p in cat.in_topic("cnns")]
@@ -59,18 +42,14 @@ def test_library_filters_change_the_table(workspace):
     assert set(table_titles(at)) == {p.title for p in cat.papers if p.year == 2017}
 
 
-@pytest.mark.parametrize("page", page_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("page", page_files(), ids=lambda name: name.removesuffix(".py"))
 def test_every_page_renders_from_the_entrypoint(workspace, page):
-    at = app().run()
-    at.switch_page(str(page)).run()
+    at = open_page(page)
     assert not at.exception, [e.value for e in at.exception]
 
 
 def test_paper_page_deep_link_shows_fields_links_and_catalog_edges(workspace):
-    at = app()
-    at.query_params["paper"] = "vit"
-    at.run()
-    at.switch_page(str(APP / "paper.py")).run()
+    at = open_page("paper.py", paper="vit")
     assert not at.exception
     assert at.title[0].value == "An Image is Worth 16x16 Words: Transformers for Image " \
         "Recognition at Scale"
@@ -84,18 +63,14 @@ def test_invalid_catalog_shows_every_problem_in_an_error_box(workspace):
     path = workspace.catalog_path
     path.write_text(path.read_text().replace("topic: cnns", "topic: cnn", 2))
     for page in page_files():
-        at = app().run()
-        at.switch_page(str(page)).run()
+        at = open_page(page)
         assert not at.exception, page
         assert at.error, page
         assert "unknown topic 'cnn'" in at.error[0].value
 
 
 def test_the_chosen_paper_follows_the_reader_through_the_sidebar(workspace):
-    at = app()
-    at.query_params["paper"] = "resnet"
-    at.run()
-    at.switch_page(str(APP / "paper.py")).run()
+    at = open_page("paper.py", paper="resnet")
     assert at.title[0].value == "Deep Residual Learning for Image Recognition"
     at.query_params.clear()  # the sidebar navigation drops ?paper=
     at.switch_page(str(APP / "read.py")).run()

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from workbench import bibtex, catalog
-from workbench.catalog import Paper
+from workbench import bibtex, bibtex_import, catalog
+from workbench.catalog_model import Catalog, Paper, Topic
 from workbench.workspace import Workspace
 
 SEED_CATALOG = """\
@@ -92,7 +92,7 @@ def test_a_suffixed_key_never_takes_another_papers_bare_key():
 def test_export_picks_entry_types_and_fields(workspace):
     cat = catalog.load(workspace.catalog_path)
     text = bibtex.export_bibtex(cat, ["resnet", "keshav-how-to-read"])
-    parsed = bibtex.parse_bibtex(text)
+    parsed = bibtex_import.parse_bibtex(text)
     assert parsed.unreadable == ()
     resnet, keshav = parsed.entries
     assert (resnet["ENTRYTYPE"], resnet["ID"], resnet["booktitle"]) == \
@@ -122,8 +122,8 @@ def test_latex_specials_in_titles_survive_export_and_parse(title):
     # (a title of quote marks only, {'}, reads back as a prime: a latexcodec rule, not a case
     # that occurs in a catalog)
     p = paper("p", ["Ada Lovelace"], 1843, title)
-    rec = bibtex.parse_bibtex(bibtex.export_bibtex(
-        catalog.Catalog((catalog.Topic("cnns", "CNNs"),), (p,)))).entries[0]
+    rec = bibtex_import.parse_bibtex(bibtex.export_bibtex(
+        Catalog((Topic("cnns", "CNNs"),), (p,)))).entries[0]
     assert rec["title"] == " ".join(title.split())
 
 
@@ -133,13 +133,13 @@ def test_latex_specials_in_titles_survive_export_and_parse(title):
 def test_export_then_import_into_the_same_catalog_adds_nothing(workspace):
     cat = catalog.load(workspace.catalog_path)
     before = workspace.catalog_path.read_bytes()
-    plan = bibtex.plan_import(workspace, bibtex.export_bibtex(cat), "cnns")
+    plan = bibtex_import.plan_import(workspace, bibtex.export_bibtex(cat), "cnns")
     assert plan.new == ()
     assert len(plan.skipped) == len(cat)
     key, why = plan.skipped[0]
     assert key == bibtex.citation_keys(cat.papers)[cat.papers[0].id]
     assert why.startswith(f"already in the catalog as '{cat.papers[0].id}' (same ")
-    assert bibtex.apply_import(workspace, plan).added == ()
+    assert bibtex_import.apply_import(workspace, plan).added == ()
     assert workspace.catalog_path.read_bytes() == before
 
 
@@ -148,7 +148,7 @@ def test_export_import_round_trip_keeps_the_papers_and_their_keys(workspace, tmp
     ids = ["keshav-how-to-read", "resnet", "transformer", "vit", "batchnorm"]
     text = bibtex.export_bibtex(cat, ids)
     other = seed_workspace(tmp_path / "other")
-    result = bibtex.apply_import(other, bibtex.plan_import(other, text, "cnns"))
+    result = bibtex_import.apply_import(other, bibtex_import.plan_import(other, text, "cnns"))
     assert len(result.added) == len(ids) and result.skipped == ()
     imported = catalog.load(other.catalog_path)
     new_papers = [p for p in imported.papers if p.id != "lenet"]
@@ -160,7 +160,7 @@ def test_export_import_round_trip_keeps_the_papers_and_their_keys(workspace, tmp
     again = bibtex.export_bibtex(imported, [p.id for p in new_papers])
     assert re.findall(r"^@\w+\{([^,]+),", again, re.M) == \
         re.findall(r"^@\w+\{([^,]+),", text, re.M)
-    second = bibtex.plan_import(other, again, "cnns")
+    second = bibtex_import.plan_import(other, again, "cnns")
     assert second.new == () and len(second.skipped) == len(ids)
 
 
@@ -206,7 +206,7 @@ ZOTERO = r"""
 
 def test_zotero_entries_become_catalog_entries(tmp_path):
     ws = seed_workspace(tmp_path / "ws")
-    plan = bibtex.plan_import(ws, ZOTERO, "cnns", "zotero.bib")
+    plan = bibtex_import.plan_import(ws, ZOTERO, "cnns", "zotero.bib")
     assert plan.skipped == ()
     adam, inception, tsne, muller = plan.new
     assert adam == {"id": "kingma-2014", "title": "Adam: A Method for Stochastic Optimization",
@@ -223,7 +223,7 @@ def test_zotero_entries_become_catalog_entries(tmp_path):
                                                 "cs/0001001")
     assert (muller["title"], muller["authors"]) == ("Über BERT & GPT",
                                                     ["Jörg Müller", "Anna Koń"])
-    result = bibtex.apply_import(ws, plan)
+    result = bibtex_import.apply_import(ws, plan)
     assert [p.id for p in result.added] == ["kingma-2014", "szegedy-2015", "maaten-2008",
                                            "muller-2019"]
     assert catalog.load(ws.catalog_path).by_id["kingma-2014"].arxiv == "1412.6980"
@@ -240,7 +240,7 @@ def test_import_skips_duplicates_of_the_catalog_and_within_the_file(workspace):
 @misc{fresh, title = {A Genuinely New Paper}, author = {Doe, Jane}, year = 2024}
 @misc{fresh-again, title = {A genuinely new paper}, author = {Doe, Jane}, year = 2024}
 """
-    plan = bibtex.plan_import(workspace, bib, "cnns")
+    plan = bibtex_import.plan_import(workspace, bib, "cnns")
     assert [e["title"] for e in plan.new] == ["A Genuinely New Paper"]
     assert dict(plan.skipped) == {
         "dup-arxiv": "already in the catalog as 'resnet' (same arXiv id 1512.03385)",
@@ -252,9 +252,9 @@ def test_import_skips_duplicates_of_the_catalog_and_within_the_file(workspace):
 def test_apply_rechecks_duplicates_against_the_file_as_it_is_now(tmp_path):
     ws = seed_workspace(tmp_path / "ws")
     bib = "@misc{a, title = {First Paper}, author = {Doe, Jane}, year = 2024}"
-    plan = bibtex.plan_import(ws, bib, "cnns")
-    bibtex.apply_import(ws, plan)  # someone imported it meanwhile
-    result = bibtex.apply_import(ws, plan)
+    plan = bibtex_import.plan_import(ws, bib, "cnns")
+    bibtex_import.apply_import(ws, plan)  # someone imported it meanwhile
+    result = bibtex_import.apply_import(ws, plan)
     assert result.added == ()
     assert result.skipped == (("a", "already in the catalog as 'doe-2024' (same title)"),)
 
@@ -268,7 +268,7 @@ def test_entries_missing_what_the_catalog_needs_are_skipped_with_the_reason(tmp_
 @misc{old, title = {Ancient}, author = {Doe, Jane}, year = 1066}
 @misc{bad-ids, title = {Odd ids}, author = {Doe, Jane}, year = 2021, doi = {not-a-doi}}
 """
-    plan = bibtex.plan_import(ws, bib, "cnns")
+    plan = bibtex_import.plan_import(ws, bib, "cnns")
     assert dict(plan.skipped) == {"no-year": "no year (or date)", "no-author": "no author",
                                   "no-title": "no title", "old": "year 1066 is out of range"}
     assert [e["title"] for e in plan.new] == ["Odd ids"] and "doi" not in plan.new[0]
@@ -279,7 +279,7 @@ def test_unparseable_entries_are_named_with_their_line_and_the_rest_imported(tmp
     ws = seed_workspace(tmp_path / "ws")
     bib = ("@misc{good, title = {Good One}, author = {Doe, Jane}, year = 2020}\n\n"
            "@misc{broken, title = {Unclosed, author = {Roe, Richard}, year = 2021\n\n")
-    plan = bibtex.plan_import(ws, bib, "cnns")
+    plan = bibtex_import.plan_import(ws, bib, "cnns")
     assert [e["title"] for e in plan.new] == ["Good One"]
     assert plan.skipped == (("broken", "unreadable entry (line 3): check its braces and "
                                        "commas"),)
@@ -293,7 +293,7 @@ def test_unparseable_entries_are_named_with_their_line_and_the_rest_imported(tmp
 ])
 def test_malformed_text_raises_a_typed_one_line_error(workspace, text, message):
     with pytest.raises(bibtex.BibtexError, match=message) as info:
-        bibtex.plan_import(workspace, text, "cnns")
+        bibtex_import.plan_import(workspace, text, "cnns")
     assert "\n" not in str(info.value)
 
 
@@ -301,19 +301,19 @@ def test_unreadable_files_raise_typed_errors(tmp_path):
     latin1 = tmp_path / "latin1.bib"
     latin1.write_bytes("@misc{a, title = {Caf\xe9}}".encode("latin-1"))
     with pytest.raises(bibtex.BibtexError, match="latin1.bib is not UTF-8"):
-        bibtex.read_bib_file(latin1)
+        bibtex_import.read_bib_file(latin1)
     with pytest.raises(bibtex.BibtexError, match="no file"):
-        bibtex.read_bib_file(tmp_path / "missing.bib")
+        bibtex_import.read_bib_file(tmp_path / "missing.bib")
     with pytest.raises(bibtex.BibtexError, match="is a folder"):
-        bibtex.read_bib_file(tmp_path)
+        bibtex_import.read_bib_file(tmp_path)
 
 
 def test_import_needs_a_known_topic(workspace):
     bib = "@misc{a, title = {T}, author = {Doe, Jane}, year = 2020}"
     with pytest.raises(bibtex.BibtexError, match="which topic"):
-        bibtex.plan_import(workspace, bib)
+        bibtex_import.plan_import(workspace, bib)
     with pytest.raises(bibtex.BibtexError, match="unknown topic 'cnn'"):
-        bibtex.plan_import(workspace, bib, "cnn")
+        bibtex_import.plan_import(workspace, bib, "cnn")
 
 
 # --- CLI -----------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import REPO, SHIPPED_CATALOG
 from workbench import catalog
+from workbench.catalog_model import Problem
+from workbench.catalog_write import append_paper, render_entry
 from workbench.errors import CatalogError
 
 GOOD = textwrap.dedent(
@@ -49,7 +51,7 @@ GOOD = textwrap.dedent(
 )
 
 
-def problems_of(text: str) -> list[catalog.Problem]:
+def problems_of(text: str) -> list[Problem]:
     cat, problems = catalog.validate_text(text)
     return problems
 
@@ -257,14 +259,14 @@ NEW_ENTRY = {
 def test_append_paper_keeps_every_other_byte(tmp_path):
     path = tmp_path / "papers.yaml"
     path.write_text(GOOD)
-    paper = catalog.append_paper(path, NEW_ENTRY)
+    paper = append_paper(path, NEW_ENTRY)
     assert paper.id == "densenet" and paper.arxiv == "1608.06993"
     new = path.read_text()
     added = len(new.splitlines()) - len(GOOD.splitlines())
     # the new entry sits after the last CNN paper, before the Transformers heading
     before, after = GOOD.split("  # --- Transformers ---\n")
     assert new.startswith(before) and new.endswith("  # --- Transformers ---\n" + after)
-    assert added == len(catalog.render_entry(NEW_ENTRY).splitlines())
+    assert added == len(render_entry(NEW_ENTRY).splitlines())
     cat = catalog.load(path)
     assert [p.id for p in cat.papers] == ["vgg", "resnet", "densenet", "attention"]
     assert cat.by_id["densenet"].abstract == NEW_ENTRY["abstract"]
@@ -275,9 +277,9 @@ def test_append_paper_to_the_shipped_catalog_keeps_untouched_entries_identical(t
     original = SHIPPED_CATALOG.read_text()
     path.write_text(original)
     entry = dict(NEW_ENTRY, id="densenet-copy", arxiv="1608.06994", title="A test entry")
-    catalog.append_paper(path, entry)
+    append_paper(path, entry)
     new = path.read_text()
-    rendered = catalog.render_entry(entry)
+    rendered = render_entry(entry)
     assert rendered in new
     assert new.replace(rendered, "", 1) == original
 
@@ -286,9 +288,9 @@ def test_append_paper_refuses_an_invalid_entry_and_leaves_the_file(tmp_path):
     path = tmp_path / "papers.yaml"
     path.write_text(GOOD)
     with pytest.raises(CatalogError, match="not in the catalog"):
-        catalog.append_paper(path, dict(NEW_ENTRY, cites=["nope"]))
+        append_paper(path, dict(NEW_ENTRY, cites=["nope"]))
     with pytest.raises(CatalogError, match="already in the catalog"):
-        catalog.append_paper(path, dict(NEW_ENTRY, id="vgg"))
+        append_paper(path, dict(NEW_ENTRY, id="vgg"))
     assert path.read_text() == GOOD
 
 
@@ -320,7 +322,7 @@ def test_added_abstract_stays_one_paragraph(tmp_path):
     path = tmp_path / "papers.yaml"
     path.write_text(GOOD)
     long = " ".join(["Residual learning eases the training of very deep networks."] * 8)
-    catalog.append_paper(path, dict(NEW_ENTRY, abstract=long))
+    append_paper(path, dict(NEW_ENTRY, abstract=long))
     assert catalog.load(path).by_id["densenet"].abstract == long
     assert max(len(line) for line in path.read_text().splitlines()) <= 100
 
@@ -330,7 +332,7 @@ def test_append_paper_to_an_empty_catalog(tmp_path, empty):
     path = tmp_path / "papers.yaml"
     head = "# my list\ntopics:\n  - id: cnns\n    title: CNNs\n"
     path.write_text(head + empty)
-    catalog.append_paper(path, dict(NEW_ENTRY, cites=[]))
+    append_paper(path, dict(NEW_ENTRY, cites=[]))
     assert path.read_text().startswith(head + "papers:\n  - id: densenet\n")
     assert [p.id for p in catalog.load(path).papers] == ["densenet"]
 

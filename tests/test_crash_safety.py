@@ -4,7 +4,7 @@ A child process writes in a loop, the test kills it at a random moment, checks e
 starts the next child on what the last one left:
 
 - notes and the catalog: one thread saves a note (`workbench.note_file.save_note`), another appends
-  entries to a copy of the shipped papers.yaml (`workbench.catalog.append_paper`). After each
+  entries to a copy of the shipped papers.yaml (`workbench.catalog_write.append_paper`). After each
   kill the note is byte-identical to one complete save (never an older one than already seen)
   and the catalog loads, holds the shipped papers untouched plus entries 1..k (no gap, none
   half-written) and differs from the shipped file only by inserted lines;
@@ -35,6 +35,7 @@ import pytest
 
 from tests.conftest import SHIPPED_CATALOG
 from workbench import catalog, reproduction_info, runs
+from workbench.catalog_write import append_paper
 from workbench.note_file import parse, render
 from workbench.workspace import Workspace
 
@@ -46,6 +47,7 @@ CHILD = textwrap.dedent('''
     import threading
 
     from workbench import catalog, run_queue, runs
+    from workbench.catalog_write import append_paper
     from workbench.note_file import load_note, save_note
     from workbench.notes import apply_form, new_note
     from workbench.workspace import Workspace
@@ -81,7 +83,7 @@ CHILD = textwrap.dedent('''
         k = sum(p.id.startswith("crash-") for p in cat.papers)
         while True:
             k += 1
-            catalog.append_paper(ws.catalog_path, make_entry(k))
+            append_paper(ws.catalog_path, make_entry(k))
 
 
     def submit_and_cancel(ws) -> None:
@@ -152,7 +154,7 @@ def test_notes_and_catalog_entries_survive_sigkill_at_any_moment(tmp_path, child
     scratch = tmp_path / "scratch.yaml"  # how long one append takes on this machine
     shutil.copy(SHIPPED_CATALOG, scratch)
     started = time.monotonic()
-    catalog.append_paper(scratch, writer.make_entry(1))
+    append_paper(scratch, writer.make_entry(1))
     append_s = time.monotonic() - started
     seed = random.randrange(2**32)
     rng = random.Random(seed)

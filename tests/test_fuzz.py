@@ -21,7 +21,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from workbench import bibtex, catalog
+from workbench import bibtex_import, catalog
+from workbench.catalog_write import render_entry
 from workbench.errors import WorkbenchError
 from workbench.pdf_refs import Reference, parse_reference
 from workbench.workspace import Workspace
@@ -180,12 +181,12 @@ def bib_workspace(tmp_path_factory):
 @example("@string{s = \"a\"}\n@misc{k, title = s # s # undefined}")
 def test_bibtex_import_plans_or_raises_bibtex_error(bib_workspace, text):
     try:
-        plan = bibtex.plan_import(bib_workspace, text, topic="cnns")
+        plan = bibtex_import.plan_import(bib_workspace, text, topic="cnns")
     except WorkbenchError as exc:
         assert_typed_one_line(exc)
         return
     for entry in plan.new:  # every planned entry is one the catalog accepts
-        assert catalog.render_entry(entry)
+        assert render_entry(entry)
         assert entry["id"] and entry["title"] and entry["authors"]
     for _key, why in plan.skipped:
         assert why.strip()
@@ -197,7 +198,7 @@ def test_bib_file_with_any_bytes_reads_or_raises_bibtex_error(tmp_path, data):
     path = tmp_path / "refs.bib"
     path.write_bytes(data)
     try:
-        bibtex.parse_bibtex(bibtex.read_bib_file(path))
+        bibtex_import.parse_bibtex(bibtex_import.read_bib_file(path))
     except WorkbenchError as exc:
         assert_typed_one_line(exc)
 

@@ -5,19 +5,12 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO
+from tests.apptest_helpers import open_page
 from tests.test_graph import CHAIN, write_catalog
-
-MAIN = str(REPO / "workbench" / "app" / "main.py")
-PAGE = str(REPO / "workbench" / "app" / "graph.py")
 
 
 def graph_page(paper: str) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=120)
-    at.query_params["paper"] = paper
-    at.run()
-    at.switch_page(PAGE)
-    return at.run()
+    return open_page("graph.py", paper=paper)
 
 
 @pytest.fixture

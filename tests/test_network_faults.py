@@ -21,21 +21,16 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO
+from tests import apptest_helpers
+from tests.apptest_helpers import errors, page_files
 from tests.fake_services import Fault, arxiv_atom, closed_port_url, s2_paper
 from workbench import add, catalog
 from workbench.sources import open_sources
 
-APP = REPO / "workbench" / "app"
 FAULTS = ("down", "slow", "429")
 SEEN = "2301.00042"  # looked up once while the services answered: in the cache
 UNSEEN = "2301.00043"  # never looked up
 TOPIC = "cnns"
-
-
-def page_files():
-    text = (APP / "main.py").read_text()
-    return re.findall(r'st\.Page\(HERE / "([a-z_]+\.py)"', text)
 
 
 def feed(arxiv_id: str, title: str) -> str:
@@ -88,12 +83,8 @@ def faulty(workspace, fake_services, monkeypatch, request, described):
 
 
 def open_page(page: str, **query) -> AppTest:
-    at = AppTest.from_file(str(APP / "main.py"), default_timeout=300)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(str(APP / page))
-    return at.run()
+    """The shared `open_page` with this file's longer limit: 300 s a run."""
+    return apptest_helpers.open_page(page, timeout=300, **query)
 
 
 def lookup(at: AppTest, query: str) -> AppTest:
@@ -107,14 +98,14 @@ def test_every_page_renders_while_the_services_fail(faulty):
     for page in page_files():
         at = open_page(page, paper="resnet")
         assert not at.exception, (page, [e.value for e in at.exception])
-        assert not at.error, (page, [e.value for e in at.error])
+        assert not at.error, (page, errors(at))
 
 
 @pytest.mark.parametrize("faulty", FAULTS, indirect=True)
 def test_add_paper_serves_a_seen_paper_from_the_cache_and_says_why(faulty):
     ws, kind = faulty
     at = lookup(open_page("add.py"), SEEN)
-    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.exception and not at.error, errors(at)
     assert "Serving Papers Through Faults" in at.code[0].value  # the preview of the entry
     notices = " ".join(w.value for w in at.warning)
     assert "served from the cache" in notices, notices

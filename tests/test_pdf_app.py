@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import errors, open_page
 from tests.fake_services import closed_port_url
 from tests.pdf_fixtures import CAPTION, make_paper
 from workbench import pdf
 from workbench.workspace import Workspace
-
-APP = Path(__file__).resolve().parent.parent / "workbench" / "app"
 
 CATALOG = """\
 topics:
@@ -48,19 +44,9 @@ def ws(tmp_path, monkeypatch) -> Workspace:
     return Workspace.resolve(root)
 
 
-def open_page(page: str, paper: str) -> AppTest:
-    at = AppTest.from_file(str(APP / "main.py"), default_timeout=60)
-    at.query_params["paper"] = paper
-    at.run()
-    at.switch_page(str(APP / page))
-    at.run()
-    assert not at.exception
-    return at
-
-
 def test_paper_page_shows_rendered_pages_with_a_page_selector(ws):
     make_paper(ws.pdfs_dir / "tiny.pdf")
-    at = open_page("paper.py", "tiny")
+    at = open_page("paper.py", paper="tiny")
     selector = at.number_input(key="pdf_page")
     assert selector.value == 1 and selector.max == 2
     assert len(at.get("image")) == 1
@@ -70,7 +56,7 @@ def test_paper_page_shows_rendered_pages_with_a_page_selector(ws):
 
 
 def test_paper_page_without_pdf_offers_upload_and_download(ws):
-    at = open_page("paper.py", "resnet")
+    at = open_page("paper.py", paper="resnet")
     assert at.get("file_uploader")  # key="pdf_upload"
     assert at.button(key="pdf_download").label == "Download arXiv:1512.03385"
     assert not at.number_input  # no page viewer without a PDF
@@ -78,7 +64,7 @@ def test_paper_page_without_pdf_offers_upload_and_download(ws):
 
 def test_download_while_offline_says_so_and_the_page_keeps_working(ws, monkeypatch):
     monkeypatch.setenv("WORKBENCH_ARXIV_PDF_URL", closed_port_url())
-    at = open_page("paper.py", "resnet")
+    at = open_page("paper.py", paper="resnet")
     at.button(key="pdf_download").click().run()
     assert not at.exception
     assert any("offline" in w.value for w in at.warning)
@@ -89,15 +75,15 @@ def test_download_while_offline_says_so_and_the_page_keeps_working(ws, monkeypat
 def test_broken_pdf_is_one_error_box_not_a_crash(ws):
     ws.pdfs_dir.mkdir()
     (ws.pdfs_dir / "tiny.pdf").write_text("<!doctype html><html>sign in</html>")
-    at = open_page("paper.py", "tiny")
-    assert [e.value for e in at.error] == [
+    at = open_page("paper.py", paper="tiny")
+    assert errors(at) == [
         "tiny.pdf is an HTML page, not a PDF (a saved web page or an error page?); "
         "download the PDF itself"]
 
 
 def test_read_page_shows_outline_in_pass1_and_figures_and_references_in_pass2(ws):
     make_paper(ws.pdfs_dir / "tiny.pdf")
-    at = open_page("read.py", "tiny")
+    at = open_page("read.py", paper="tiny")
     text = " ".join(m.value for m in at.markdown)
     assert "1 Introduction" in text and "2.1 Details" in text
     at.radio(key="read_pass").set_value(2).run()
@@ -109,5 +95,5 @@ def test_read_page_shows_outline_in_pass1_and_figures_and_references_in_pass2(ws
 
 
 def test_read_page_without_pdf_says_where_to_put_it(ws):
-    at = open_page("read.py", "resnet")
+    at = open_page("read.py", paper="resnet")
     assert any("pdfs/1512.03385.pdf" in i.value for i in at.info)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests import apptest_helpers
+from tests.apptest_helpers import APP, click, errors
 from workbench.method import FIVE_CS
 from workbench.note_file import load_note, save_note
 from workbench.notes import DONE, IN_PROGRESS, apply_form, new_note
 from workbench.workspace import Workspace
-
-REPO = Path(__file__).resolve().parent.parent
-APP = REPO / "workbench" / "app"
 
 CATALOG = """\
 topics:
@@ -47,22 +44,7 @@ def ws(tmp_path, monkeypatch):
 
 def open_page(page: str = "read.py", paper: str = "resnet") -> AppTest:
     """A new browser session on `page` for `paper`."""
-    at = AppTest.from_file(str(APP / "main.py"), default_timeout=60)
-    at.query_params["paper"] = paper
-    at.run()
-    at.switch_page(str(APP / page))
-    at.run()
-    assert not at.exception
-    return at
-
-
-def click(at: AppTest, key: str) -> None:
-    at.button(key=key).click().run()
-    assert not at.exception
-
-
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return apptest_helpers.open_page(page, paper=paper)
 
 
 def on_disk(ws):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO
+from tests import apptest_helpers
+from tests.apptest_helpers import errors
 from tests.runs_helpers import (
     cached_descriptions,
     make_workspace,
@@ -21,7 +22,6 @@ from tests.runs_helpers import (
 )
 from workbench import run_queue, runs
 
-APP = REPO / "workbench" / "app"
 CATALOG = """\
 topics:
   - id: cnns
@@ -51,13 +51,7 @@ def ws(tmp_path, tmp_path_factory, monkeypatch):
 
 
 def open_page(page: str = "reproduce.py", paper: str = "resnet") -> AppTest:
-    at = AppTest.from_file(str(APP / "main.py"), default_timeout=120)
-    at.query_params["paper"] = paper
-    at.run()
-    at.switch_page(str(APP / page))
-    at.run()
-    assert not at.exception
-    return at
+    return apptest_helpers.open_page(page, paper=paper)
 
 
 def start(at: AppTest, preset: str = "tiny", **overrides) -> None:
@@ -125,9 +119,9 @@ def test_a_run_that_raises_shows_failed_with_its_error(ws):
 def test_bad_overrides_are_refused_before_launch(ws):
     at = open_page()
     start(at, steps="abc")
-    assert [e.value for e in at.error] == ["Not started: steps must be an int, got 'abc'"]
+    assert errors(at) == ["Not started: steps must be an int, got 'abc'"]
     start(at, steps="4", lr="-1")
-    assert [e.value for e in at.error] == ["Not started: lr must be > 0, got -1.0"]
+    assert errors(at) == ["Not started: lr must be > 0, got -1.0"]
     start(at, lr="0.1", layers="(1, 'x')")
     assert at.error and at.error[0].value.startswith("Not started: layers must be")
     assert runs.list_runs(ws) == []

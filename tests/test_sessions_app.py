@@ -6,25 +6,10 @@ from datetime import date
 
 import pymupdf
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO
+from tests.apptest_helpers import open_page
 from tests.test_handout import make_workspace
 from workbench import sessions
-
-MAIN = str(REPO / "workbench" / "app" / "main.py")
-PAGE = str(REPO / "workbench" / "app" / "sessions.py")
-
-
-def open_page(session: str | None = None) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=120)
-    if session:
-        at.query_params["session"] = session
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.fixture
@@ -35,7 +20,7 @@ def ws(tmp_path, monkeypatch):
 
 
 def test_a_new_session_is_created_from_the_form(ws):
-    at = open_page()
+    at = open_page("sessions.py")
     assert at.title[0].value == "Sessions"
     assert at.selectbox(key="session_pick").value == ""
     at.text_input(key="title:new").input("Week 7: transformers")
@@ -55,7 +40,7 @@ def test_a_new_session_is_created_from_the_form(ws):
 
 
 def test_a_new_session_without_a_name_gets_one_from_date_and_title(ws):
-    at = open_page()
+    at = open_page("sessions.py")
     at.text_input(key="title:new").input("Detection day")
     at.date_input(key="date:new").set_value(date(2025, 4, 2))
     at.multiselect(key="papers:new").select("resnet").run()
@@ -65,7 +50,7 @@ def test_a_new_session_without_a_name_gets_one_from_date_and_title(ws):
 
 
 def test_bad_input_shows_an_error_and_writes_nothing(ws):
-    at = open_page()
+    at = open_page("sessions.py")
     at.text_input(key="title:new").input("No papers yet")
     at.button(key="save:new").click().run()
     assert not at.exception
@@ -78,7 +63,7 @@ def test_bad_input_shows_an_error_and_writes_nothing(ws):
 
 
 def test_editing_a_session_refuses_to_overwrite_a_hand_edit(ws):
-    at = open_page("week-6")
+    at = open_page("sessions.py", session="week-6")
     assert at.selectbox(key="session_pick").value == "week-6"
     assert at.text_input(key="presenters:week-6:resnet").value == "Alice Martin, Bob Chen"
     at.text_input(key="title:week-6").input("Week 6, revised")
@@ -97,7 +82,7 @@ def test_editing_a_session_refuses_to_overwrite_a_hand_edit(ws):
 
 
 def test_export_buttons_offer_every_format(ws):
-    at = open_page("week-6")
+    at = open_page("sessions.py", session="week-6")
     assert [b.label for b in at.download_button] == ["BibTeX"]  # before preparing
     at.button(key="prepare:week-6").click().run()
     assert not at.exception and not at.error
@@ -119,5 +104,5 @@ def test_export_buttons_offer_every_format(ws):
 
 def test_a_broken_session_file_is_an_error_box_not_a_traceback(ws):
     (ws.sessions_dir / "broken.yaml").write_text("title: [unclosed\n")
-    at = open_page("broken")
+    at = open_page("sessions.py", session="broken")
     assert "sessions/broken.yaml:2: not valid YAML" in at.error[0].value

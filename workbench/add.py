@@ -5,8 +5,8 @@ Two steps, so the CLI and the app can show the entry before anything is written:
   returns a `Proposal`: the exact entry to write, with a fresh slug id and `cites` edges to
   catalog papers found among its Semantic Scholar references. Nothing is written.
 - `save(ws, proposal, pdf=...)` re-checks duplicates against the file as it is now, downloads
-  the arXiv PDF if asked, and appends the entry with `catalog.append_paper` (every other byte of
-  papers.yaml is kept). Any failure leaves papers.yaml untouched.
+  the arXiv PDF if asked, and appends the entry with `catalog_write.append_paper` (every other
+  byte of papers.yaml is kept). Any failure leaves papers.yaml untouched.
 
 Resolution: an arXiv id or URL -> arXiv metadata (+ S2 for venue and references); a DOI -> the
 S2 paper (+ arXiv metadata when S2 knows its arXiv id); a title -> the S2 title match, else an
@@ -22,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from workbench import catalog as catalog_mod
+from workbench.catalog_model import Catalog, Paper
+from workbench.catalog_write import append_paper, render_entry
 from workbench.errors import WorkbenchError
 from workbench.pdf_refs import normalise_title
 from workbench.sources import NotFound, SourceError, Sources, open_sources
@@ -66,7 +68,7 @@ class Proposal:
 
     def yaml(self) -> str:
         """The YAML text `save` inserts into papers.yaml."""
-        return catalog_mod.render_entry(self.entry)
+        return render_entry(self.entry)
 
     def summary_lines(self) -> list[str]:
         e = self.entry
@@ -106,7 +108,7 @@ def classify(text: str) -> Query:
     return Query("title", text)
 
 
-def find_duplicate(cat: catalog_mod.Catalog, *, arxiv: str | None = None,
+def find_duplicate(cat: Catalog, *, arxiv: str | None = None,
                    doi: str | None = None, title: str | None = None) -> tuple[str, str] | None:
     """(existing id, what matched) for a paper already in the catalog, else None."""
     for p in cat.papers:
@@ -121,7 +123,7 @@ def find_duplicate(cat: catalog_mod.Catalog, *, arxiv: str | None = None,
     return None
 
 
-def refuse_duplicate(cat: catalog_mod.Catalog, **ids) -> None:
+def refuse_duplicate(cat: Catalog, **ids) -> None:
     dup = find_duplicate(cat, **ids)
     if dup:
         raise DuplicatePaper(f"already in the catalog as '{dup[0]}' (same {dup[1]}); nothing "
@@ -136,7 +138,7 @@ def _surname(name: str) -> str:
     return parts[-1] if parts else ""
 
 
-def new_id(cat: catalog_mod.Catalog, authors: list[str], year: int, title: str) -> str:
+def new_id(cat: Catalog, authors: list[str], year: int, title: str) -> str:
     """A fresh slug: first author's surname + year ('vaswani-2017'); if taken, + the first
     title word that says something ('vaswani-2017-attention'); then -2, -3, ..."""
     surname = _surname(authors[0]) if authors else ""
@@ -153,7 +155,7 @@ def new_id(cat: catalog_mod.Catalog, authors: list[str], year: int, title: str) 
     return validate_slug(f"{candidates[-1]}-{n}")
 
 
-def catalog_cites(cat: catalog_mod.Catalog, links, exclude: str | None = None) -> list[str]:
+def catalog_cites(cat: Catalog, links, exclude: str | None = None) -> list[str]:
     """Catalog ids among S2 references, in reference order: by arXiv id, DOI, normalised title."""
     by_arxiv = {base_id(p.arxiv): p.id for p in cat.papers if p.arxiv}
     by_doi = {p.doi.lower(): p.id for p in cat.papers if p.doi}
@@ -169,7 +171,7 @@ def catalog_cites(cat: catalog_mod.Catalog, links, exclude: str | None = None) -
     return out
 
 
-def _topic(cat: catalog_mod.Catalog, topic: str | None) -> str:
+def _topic(cat: Catalog, topic: str | None) -> str:
     ids = [t.id for t in cat.topics]
     if topic:
         if topic not in ids:
@@ -258,7 +260,7 @@ def propose(ws: Workspace, query: str, topic: str | None = None, *,
 
 
 def save(ws: Workspace, proposal: Proposal, *, pdf: bool = False,
-         sources: Sources | None = None) -> catalog_mod.Paper:
+         sources: Sources | None = None) -> Paper:
     """Append the proposed entry (and download its arXiv PDF first if `pdf`); on any failure
     papers.yaml is untouched and no new PDF is left behind."""
     entry = dict(proposal.entry)
@@ -272,7 +274,7 @@ def save(ws: Workspace, proposal: Proposal, *, pdf: bool = False,
     if pdf:
         new_pdf = _download_pdf(ws, entry, sources or open_sources(ws))
     try:
-        return catalog_mod.append_paper(ws.catalog_path, entry)
+        return append_paper(ws.catalog_path, entry)
     except BaseException:
         if new_pdf is not None:
             new_pdf.unlink(missing_ok=True)
@@ -300,7 +302,7 @@ def _download_pdf(ws: Workspace, entry: dict, src: Sources):
 
 
 def add(ws: Workspace, query: str, topic: str | None = None, *, pdf: bool = False,
-        sources: Sources | None = None, with_cites: bool = True) -> catalog_mod.Paper:
+        sources: Sources | None = None, with_cites: bool = True) -> Paper:
     """`propose` then `save`, without a confirmation step."""
     src = sources or open_sources(ws)
     return save(ws, propose(ws, query, topic, sources=src, with_cites=with_cites), pdf=pdf,

@@ -533,7 +533,7 @@ def add_handout(sub) -> None:
 
 
 def cmd_bib(args) -> int:
-    from workbench import bibtex, catalog
+    from workbench import bibtex, bibtex_import, catalog
     from workbench.fileio import atomic_write_text
 
     ws = _workspace(args)
@@ -554,8 +554,8 @@ def cmd_bib(args) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    plan = bibtex.plan_import(ws, bibtex.read_bib_file(args.file), args.topic,
-                              Path(args.file).name)
+    plan = bibtex_import.plan_import(ws, bibtex_import.read_bib_file(args.file), args.topic,
+                                     Path(args.file).name)
     print("\n".join(plan.lines()))
     if not plan.new:
         print("nothing to add")
@@ -564,7 +564,7 @@ def cmd_bib(args) -> int:
                                      f"{ws.catalog_path.name}? [y/N] "):
         print("not added (answer y, or pass --yes)", file=sys.stderr)
         return 1
-    result = bibtex.apply_import(ws, plan)
+    result = bibtex_import.apply_import(ws, plan)
     print(f"added {len(result.added)} paper(s) to {ws.catalog_path}: "
           f"{', '.join(p.id for p in result.added) or 'none'}")
     for key, why in result.skipped[len(plan.skipped):]:

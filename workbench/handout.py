@@ -106,7 +106,7 @@ class QuestionGroup:
 
 @dataclass(frozen=True)
 class PaperHandout:
-    paper: object                                  # workbench.catalog.Paper
+    paper: object                                  # workbench.catalog_model.Paper
     cite_key: str
     citation: str
     presenters: tuple[str, ...]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from workbench.catalog import Catalog, Paper
+from workbench.catalog_model import Catalog, Paper
 
 
 def filter_papers(

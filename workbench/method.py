@@ -168,7 +168,7 @@ class Material:
 def pass_material(paper, pass_number: int = 1, workspace=None) -> list[Material]:
     """What the Read page shows beside the checklist of `pass_number` for `paper`.
 
-    `paper` is a `workbench.catalog.Paper`. Today: its metadata and the catalog abstract (the
+    `paper` is a `workbench.catalog_model.Paper`. Today: its metadata and the catalog abstract (the
     parts pass 1 starts with). Extension point for `workbench.pdf`: append the extracted parts
     (section headings and conclusions for pass 1, figures with captions and references for
     pass 2) when `workspace` holds the paper's PDF; keep the catalog parts as the fallback.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workbench.catalog import Catalog
+from workbench.catalog_model import Catalog
 from workbench.method import FIVE_CS
 from workbench.note_file import NoteUnreadable, iter_note_files, load_note
 from workbench.notes import DONE, NOT_STARTED, Note, elapsed_minutes

@@ -131,7 +131,7 @@ def _date(value, where: str) -> date | None:
 def build_session(slug: str, data: Mapping, catalog=None, where: str | None = None) -> Session:
     """A validated `Session` from plain data (a parsed file or the app's form).
 
-    `catalog` (a `workbench.catalog.Catalog`) enables the check that every paper exists;
+    `catalog` (a `workbench.catalog_model.Catalog`) enables the check that every paper exists;
     `where` names the source in messages (default: `sessions/<slug>.yaml`).
     """
     if where is None:  # a hostile slug (a newline, 300 characters) stays out of the message

@@ -7,6 +7,7 @@ import os
 import streamlit as st
 
 from workbench import catalog as catalog_mod
+from workbench.catalog_model import Catalog
 from workbench.workspace import Workspace
 
 
@@ -20,7 +21,7 @@ def _check_cached(path: str, mtime_ns: int, size: int):
     return cat, problems
 
 
-def load_catalog() -> catalog_mod.Catalog | None:
+def load_catalog() -> Catalog | None:
     """The validated catalog, or None after showing every problem in an error box."""
     path = workspace().catalog_path
     try:
@@ -43,7 +44,7 @@ def paper_link(paper_id: str) -> str:
     return f"/paper?paper={paper_id}"
 
 
-def selected_paper(cat: catalog_mod.Catalog, key: str = "paper_select"):
+def selected_paper(cat: Catalog, key: str = "paper_select"):
     """The paper chosen by `?paper=` or a selectbox; keeps the URL in sync for deep links."""
     ids = [p.id for p in cat.papers]
     asked = st.query_params.get("paper")
