@@ -43,6 +43,16 @@ def test_node_link_json_round_trips(mixed):
     assert back.nodes["e"]["topic"] == "t2"
 
 
+def test_exports_are_the_same_file_whatever_order_the_graph_was_built_in(mixed):
+    """Exports kept in git must not churn: node and edge order comes from the ids."""
+    shuffled = nx.DiGraph()
+    shuffled.add_nodes_from(reversed(list(mixed.nodes(data=True))))
+    shuffled.add_edges_from(reversed(list(mixed.edges(data=True))))
+    assert list(shuffled.nodes) != list(mixed.nodes)
+    assert draw.to_node_link_json(shuffled) == draw.to_node_link_json(mixed)
+    assert draw.to_graphml(shuffled) == draw.to_graphml(mixed)
+
+
 def test_view_draws_at_most_max_nodes_around_the_center(tmp_path):
     edges = [(f"p{i}", "hub") for i in range(400)]
     graph = edges_only(edges)

@@ -25,6 +25,9 @@ Where things are, by feature:
 - Sessions: `sessions` (session files), `handout` (gathering), `handout_figures`,
   `handout_markdown`, `handout_html`, `handout_export`, `bibtex` (export, citation keys),
   `bibtex_import`.
+- Command line: `cli` (the `workbench` command, its parser and small subcommands), `cli_graph`
+  (`workbench graph`), `cli_repro` (`workbench repro`), `cli_args` (workspace and reader from
+  the arguments).
 """
 
 __version__ = "0.1.0"

@@ -2,7 +2,8 @@
 
 Each feature registers its subcommands in `COMMANDS` below (one `add_*` function each). A
 command returns an exit code; a `WorkbenchError` becomes one line on stderr and exit code 1,
-never a traceback.
+never a traceback. The small commands live here; the two big families have their own modules:
+`cli_graph` (`workbench graph`) and `cli_repro` (`workbench repro`).
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ import sys
 from pathlib import Path
 
 from workbench import __version__
+from workbench.cli_args import reader_from, workspace_from
+from workbench.cli_graph import add_graph
+from workbench.cli_repro import add_repro
 from workbench.errors import WorkbenchError
-from workbench.workspace import Workspace
 
 log = logging.getLogger("workbench")
-
-
-def _workspace(args) -> Workspace:
-    return Workspace.resolve(getattr(args, "workspace", None))
 
 
 # --- app ---------------------------------------------------------------------------------------
@@ -31,7 +30,7 @@ def cmd_app(args) -> int:
     """Start the Streamlit app (localhost only unless --address says otherwise)."""
     import subprocess
 
-    ws = _workspace(args)
+    ws = workspace_from(args)
     main = Path(__file__).parent / "app" / "main.py"
     env = dict(os.environ, WORKBENCH_WORKSPACE=str(ws.root))
     argv = [
@@ -61,7 +60,7 @@ def add_app(sub) -> None:
 def cmd_check(args) -> int:
     from workbench import catalog
 
-    path = Path(args.path) if args.path else _workspace(args).catalog_path
+    path = Path(args.path) if args.path else workspace_from(args).catalog_path
     cat, problems = catalog.check(path)
     for problem in problems:
         print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
@@ -85,20 +84,13 @@ def add_check(sub) -> None:
 # --- notes and reading status ----------------------------------------------------------------
 
 
-def _reader(args) -> str:
-    from workbench.notes import default_reader
-    from workbench.workspace import validate_slug
-
-    return validate_slug(args.reader, "reader") if args.reader else default_reader()
-
-
 def cmd_notes(args) -> int:
     """Print (or write) one reader's notes on a paper as Markdown."""
     from workbench import catalog
     from workbench.fileio import atomic_write_text
     from workbench.note_file import export_markdown, load_note
 
-    ws, reader = _workspace(args), _reader(args)
+    ws, reader = workspace_from(args), reader_from(args)
     try:
         cat = catalog.load(ws.catalog_path)
     except WorkbenchError as exc:  # the notes are still worth exporting, without the title
@@ -129,7 +121,7 @@ def cmd_status(args) -> int:
     from workbench import catalog
     from workbench.progress import load_progress, status_table
 
-    ws, reader = _workspace(args), _reader(args)
+    ws, reader = workspace_from(args), reader_from(args)
     print(status_table(catalog.load(ws.catalog_path), load_progress(ws), reader))
     return 0
 
@@ -143,133 +135,6 @@ def add_notes(sub) -> None:
     p = sub.add_parser("status", help="reading progress: each paper's pass, per reader and topic")
     p.add_argument("--reader", help="reader (default: $WORKBENCH_READER or your user name)")
     p.set_defaults(func=cmd_status)
-
-
-# --- citation graph ------------------------------------------------------------------------------
-
-
-def _graph_stats(g, args) -> int:
-    from workbench import graph_queries
-
-    s = graph_queries.graph_stats(g)
-    by_source = ", ".join(f"{k} {v}" for k, v in s["citations_by_source"].items())
-    print(f"citation graph: {s['papers']} papers ({s['in_catalog']} in the catalog), "
-          f"{s['citations']} citations ({by_source})")
-    print(f"{s['components']} connected components, {s['cycles']} citation cycles")
-    top = ", ".join(f"{pid} {score:.3f}" for pid, score in s["foundational"])
-    print(f"most foundational (PageRank): {top or 'none'}")
-    return 0
-
-
-def _graph_order(g, args) -> int:
-    from workbench import graph
-
-    read = {r.strip() for r in (args.read or "").split(",") if r.strip()}
-    order = graph.reading_order(g, args.target, read=read, depth=args.depth)
-    print(f"Reading order for {args.target} ({g.nodes[args.target]['title']}): "
-          f"{len(order.items)} papers, cited before citing")
-    for i, item in enumerate(order.items, 1):
-        mark = "x" if item.read else " "
-        tail = "  <- target" if item.is_target else ""
-        print(f"{i:4d}. [{mark}] {item.id:<22} {item.year or '----'}  {item.title}{tail}")
-    left = order.minutes_left()
-    unread = sum(1 for i in order.items if not i.read)
-    print(f"time for the {unread} unread: " + " · ".join(
-        f"pass {k} {graph.format_minutes(m)}" for k, m in sorted(left.items())))
-    return 0
-
-
-def _graph_path(g, args) -> int:
-    from workbench import graph_queries
-
-    path = graph_queries.citation_path(g, args.a, args.b, undirected=args.undirected)
-    if path is None:
-        hint = "" if args.undirected else " (try --undirected)"
-        print(f"no citation path between {args.a} and {args.b}{hint}", file=sys.stderr)
-        return 1
-    print(f"{args.a} -> {args.b}: {len(path) - 1} hop{'s' if len(path) != 2 else ''}")
-    for line in graph_queries.describe_path(g, path):
-        print(f"  {line}")
-    return 0
-
-
-def _graph_similar(g, args) -> int:
-    from workbench import graph_queries
-
-    found = graph_queries.similar_papers(g, args.paper, limit=args.limit)
-    if not found:
-        print(f"no paper shares a reference or a citer with {args.paper}")
-        return 0
-    print(f"{'paper':<24} {'score':>6} {'coupling':>8} {'co-cite':>7}  title")
-    for s in found:
-        print(f"{s.id:<24} {s.score:6.3f} {s.coupling:8.3f} {s.cocitation:7.3f}  "
-              f"{g.nodes[s.id].get('title', s.id)}")
-    return 0
-
-
-def _graph_export(g, args) -> int:
-    from workbench import catalog, graph, graph_draw
-
-    if args.format not in graph_draw.EXPORT_FORMATS:
-        raise graph.GraphError(f"unknown export format '{args.format}'; use one of: "
-                               f"{', '.join(graph_draw.EXPORT_FORMATS)}")
-    view = None
-    if args.center or args.format in ("svg", "png"):
-        topics = {t.id: t.title for t in catalog.load(_workspace(args).catalog_path).topics}
-        view = graph_draw.make_view(g, args.center, hops=args.hops, direction=args.direction,
-                                    colour_by=args.colour_by, topics=topics)
-    out = args.out or f"citation-graph.{args.format}"
-    data = graph_draw.export(view.graph if view else g, args.format, view)
-    graph_draw.write_export(data, out)
-    shown = view.graph if view else g
-    print(f"wrote {out} ({shown.number_of_nodes()} papers, {shown.number_of_edges()} citations)")
-    return 0
-
-
-def cmd_graph(args) -> int:
-    """The citation graph, built offline from the catalog, the cache and the PDFs."""
-    from workbench import graph
-
-    reader = _reader(args) if getattr(args, "reader", None) else None
-    g = graph.load_workspace_graph(_workspace(args), reader=reader)
-    return args.graph_func(g, args)
-
-
-def add_graph(sub) -> None:
-    # no `choices=` from workbench.graph*: importing networkx here would slow every command;
-    # the graph functions reject a bad value with a one-line GraphError instead
-    p = sub.add_parser("graph", help="citation graph: stats, reading order, paths, similar "
-                       "papers, exports")
-    p.add_argument("--reader", help="whose reading status to use (default: $WORKBENCH_READER "
-                   "or your user name)")
-    p.set_defaults(func=cmd_graph)
-    gsub = p.add_subparsers(dest="graph_command", metavar="QUERY", required=True)
-    q = gsub.add_parser("stats", help="papers, citations per source, most foundational")
-    q.set_defaults(graph_func=_graph_stats)
-    q = gsub.add_parser("order", help="what to read before TARGET, cited before citing")
-    q.add_argument("target", help="paper id, e.g. clip")
-    q.add_argument("--depth", type=int, help="only prerequisites within this many citations")
-    q.add_argument("--read", help="comma-separated ids already read (besides your notes)")
-    q.set_defaults(graph_func=_graph_order)
-    q = gsub.add_parser("path", help="shortest chain of citations between two papers")
-    q.add_argument("a")
-    q.add_argument("b")
-    q.add_argument("--undirected", action="store_true",
-                   help="follow citations in either direction at every step")
-    q.set_defaults(graph_func=_graph_path)
-    q = gsub.add_parser("similar", help="papers similar by coupling and co-citation")
-    q.add_argument("paper")
-    q.add_argument("--limit", type=int, default=10)
-    q.set_defaults(graph_func=_graph_similar)
-    q = gsub.add_parser("export", help="GraphML, node-link JSON, or an SVG/PNG image")
-    q.add_argument("format", help="graphml | json | svg | png")
-    q.add_argument("--out", help="file to write (default: citation-graph.FORMAT)")
-    q.add_argument("--center", help="export only this paper's neighbourhood (needed to draw "
-                   "a graph of more than 300 papers)")
-    q.add_argument("--hops", type=int, default=1)
-    q.add_argument("--direction", default="both", help="references | cited-by | both")
-    q.add_argument("--colour-by", default="topic", help="topic | year | status")
-    q.set_defaults(graph_func=_graph_export)
 
 
 # --- adding papers and the source cache ------------------------------------------------------
@@ -287,7 +152,7 @@ def cmd_add(args) -> int:
     from workbench import add as add_mod
     from workbench.sources import open_sources
 
-    ws = _workspace(args)
+    ws = workspace_from(args)
     src = open_sources(ws, offline=True if args.offline else None)
     proposal = add_mod.propose(ws, args.query, args.topic, sources=src,
                                with_cites=not args.no_cites)
@@ -321,7 +186,7 @@ def cmd_cache(args) -> int:
     from workbench.sources import Settings
     from workbench.sources.cache import ResponseCache
 
-    cache = ResponseCache.for_workspace(_workspace(args), Settings.from_env())
+    cache = ResponseCache.for_workspace(workspace_from(args), Settings.from_env())
     if args.action == "export":
         n = cache.export_bundle(args.file)
         print(f"exported {n} cached responses to {args.file}")
@@ -344,131 +209,6 @@ def add_cache(sub) -> None:
     p.set_defaults(func=cmd_cache)
 
 
-# --- reproduction runs ---------------------------------------------------------------------------
-
-
-def _watch_run(ws, run_id: str) -> int:
-    """Follow a run in the foreground with a tqdm bar fed from its status.json; Ctrl-C cancels."""
-    import time
-
-    from tqdm import tqdm
-
-    from workbench import run_queue, runs
-
-    bar = tqdm(total=100, unit="%", bar_format="{desc}{percentage:3.0f}%|{bar}| "
-               "[{elapsed}<{remaining}{postfix}]")
-    try:
-        while True:
-            run_queue.pump(ws)
-            run = runs.get_run(ws, run_id)
-            queue = [r.id for r in runs.queued_runs(ws)]
-            bar.set_description(f"{run.id} queued ({queue.index(run.id) + 1} in line)"
-                                if run.id in queue else f"{run.variant} {run.step}/{run.steps}"
-                                if run.steps else f"{run.id} starting", refresh=False)
-            last = next((m for m in reversed(runs.read_metrics(run)) if "loss" in m), None)
-            if last:
-                bar.set_postfix(loss=f"{last['loss']:.4f}", refresh=False)
-            bar.update(round(100 * run.fraction, 1) - bar.n)
-            if run.state not in runs.ACTIVE:
-                break
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        bar.close()
-        run_queue.cancel(ws, run_id)
-        print(f"{run_id}: cancelled")
-        return 130
-    bar.close()
-    _print_run(run)
-    return 0 if run.state == runs.DONE else 1
-
-
-def _print_run(run) -> None:
-    from workbench import run_results
-
-    print(f"{run.id}: {run.state}  ({run.name}/{run.preset}"
-          + "".join(f" {k}={v}" for k, v in run.overrides.items()) + ")")
-    if run.error:
-        print(f"error: {run.error}")
-    if run.result:
-        print(run_results.format_table(run_results.claim_rows(run)))
-        print("  ".join(f"{k}: {v}" for k, v in run_results.environment(run).items()))
-    print(f"run folder: {run.folder}")
-
-
-def cmd_repro(args) -> int:
-    from workbench import reproduction_info, run_queue, run_results, runs
-
-    ws = _workspace(args)
-    what = args.repro_command
-    if what == "list":
-        print(run_results.format_table([{"name": r["name"], "paper": r["paper"], "presets":
-                                         ", ".join(r["presets"]), "title": r["title"]}
-                                        for r in reproduction_info.list_reproductions(ws)]))
-    elif what in ("run", "resume"):
-        run = (run_queue.submit(ws, args.name, args.preset, args.set,
-                                checkpoint_every=args.checkpoint_every) if what == "run"
-               else run_queue.resume(ws, args.run))
-        run_queue.pump(ws)
-        if not args.detach:
-            return _watch_run(ws, run.id)
-        run_queue.ensure_supervisor(ws)
-        run = runs.get_run(ws, run.id)
-        print(f"{run.id}: {run.state}; follow it with `workbench repro status {run.id}`")
-    elif what == "status":
-        run_queue.pump(ws)
-        if args.run:
-            run = runs.get_run(ws, args.run)
-            _print_run(run)
-            if run.state != runs.DONE:
-                print(runs.log_tail(run, args.lines))
-        else:
-            print(run_results.format_table(run_results.history_rows(runs.list_runs(ws)))
-                  or "no runs yet")
-    elif what == "cancel":
-        print(f"{args.run}: {run_queue.cancel(ws, args.run).state}")
-    elif what == "compare":
-        tables = run_results.compare([runs.get_run(ws, r) for r in args.runs])
-        for title, rows in tables.items():
-            if rows:
-                print(f"\n{title}\n{run_results.format_table(rows)}")
-    elif what == "pump":
-        if args.wait:
-            if not run_queue.supervise(ws):
-                print("another `workbench repro pump --wait` is already running")
-            return 0
-        print("\n".join(run_queue.pump(ws)) or "nothing to start")
-    return 0
-
-
-def add_repro(sub) -> None:
-    p = sub.add_parser("repro", help="launch, watch, cancel and compare reproduction runs")
-    rsub = p.add_subparsers(dest="repro_command", metavar="ACTION", required=True)
-    rsub.add_parser("list", help="the reproductions and their presets")
-    q = rsub.add_parser("run", help="run a reproduction (foreground with a progress bar)")
-    q.add_argument("name", help="reproduction, e.g. resnet")
-    q.add_argument("--preset", help="preset (default: mini)")
-    q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a Config field, checked before launch (e.g. --set lr=1e-3)")
-    q.add_argument("--checkpoint-every", type=int, metavar="STEPS",
-                   help="also checkpoint every STEPS steps (default: every minute)")
-    q.add_argument("--detach", action="store_true",
-                   help="queue it and return; it runs in the background")
-    q = rsub.add_parser("resume", help="continue a failed or cancelled run from its checkpoint")
-    q.add_argument("run")
-    q.add_argument("--detach", action="store_true")
-    q = rsub.add_parser("status", help="every run, or one run's progress, verdicts and log")
-    q.add_argument("run", nargs="?")
-    q.add_argument("--lines", type=int, default=20, help="log lines to show (default 20)")
-    q = rsub.add_parser("cancel", help="cancel a queued or running run")
-    q.add_argument("run")
-    q = rsub.add_parser("compare", help="runs side by side: config, metrics, claim verdicts")
-    q.add_argument("runs", nargs="+", metavar="RUN")
-    q = rsub.add_parser("pump", help="start queued runs while slots are free")
-    q.add_argument("--wait", action="store_true",
-                   help="keep starting them until the queue is empty (one such process at most)")
-    p.set_defaults(func=cmd_repro)
-
-
 # --- paper PDFs ----------------------------------------------------------------------------------
 
 
@@ -478,7 +218,7 @@ def cmd_pdf(args) -> int:
     from workbench import pdf
     from workbench.pdf_files import find_pdf
 
-    ws = _workspace(args)
+    ws = workspace_from(args)
     path = find_pdf(ws, args.paper, download=args.download)
     structure = pdf.extract(path, cache_dir=None if args.no_cache else pdf.pdf_cache_dir(ws))
     if args.json:
@@ -505,7 +245,7 @@ def cmd_handout(args) -> int:
     """A handout (md, html, pdf) or a Marp deck (slides) for a session or one paper."""
     from workbench import handout, handout_export
 
-    ws = _workspace(args)
+    ws = workspace_from(args)
     if args.format not in handout_export.FORMATS:
         raise handout.HandoutError(f"unknown format '{args.format}'; use one of: "
                                    f"{', '.join(handout_export.FORMATS)}")
@@ -536,7 +276,7 @@ def cmd_bib(args) -> int:
     from workbench import bibtex, bibtex_import, catalog
     from workbench.fileio import atomic_write_text
 
-    ws = _workspace(args)
+    ws = workspace_from(args)
     if args.bib_command == "export":
         cat = catalog.load(ws.catalog_path)
         ids = None

@@ -44,9 +44,9 @@ def _plain_graph(graph: nx.DiGraph, listsep: str | None) -> nx.DiGraph:
             out[k] = v
         return out
 
-    plain = nx.DiGraph()
-    plain.add_nodes_from((n, clean(d)) for n, d in graph.nodes(data=True))
-    plain.add_edges_from((u, v, clean(d)) for u, v, d in graph.edges(data=True))
+    plain = nx.DiGraph()  # sorted, so an export is the same file whatever the build order
+    plain.add_nodes_from((n, clean(graph.nodes[n])) for n in sorted(graph.nodes))
+    plain.add_edges_from((u, v, clean(graph.edges[u, v])) for u, v in sorted(graph.edges))
     return plain
 
 
