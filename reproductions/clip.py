@@ -17,6 +17,13 @@ The miniature trains on generated pictures of coloured shapes with captions ("a 
 circle"). Four colour-shape combinations never appear in training; the prompt templates used
 for zero-shot classification never appear either.
 
+Real data: `--set data_root=DIR` trains on image-caption pairs listed in `DIR/train/captions.tsv`
+and `DIR/val/captions.tsv`, one `<image file>\t<caption>` per line (`common.captions`), and
+evaluates image <-> text retrieval recall@1 and @5 on the first 1,000 val pairs (the paper's
+Flickr30k and MSCOCO retrieval, Appendix E). Use the BPE tokenizer for real captions:
+`--preset paper --set data_root=DIR`, or `--set tokenizer=bpe --set vocab_size=49408` on a
+smaller preset.
+
 Deviations from the paper:
 - Activations are exact GELU, as in `open_clip`'s "ViT-B-32" (and ViT); OpenAI's released
   weights were trained with QuickGELU, x * sigmoid(1.702 x): same parameters, slightly different
@@ -32,10 +39,12 @@ Deviations from the paper:
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -43,11 +52,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from reproductions import vit
+from reproductions.common.captions import (
+    CAPTIONS_FILE,
+    CaptionPairs,
+    image_transform,
+    read_captions,
+)
 from reproductions.common.claims import Claim
 from reproductions.common.config import ConfigError
 from reproductions.transformer import EncoderLayer
 
 PAPER = "clip"
+log = logging.getLogger("reproductions")
 
 # the miniature's world: four colours x five shapes, captions from six templates
 COLOURS = {"red": (0.9, 0.1, 0.1), "green": (0.1, 0.8, 0.2), "blue": (0.15, 0.25, 0.95),
@@ -63,6 +79,10 @@ TRAIN_TEMPLATES = ("a {c} {s}", "a picture of a {c} {s}", "an image showing a {c
 ZERO_SHOT_TEMPLATES = ("a photo of a {}.", "a drawing of a {}.", "a rendering of one {}.",
                        "itap of my {}.")
 MINI_WORDS = sorted({*COLOURS, *SHAPES, *re.sub(r"\{\w\}", " ", " ".join(TRAIN_TEMPLATES)).split()})
+# real images: OpenAI's released preprocessing normalises with these (open_clip's OPENAI_DATASET_*)
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+RETRIEVAL_PAIRS = 1000  # retrieval is scored on the first 1,000 val pairs: a bounded (N, N) cost
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -97,11 +117,11 @@ class WordTokenizer:
 
 def bpe_tokenizer():
     """CLIP's byte-pair encoding (49,152 merges + specials = 49,408 tokens), read from the
-    vocabulary file inside the `open_clip` package: (texts, context_length) -> (N, 77)."""
+    vocabulary file inside the `open_clip` package: (texts, context_length) -> (N, 77).
+    The tokenizer object itself, not a lambda: DataLoader workers may need to pickle it."""
     from open_clip.tokenizer import SimpleTokenizer
 
-    bpe = SimpleTokenizer()
-    return lambda texts, context_length: bpe(texts, context_length=context_length)
+    return SimpleTokenizer()
 
 
 # --- blocks ---------------------------------------------------------------------------------
@@ -238,7 +258,8 @@ class Config:
     steps: int = 390_000  # 32 epochs of 400M pairs at 32,768 per batch (Sec. 2.5)
     batch_size: int = 32768  # Sec. 2.5
     lr: float = 5e-4  # Appendix F: ViT-B/32 and RN50
-    data_root: str | None = None  # not used: the miniature generates its data
+    data_root: str | None = None  # real pairs: DIR/train|val/captions.tsv, '<image>\t<caption>' lines
+    num_workers: int = 8  # DataLoader processes decoding images (data_root only)
 
 
 # --- model ----------------------------------------------------------------------------------
@@ -318,7 +339,8 @@ def load_open_clip_state_dict(model: CLIP, state: dict[str, torch.Tensor]) -> No
 # --- presets --------------------------------------------------------------------------------
 _MINI = dict(embed_dim=64, image_size=16, patch_size=4, vision_width=64, vision_layers=2,
              vision_heads=4, context_length=10, text_width=64, text_layers=2, text_heads=4,
-             tokenizer="words", vocab_size=len(MINI_WORDS) + 4, weight_decay=0.1, init_temperature=0.07)
+             tokenizer="words", vocab_size=len(MINI_WORDS) + 4, weight_decay=0.1, init_temperature=0.07,
+             num_workers=2)
 PRESETS = {
     "paper": Config(),  # ViT-B/32: 151,277,313 parameters (image 87,849,216, text 63,428,097)
     "rn50": Config(image_encoder="resnet", embed_dim=1024, lr=5e-4),  # RN50: 102,007,137
@@ -383,9 +405,10 @@ def training_pairs(cfg: Config, gen: torch.Generator) -> tuple[torch.Tensor, tor
 
 def build_data(cfg: Config):
     """(train DataLoader of (images, tokens), held-out images and labels) on generated shapes;
-    no download. Held out: new images of the 16 seen classes, and of the 4 unseen ones."""
+    no download. Held out: new images of the 16 seen classes, and of the 4 unseen ones.
+    With `data_root`: real image-caption pairs (`caption_data`)."""
     if cfg.data_root is not None:
-        raise ConfigError("clip: data_root is not supported; the miniature generates its data")
+        return caption_data(cfg)
     gigabytes = cfg.n_train * 3 * cfg.image_size**2 * 4 / 1e9
     if gigabytes > 4:
         raise ConfigError(f"clip: {cfg.n_train} generated {cfg.image_size}x{cfg.image_size} images "
@@ -406,6 +429,34 @@ def build_data(cfg: Config):
     eval_data = {"seen": (draw_shapes(seen_y, cfg.image_size, held_out), seen_y),
                  "unseen": (draw_shapes(unseen_y, cfg.image_size, held_out), unseen_y)}
     return loader, eval_data
+
+
+def caption_data(cfg: Config):
+    """(train DataLoader of (images, tokens), the first RETRIEVAL_PAIRS val pairs) read from
+    `data_root` (format: `common.captions`); images are decoded lazily, by `num_workers`."""
+    tokenize = tokenizer_for(cfg)
+    if cfg.tokenizer == "words":
+        log.warning("clip: real captions with the miniature's %d-word tokenizer; for CLIP's BPE add "
+                    "--set tokenizer=bpe --set vocab_size=49408", len(MINI_WORDS))
+    root = Path(cfg.data_root)
+    files, texts = read_captions(root / "train")
+    val_files, val_texts = read_captions(root / "val")
+    if cfg.batch_size > len(files):
+        raise ConfigError(f"clip: batch_size {cfg.batch_size} exceeds the {len(files)} training pairs "
+                          f"in {root / 'train' / CAPTIONS_FILE}; lower batch_size")
+    if cfg.shuffle_captions:  # the control, as on generated data
+        order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
+        texts = [texts[i] for i in order]
+    train = CaptionPairs(files, texts, image_transform(
+        cfg.image_size, CLIP_MEAN, CLIP_STD, train=True), tokenize, cfg.context_length)
+    n = min(RETRIEVAL_PAIRS, len(val_files))
+    val = CaptionPairs(val_files[:n], val_texts[:n], image_transform(
+        cfg.image_size, CLIP_MEAN, CLIP_STD, train=False), tokenize, cfg.context_length)
+    loader = torch.utils.data.DataLoader(
+        train, batch_size=cfg.batch_size, shuffle=True, drop_last=True, num_workers=cfg.num_workers,
+        persistent_workers=cfg.num_workers > 0, generator=torch.Generator().manual_seed(cfg.seed))
+    log.info("clip: %d training pairs, %d val pairs for retrieval from %s", len(train), n, root)
+    return loader, val
 
 
 # --- step -----------------------------------------------------------------------------------
@@ -453,12 +504,51 @@ def zero_shot_predict(model: CLIP, images: torch.Tensor, classifier: torch.Tenso
     return (torch.cat(feats) @ classifier).argmax(-1).cpu()
 
 
+def retrieval_recall(image_emb: torch.Tensor, text_emb: torch.Tensor, image_of: torch.Tensor,
+                     ks=(1, 5)) -> dict[str, float]:
+    """Recall@k both ways for I images (I, E) and N captions (N, E), caption n describing image
+    `image_of[n]` (an image may have several captions): image -> text counts an image whose
+    top k captions hold one of its own; text -> image a caption whose top k images hold its own."""
+    image_emb, text_emb = F.normalize(image_emb, dim=-1), F.normalize(text_emb, dim=-1)
+    sim = text_emb @ image_emb.t()  # (N, I): cosine of caption n and image i
+    out = {}
+    for k in ks:
+        top_images = sim.topk(min(k, sim.size(1)), dim=1).indices  # (N, k)
+        top_texts = sim.t().topk(min(k, sim.size(0)), dim=1).indices  # (I, k)
+        own = torch.arange(sim.size(1)).unsqueeze(1)  # (I, 1)
+        out[f"image_to_text_recall@{k}"] = (image_of[top_texts] == own).any(1).float().mean().item()
+        out[f"text_to_image_recall@{k}"] = (top_images == image_of.unsqueeze(1)).any(1).float().mean().item()
+    return out
+
+
+@torch.no_grad()
+def retrieval_metrics(model: CLIP, pairs: CaptionPairs, cfg: Config) -> dict[str, float]:
+    """Image <-> text recall@1 and @5 over the val pairs (at most RETRIEVAL_PAIRS), embedded in
+    batches; lines naming the same image file count as one image with several captions."""
+    device = next(model.parameters()).device
+    loader = torch.utils.data.DataLoader(pairs, batch_size=min(cfg.batch_size, 256),
+                                         num_workers=cfg.num_workers)
+    image_emb, text_emb = [], []
+    for images, tokens in loader:  # (B, 3, H, W), (B, T)
+        image_emb.append(model.encode_image(images.to(device)).float().cpu())
+        text_emb.append(model.encode_text(tokens.to(device)).float().cpu())
+    first: dict[Path, int] = {}
+    for i, f in enumerate(pairs.files):
+        first.setdefault(f, i)  # the line where each image is first listed
+    column = {f: j for j, f in enumerate(first)}
+    image_of = torch.tensor([column[f] for f in pairs.files])  # (N,)
+    images = torch.cat(image_emb)[list(first.values())]  # (I, E)
+    return retrieval_recall(images, torch.cat(text_emb), image_of)
+
+
 @torch.no_grad()
 def evaluate(model: CLIP, eval_data, cfg: Config) -> dict[str, float]:
     """Zero-shot accuracies with the unseen prompt templates: 20-way on held-out images of the
     seen classes (ensemble and a single prompt), and on the unseen combinations, 4-way among
-    themselves and 20-way among all classes."""
+    themselves and 20-way among all classes. On real data: retrieval recall (`retrieval_metrics`)."""
     model.eval()
+    if cfg.data_root is not None:
+        return {**retrieval_metrics(model, eval_data, cfg), "logit_scale": model.logit_scale.exp().item()}
     tokenize = tokenizer_for(cfg)
     everything = zero_shot_classifier(model, CLASSES, ZERO_SHOT_TEMPLATES, tokenize)  # (E, 20)
     single = zero_shot_classifier(model, CLASSES, ZERO_SHOT_TEMPLATES[:1], tokenize)
@@ -475,7 +565,10 @@ def evaluate(model: CLIP, eval_data, cfg: Config) -> dict[str, float]:
 
 
 def variants(cfg: Config) -> dict[str, Config]:
-    """The model, and the control trained on captions shuffled across images."""
+    """The model, and the control trained on captions shuffled across images; on real data
+    (`data_root`) the model only (the control is `--set shuffle_captions=True`)."""
+    if cfg.data_root is not None:
+        return {"main": cfg}
     return {"main": cfg, "shuffled": replace(cfg, shuffle_captions=True)}
 
 

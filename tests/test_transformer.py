@@ -275,9 +275,11 @@ def test_reversal_pairs_are_bos_reversed_source_eos():
         assert set(t[len(tokens) + 2 :]) <= {T.PAD}
 
 
-def test_real_data_is_refused_with_a_one_line_config_error():
-    with pytest.raises(ConfigError, match="data_root is not supported"):
-        T.build_data(dataclasses.replace(SMALL, data_root="/tmp/wmt14"))
+def test_a_missing_data_root_is_a_one_line_config_error(tmp_path):
+    """Real parallel text is read from data_root (tests/test_transformer_real_data.py)."""
+    with pytest.raises(ConfigError, match="is not a folder") as err:
+        T.build_data(dataclasses.replace(SMALL, data_root=str(tmp_path / "wmt14")))
+    assert "\n" not in str(err.value) and str(tmp_path / "wmt14") in str(err.value)
 
 
 def test_claims_read_the_metrics_of_both_variants():
