@@ -31,6 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from reproductions import clip, transformer
+from reproductions.common.open_clip_weights import load_open_clip_state_dict
+from reproductions.common.text_tokenizers import bpe_tokenizer
 
 
 class TorchTransformer(nn.Module):
@@ -124,10 +126,10 @@ def bench_clip(batch: int, steps: int, repeat: int, device: torch.device,
     torch.manual_seed(0)
     reference = open_clip.create_model("ViT-B-32").to(device).eval()
     ours = clip.build_model(clip.PRESETS["paper"]).eval()
-    clip.load_open_clip_state_dict(ours, reference.state_dict())
+    load_open_clip_state_dict(ours, reference.state_dict())
     ours = ours.to(device)
     images = torch.randn(batch, 3, 224, 224, generator=torch.Generator().manual_seed(0)).to(device)
-    text = clip.bpe_tokenizer()([f"a photo of a {i}." for i in range(batch)], 77).to(device)
+    text = bpe_tokenizer()([f"a photo of a {i}." for i in range(batch)], 77).to(device)
     amp = torch.autocast("cuda", torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
 
     def forward(model):

@@ -23,6 +23,7 @@ import torch
 import torchvision
 
 from reproductions import ssd
+from reproductions.common.detection_data import VGG_MEAN
 
 
 def make_batch(batch: int, seed: int = 0):
@@ -44,7 +45,7 @@ def sgd(model: torch.nn.Module) -> torch.optim.Optimizer:
 
 
 def ours_step(model, opt, images, targets):
-    mean = torch.tensor(ssd.VGG_MEAN, device=images.device).view(1, 3, 1, 1)
+    mean = torch.tensor(VGG_MEAN, device=images.device).view(1, 3, 1, 1)
     batch = ((images - mean) * 255, targets)  # the VOC loader's input scaling
     loss = ssd.training_step(model, batch)["loss"]
     opt.zero_grad(set_to_none=True)

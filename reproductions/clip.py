@@ -14,15 +14,15 @@ The towers come from the papers CLIP builds on: the image tower is a ViT (Sec. 2
 end-of-text token's feature is the text's embedding.
 
 The miniature trains on generated pictures of coloured shapes with captions ("a picture of a red
-circle"). Four colour-shape combinations never appear in training; the prompt templates used
-for zero-shot classification never appear either.
+circle", `common.shapes_captions`). Four colour-shape combinations never appear in training; the
+prompt templates used for zero-shot classification never appear either.
 
 Real data: `--set data_root=DIR` trains on image-caption pairs listed in `DIR/train/captions.tsv`
 and `DIR/val/captions.tsv`, one `<image file>\t<caption>` per line (`common.captions`), and
 evaluates image <-> text retrieval recall@1 and @5 on the first 1,000 val pairs (the paper's
-Flickr30k and MSCOCO retrieval, Appendix E). Use the BPE tokenizer for real captions:
-`--preset paper --set data_root=DIR`, or `--set tokenizer=bpe --set vocab_size=49408` on a
-smaller preset.
+Flickr30k and MSCOCO retrieval, Appendix E; `common.retrieval`). Use the BPE tokenizer for real
+captions: `--preset paper --set data_root=DIR`, or `--set tokenizer=bpe --set vocab_size=49408`
+on a smaller preset.
 
 Deviations from the paper:
 - Activations are exact GELU, as in `open_clip`'s "ViT-B-32" (and ViT); OpenAI's released
@@ -32,7 +32,7 @@ Deviations from the paper:
   ViT, Sec. 2.4); its blocks are ViT's with CLIP's LayerNorm epsilon (1e-5; timm's ViT: 1e-6).
 - Under torchrun the contrastive loss uses each process's own batch as negatives (the paper
   gathers features across all workers: 32,768 pairs per batch).
-- The miniature's text tokenizer is a word-level one (`WordTokenizer`); the `paper` presets use
+- The miniature's text tokenizer is a word-level one (`common.text_tokenizers`); the `paper` presets use
   CLIP's byte-pair encoding with the vocabulary file shipped inside `open_clip` (no download).
 - No mixed-precision tricks, gradient checkpointing or sharded similarity computation (Sec. 2.5).
 """
@@ -41,10 +41,8 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -52,33 +50,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from reproductions import vit
-from reproductions.common.captions import (
-    CAPTIONS_FILE,
-    CaptionPairs,
-    image_transform,
-    read_captions,
-)
+from reproductions.common import shapes_captions as shapes
+from reproductions.common.captions import caption_data
 from reproductions.common.claims import Claim
-from reproductions.common.config import ConfigError
+from reproductions.common.retrieval import retrieval_metrics
+from reproductions.common.text_tokenizers import tokenizer_for
 from reproductions.transformer import EncoderLayer
 
 PAPER = "clip"
 log = logging.getLogger("reproductions")
 
-# the miniature's world: four colours x five shapes, captions from six templates
-COLOURS = {"red": (0.9, 0.1, 0.1), "green": (0.1, 0.8, 0.2), "blue": (0.15, 0.25, 0.95),
-           "yellow": (0.95, 0.85, 0.1)}
-SHAPES = ("circle", "square", "triangle", "cross", "ring")
-CLASSES = [f"{c} {s}" for c in COLOURS for s in SHAPES]  # 20 classes, index = c * 5 + s
-UNSEEN = [c * len(SHAPES) + c for c in range(len(COLOURS))]  # red circle, green square, ...:
-# each colour and each shape is seen in training, never these four combinations
-TRAIN_TEMPLATES = ("a {c} {s}", "a picture of a {c} {s}", "an image showing a {c} {s}",
-                   "there is a {c} {s}", "the {s} is {c}", "a {s} coloured {c}")
 # Sec. 3.1.4: "A photo of a {label}." and an ensemble; templates never used in training, whose
 # key words ("photo", "drawing", ...) the miniature's tokenizer does not even know
 ZERO_SHOT_TEMPLATES = ("a photo of a {}.", "a drawing of a {}.", "a rendering of one {}.",
                        "itap of my {}.")
-MINI_WORDS = sorted({*COLOURS, *SHAPES, *re.sub(r"\{\w\}", " ", " ".join(TRAIN_TEMPLATES)).split()})
 # real images: OpenAI's released preprocessing normalises with these (open_clip's OPENAI_DATASET_*)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -93,35 +78,6 @@ def contrastive_loss(image_emb, text_emb, logit_scale):
     logits = logit_scale * image_emb @ text_emb.t()  # (N, N): image i vs caption j
     labels = torch.arange(len(logits), device=logits.device)
     return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
-
-
-class WordTokenizer:
-    """The miniature's tokenizer: lower-case words; unknown words become <unk>.
-
-    Ids: <pad> 0, <unk> 1, <sot> 2, the words, and <eot> last, so that, as in CLIP's BPE
-    vocabulary, the end-of-text token has the largest id (its position is `argmax`)."""
-
-    def __init__(self, words: list[str]):
-        names = ["<pad>", "<unk>", "<sot>", *sorted(set(words)), "<eot>"]
-        self.ids = {w: i for i, w in enumerate(names)}
-        self.vocab_size = len(names)
-
-    def __call__(self, texts: list[str], context_length: int) -> torch.Tensor:
-        out = torch.zeros(len(texts), context_length, dtype=torch.long)  # (N, T)
-        for i, text in enumerate(texts):
-            words = [self.ids.get(w, 1) for w in re.findall(r"[a-z]+", text.lower())]
-            ids = [self.ids["<sot>"], *words][: context_length - 1] + [self.ids["<eot>"]]
-            out[i, : len(ids)] = torch.tensor(ids)
-        return out
-
-
-def bpe_tokenizer():
-    """CLIP's byte-pair encoding (49,152 merges + specials = 49,408 tokens), read from the
-    vocabulary file inside the `open_clip` package: (texts, context_length) -> (N, 77).
-    The tokenizer object itself, not a lambda: DataLoader workers may need to pickle it."""
-    from open_clip.tokenizer import SimpleTokenizer
-
-    return SimpleTokenizer()
 
 
 # --- blocks ---------------------------------------------------------------------------------
@@ -313,33 +269,13 @@ class CLIP(nn.Module):
 
 
 def build_model(cfg: Config) -> CLIP:
-    return CLIP(cfg)
-
-
-def load_open_clip_state_dict(model: CLIP, state: dict[str, torch.Tensor]) -> None:
-    """Load an `open_clip` / OpenAI CLIP state_dict into `model` (their key names mapped to ours)."""
-    common = [(r"\.ln_1\.", ".norm1."), (r"\.ln_2\.", ".norm2.")]
-    image = [(r"^visual\.transformer\.resblocks\.", "visual.blocks."), *common,  # ViT's names
-             (r"\.attn\.in_proj_", ".attn.qkv."), (r"\.attn\.out_proj\.", ".attn.proj."),
-             (r"\.mlp\.c_fc\.", ".mlp.fc1."), (r"\.mlp\.c_proj\.", ".mlp.fc2.")]
-    text = [(r"^transformer\.resblocks\.", "transformer."), *common,  # the Transformer's names
-            (r"\.attn\.in_proj_", ".self_attn.in_proj."), (r"\.attn\.out_proj\.", ".self_attn.out_proj."),
-            (r"\.mlp\.c_fc\.", ".ff.linear1."), (r"\.mlp\.c_proj\.", ".ff.linear2.")]
-    mapped = {}
-    for key, value in state.items():
-        if key in ("input_resolution", "context_length", "vocab_size"):
-            continue  # OpenAI's jit checkpoints carry these as tensors
-        rules = image if key.startswith("visual.transformer.") else text if key.startswith("transformer.") else []
-        for pattern, repl in rules:
-            key = re.sub(pattern, repl, key)
-        mapped[key] = value
-    model.load_state_dict(mapped)
+    return CLIP(cfg)  # open_clip / OpenAI weights: `common.open_clip_weights`
 
 
 # --- presets --------------------------------------------------------------------------------
 _MINI = dict(embed_dim=64, image_size=16, patch_size=4, vision_width=64, vision_layers=2,
              vision_heads=4, context_length=10, text_width=64, text_layers=2, text_heads=4,
-             tokenizer="words", vocab_size=len(MINI_WORDS) + 4, weight_decay=0.1, init_temperature=0.07,
+             tokenizer="words", vocab_size=len(shapes.MINI_WORDS) + 4, weight_decay=0.1, init_temperature=0.07,
              num_workers=2)
 PRESETS = {
     "paper": Config(),  # ViT-B/32: 151,277,313 parameters (image 87,849,216, text 63,428,097)
@@ -352,111 +288,18 @@ PRESETS = {
 
 
 # --- data -----------------------------------------------------------------------------------
-def draw_shapes(labels: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
-    """Images (N, 3, size, size) in [0, 1] of one coloured shape each (class = colour * 5 + shape)
-    at a random position and size on a noisy grey background, with jittered colours."""
-    n = len(labels)
-    u = lambda *shape: torch.rand(*shape, generator=generator)  # noqa: E731
-    r = size * (0.28 + 0.14 * u(n, 1, 1))  # (N, 1, 1) radius
-    cy, cx = (r + (size - 2 * r) * u(n, 1, 1) for _ in range(2))
-    yy, xx = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
-    dy, dx = yy - cy, xx - cx  # (N, size, size)
-    dist = (dy**2 + dx**2).sqrt()
-    masks = torch.stack([
-        dist <= r,  # circle
-        (dy.abs() <= 0.8 * r) & (dx.abs() <= 0.8 * r),  # square
-        (dy <= 0.8 * r) & (dx.abs() <= (dy + r) * 0.55),  # triangle, pointing up
-        ((dy.abs() <= r / 3) & (dx.abs() <= r)) | ((dx.abs() <= r / 3) & (dy.abs() <= r)),  # cross
-        (dist <= r) & (dist >= 0.55 * r),  # ring
-    ], dim=1)  # (N, 5, size, size)
-    shape = masks[torch.arange(n), labels % len(SHAPES)].unsqueeze(1).float()  # (N, 1, size, size)
-    colour = torch.tensor(list(COLOURS.values()))[labels // len(SHAPES)]  # (N, 3)
-    colour = (colour + 0.1 * (u(n, 3) - 0.5))[:, :, None, None]  # (N, 3, 1, 1)
-    background = 0.35 + 0.3 * u(n, 1, 1, 1) + 0.05 * torch.randn(n, 3, size, size, generator=generator)
-    return (shape * colour + (1 - shape) * background).clamp(0, 1)
-
-
-def tokenizer_for(cfg: Config):
-    """(texts, context_length) -> (N, T) token ids: CLIP's BPE, or the miniature's words."""
-    if cfg.tokenizer == "bpe":
-        return bpe_tokenizer()
-    tok = WordTokenizer(MINI_WORDS)
-    if tok.vocab_size > cfg.vocab_size:
-        raise ConfigError(f"vocab_size={cfg.vocab_size} is smaller than the word tokenizer's "
-                          f"{tok.vocab_size} tokens; use --set vocab_size={tok.vocab_size}")
-    return tok
-
-
-def training_pairs(cfg: Config, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """`n_train` images of the 16 seen classes, their labels, and a caption for each from a
-    random training template (shuffled across images for the control)."""
-    seen = torch.tensor([k for k in range(len(CLASSES)) if k not in UNSEEN])
-    labels = seen[torch.randint(len(seen), (cfg.n_train,), generator=gen)]  # (N,)
-    templates = torch.randint(len(TRAIN_TEMPLATES), (cfg.n_train,), generator=gen).tolist()
-    captions = []
-    for k, t in zip(labels.tolist(), templates, strict=True):
-        colour, shape = CLASSES[k].split()
-        captions.append(TRAIN_TEMPLATES[t].format(c=colour, s=shape))
-    images = draw_shapes(labels, cfg.image_size, gen)
-    if cfg.shuffle_captions:  # the control: the same captions, paired with the wrong images
-        captions = [captions[i] for i in torch.randperm(cfg.n_train, generator=gen).tolist()]
-    return images, labels, captions
-
-
 def build_data(cfg: Config):
     """(train DataLoader of (images, tokens), held-out images and labels) on generated shapes;
     no download. Held out: new images of the 16 seen classes, and of the 4 unseen ones.
-    With `data_root`: real image-caption pairs (`caption_data`)."""
-    if cfg.data_root is not None:
-        return caption_data(cfg)
-    gigabytes = cfg.n_train * 3 * cfg.image_size**2 * 4 / 1e9
-    if gigabytes > 4:
-        raise ConfigError(f"clip: {cfg.n_train} generated {cfg.image_size}x{cfg.image_size} images "
-                          f"need {gigabytes:.1f} GB; lower n_train or image_size (--set n_train=2000)")
-    if cfg.batch_size > cfg.n_train:
-        raise ConfigError(f"clip: batch_size {cfg.batch_size} exceeds n_train {cfg.n_train}; "
-                          "lower batch_size or raise n_train")
-    gen = torch.Generator().manual_seed(cfg.seed)
-    images, _, captions = training_pairs(cfg, gen)
-    tokens = tokenizer_for(cfg)(captions, cfg.context_length)  # (N, T)
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(images, tokens), batch_size=cfg.batch_size, shuffle=True,
-        drop_last=True, generator=torch.Generator().manual_seed(cfg.seed))
-    held_out = torch.Generator().manual_seed(cfg.seed + 1_000_003)
-    seen_y = torch.tensor([k for k in range(len(CLASSES)) if k not in UNSEEN])
-    seen_y = seen_y.repeat_interleave(cfg.n_eval_per_class)
-    unseen_y = torch.tensor(UNSEEN).repeat_interleave(cfg.n_eval_per_class)
-    eval_data = {"seen": (draw_shapes(seen_y, cfg.image_size, held_out), seen_y),
-                 "unseen": (draw_shapes(unseen_y, cfg.image_size, held_out), unseen_y)}
-    return loader, eval_data
-
-
-def caption_data(cfg: Config):
-    """(train DataLoader of (images, tokens), the first RETRIEVAL_PAIRS val pairs) read from
-    `data_root` (format: `common.captions`); images are decoded lazily, by `num_workers`."""
-    tokenize = tokenizer_for(cfg)
+    With `data_root`: real image-caption pairs (`common.captions`), the first RETRIEVAL_PAIRS
+    val pairs held out for retrieval, images decoded lazily by `num_workers`."""
+    if cfg.data_root is None:
+        return shapes.generated_data(cfg)
+    tokenize = tokenizer_for(cfg, shapes.MINI_WORDS)
     if cfg.tokenizer == "words":
-        log.warning("clip: real captions with the miniature's %d-word tokenizer; for CLIP's BPE add "
-                    "--set tokenizer=bpe --set vocab_size=49408", len(MINI_WORDS))
-    root = Path(cfg.data_root)
-    files, texts = read_captions(root / "train")
-    val_files, val_texts = read_captions(root / "val")
-    if cfg.batch_size > len(files):
-        raise ConfigError(f"clip: batch_size {cfg.batch_size} exceeds the {len(files)} training pairs "
-                          f"in {root / 'train' / CAPTIONS_FILE}; lower batch_size")
-    if cfg.shuffle_captions:  # the control, as on generated data
-        order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
-        texts = [texts[i] for i in order]
-    train = CaptionPairs(files, texts, image_transform(
-        cfg.image_size, CLIP_MEAN, CLIP_STD, train=True), tokenize, cfg.context_length)
-    n = min(RETRIEVAL_PAIRS, len(val_files))
-    val = CaptionPairs(val_files[:n], val_texts[:n], image_transform(
-        cfg.image_size, CLIP_MEAN, CLIP_STD, train=False), tokenize, cfg.context_length)
-    loader = torch.utils.data.DataLoader(
-        train, batch_size=cfg.batch_size, shuffle=True, drop_last=True, num_workers=cfg.num_workers,
-        persistent_workers=cfg.num_workers > 0, generator=torch.Generator().manual_seed(cfg.seed))
-    log.info("clip: %d training pairs, %d val pairs for retrieval from %s", len(train), n, root)
-    return loader, val
+        log.warning("clip: real captions with the miniature's %d-word tokenizer; for CLIP's BPE "
+                    "add --set tokenizer=bpe --set vocab_size=49408", len(shapes.MINI_WORDS))
+    return caption_data(cfg, tokenize, CLIP_MEAN, CLIP_STD, RETRIEVAL_PAIRS)
 
 
 # --- step -----------------------------------------------------------------------------------
@@ -504,43 +347,6 @@ def zero_shot_predict(model: CLIP, images: torch.Tensor, classifier: torch.Tenso
     return (torch.cat(feats) @ classifier).argmax(-1).cpu()
 
 
-def retrieval_recall(image_emb: torch.Tensor, text_emb: torch.Tensor, image_of: torch.Tensor,
-                     ks=(1, 5)) -> dict[str, float]:
-    """Recall@k both ways for I images (I, E) and N captions (N, E), caption n describing image
-    `image_of[n]` (an image may have several captions): image -> text counts an image whose
-    top k captions hold one of its own; text -> image a caption whose top k images hold its own."""
-    image_emb, text_emb = F.normalize(image_emb, dim=-1), F.normalize(text_emb, dim=-1)
-    sim = text_emb @ image_emb.t()  # (N, I): cosine of caption n and image i
-    out = {}
-    for k in ks:
-        top_images = sim.topk(min(k, sim.size(1)), dim=1).indices  # (N, k)
-        top_texts = sim.t().topk(min(k, sim.size(0)), dim=1).indices  # (I, k)
-        own = torch.arange(sim.size(1)).unsqueeze(1)  # (I, 1)
-        out[f"image_to_text_recall@{k}"] = (image_of[top_texts] == own).any(1).float().mean().item()
-        out[f"text_to_image_recall@{k}"] = (top_images == image_of.unsqueeze(1)).any(1).float().mean().item()
-    return out
-
-
-@torch.no_grad()
-def retrieval_metrics(model: CLIP, pairs: CaptionPairs, cfg: Config) -> dict[str, float]:
-    """Image <-> text recall@1 and @5 over the val pairs (at most RETRIEVAL_PAIRS), embedded in
-    batches; lines naming the same image file count as one image with several captions."""
-    device = next(model.parameters()).device
-    loader = torch.utils.data.DataLoader(pairs, batch_size=min(cfg.batch_size, 256),
-                                         num_workers=cfg.num_workers)
-    image_emb, text_emb = [], []
-    for images, tokens in loader:  # (B, 3, H, W), (B, T)
-        image_emb.append(model.encode_image(images.to(device)).float().cpu())
-        text_emb.append(model.encode_text(tokens.to(device)).float().cpu())
-    first: dict[Path, int] = {}
-    for i, f in enumerate(pairs.files):
-        first.setdefault(f, i)  # the line where each image is first listed
-    column = {f: j for j, f in enumerate(first)}
-    image_of = torch.tensor([column[f] for f in pairs.files])  # (N,)
-    images = torch.cat(image_emb)[list(first.values())]  # (I, E)
-    return retrieval_recall(images, torch.cat(text_emb), image_of)
-
-
 @torch.no_grad()
 def evaluate(model: CLIP, eval_data, cfg: Config) -> dict[str, float]:
     """Zero-shot accuracies with the unseen prompt templates: 20-way on held-out images of the
@@ -549,11 +355,11 @@ def evaluate(model: CLIP, eval_data, cfg: Config) -> dict[str, float]:
     model.eval()
     if cfg.data_root is not None:
         return {**retrieval_metrics(model, eval_data, cfg), "logit_scale": model.logit_scale.exp().item()}
-    tokenize = tokenizer_for(cfg)
-    everything = zero_shot_classifier(model, CLASSES, ZERO_SHOT_TEMPLATES, tokenize)  # (E, 20)
-    single = zero_shot_classifier(model, CLASSES, ZERO_SHOT_TEMPLATES[:1], tokenize)
+    tokenize = tokenizer_for(cfg, shapes.MINI_WORDS)
+    everything = zero_shot_classifier(model, shapes.CLASSES, ZERO_SHOT_TEMPLATES, tokenize)  # (E, 20)
+    single = zero_shot_classifier(model, shapes.CLASSES, ZERO_SHOT_TEMPLATES[:1], tokenize)
     (xs, ys), (xu, yu) = eval_data["seen"], eval_data["unseen"]
-    unseen = torch.tensor(UNSEEN)
+    unseen = torch.tensor(shapes.UNSEEN)
     acc = lambda pred, y: (pred == y).float().mean().item()  # noqa: E731
     return {
         "zero_shot_accuracy": acc(zero_shot_predict(model, xs, everything), ys),

@@ -20,13 +20,12 @@ Deviations from the paper
   the paper's patch-sampling augmentation is worth 8.8 mAP (Table 2).
 - `mini`: a small convolutional backbone (with BatchNorm) on generated 64x64 images of shapes,
   four maps (8/4/2/1), 340 default boxes, Adam; the matching, loss, hard negative mining and NMS
-  are the paper's.
+  are the paper's. Both datasets (shapes, VOC) are read by `common.detection_data`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -36,13 +35,12 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import batched_nms, box_convert, box_iou
 
+from reproductions.common import detection_data
 from reproductions.common.claims import Claim
+from reproductions.common.detection_data import SHAPES, VOC_CLASSES
+from reproductions.common.detection_metrics import evaluate_detector
 
 PAPER = "ssd"
-VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
-               "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep",
-               "sofa", "train", "tvmonitor")  # label i + 1; 0 is the background
-SHAPES = ("square", "circle", "triangle")  # the miniature's classes, labels 1..3
 VARIANCES = (0.1, 0.2)  # authors' code: centre and size offsets are divided by these
 
 
@@ -372,120 +370,17 @@ def variants(cfg: Config) -> dict[str, Config]:
 
 
 # --- data ---------------------------------------------------------------------------------------
-def draw_shapes(n: int, image_size: int, seed: int) -> list[tuple[torch.Tensor, dict]]:
-    """`n` generated images (3, S, S) in [0, 1] with 1-3 non-overlapping filled shapes each, and
-    their targets {"boxes" (G, 4) (x1, y1, x2, y2) in [0, 1], "labels" (G,) in 1..3}."""
-    from PIL import Image, ImageDraw
-    from torchvision.transforms.functional import pil_to_tensor
-
-    gen = torch.Generator().manual_seed(seed)
-
-    def randint(low: int, high: int) -> int:  # inclusive, like random.randint
-        return int(torch.randint(low, high + 1, (), generator=gen))
-
-    out = []
-    for _ in range(n):
-        bg = tuple(randint(0, 90) for _ in range(3))
-        img = Image.new("RGB", (image_size, image_size), bg)
-        draw = ImageDraw.Draw(img)
-        boxes: list[list[float]] = []
-        labels: list[int] = []
-        for _ in range(randint(1, 3)):
-            for _attempt in range(20):  # place without overlapping an earlier shape
-                side = randint(image_size * 5 // 32, image_size * 9 // 16)  # 10-36 px at 64
-                x0, y0 = randint(0, image_size - side), randint(0, image_size - side)
-                box = [x0, y0, x0 + side, y0 + side]
-                if all(box_iou(torch.tensor([box], dtype=torch.float32),
-                               torch.tensor([b], dtype=torch.float32) * image_size).item() == 0
-                       for b in boxes):
-                    break
-            else:
-                continue
-            kind = randint(0, len(SHAPES) - 1)
-            colour = tuple(randint(120, 255) for _ in range(3))
-            x1, y1 = x0 + side - 1, y0 + side - 1  # PIL draws both end points
-            if SHAPES[kind] == "square":
-                draw.rectangle([x0, y0, x1, y1], fill=colour)
-            elif SHAPES[kind] == "circle":
-                draw.ellipse([x0, y0, x1, y1], fill=colour)
-            else:
-                draw.polygon([(x0, y1), (x1, y1), ((x0 + x1) / 2, y0)], fill=colour)
-            boxes.append([v / image_size for v in box])
-            labels.append(kind + 1)
-        x = pil_to_tensor(img).float() / 255  # (3, S, S)
-        x = (x + 0.03 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
-        out.append((x, {"boxes": torch.tensor(boxes, dtype=torch.float32).view(-1, 4),
-                        "labels": torch.tensor(labels, dtype=torch.int64)}))
-    return out
-
-
-VGG_MEAN = (0.48235, 0.45882, 0.40784)  # torchvision's SSD300: pixels in 0..255 minus the mean
-
-
-class VOCBoxes(torch.utils.data.Dataset):
-    """`torchvision.datasets.VOCDetection` as (image (3, S, S), target) pairs: boxes in [0, 1],
-    labels 1..20, `difficult` flags; horizontal flips when training."""
-
-    def __init__(self, root: str, year: str, split: str, image_size: int, train: bool):
-        from torchvision.datasets import VOCDetection
-
-        from reproductions.common.config import ConfigError
-
-        try:
-            self.voc = VOCDetection(root, year=year, image_set=split, download=False)
-        except (RuntimeError, ValueError) as err:  # not found, or an unknown year/split
-            raise ConfigError(f"VOC{year} {split} not found under {root} ({err}); point "
-                              "data_root at the folder holding VOCdevkit/") from None
-        self.image_size, self.train = image_size, train
-
-    def __len__(self) -> int:
-        return len(self.voc)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, dict]:
-        from torchvision.transforms.functional import pil_to_tensor, resize
-
-        img, ann = self.voc[i]
-        w, h = img.size
-        objects = ann["annotation"]["object"]
-        boxes = torch.tensor([[float(o["bndbox"][k]) for k in ("xmin", "ymin", "xmax", "ymax")]
-                              for o in objects], dtype=torch.float32).view(-1, 4)
-        boxes = (boxes - torch.tensor([1.0, 1.0, 0.0, 0.0])) / torch.tensor([w, h, w, h])  # 1-based
-        target = {"boxes": boxes,
-                  "labels": torch.tensor([VOC_CLASSES.index(o["name"]) + 1 for o in objects]),
-                  "difficult": torch.tensor([o.get("difficult", "0") == "1" for o in objects])}
-        x = pil_to_tensor(resize(img, [self.image_size, self.image_size])).float()  # (3, S, S)
-        x = x - torch.tensor(VGG_MEAN).view(3, 1, 1) * 255
-        if self.train and torch.rand(()) < 0.5:  # Sec. 2.2: horizontal flip
-            x = x.flip(-1)
-            target["boxes"] = torch.stack([1 - boxes[:, 2], boxes[:, 1], 1 - boxes[:, 0],
-                                           boxes[:, 3]], 1)
-        return x, target
-
-
-@functools.lru_cache(maxsize=4)
-def _shapes(n: int, image_size: int, seed: int) -> tuple[tuple[torch.Tensor, dict], ...]:
-    return tuple((x - 0.5, t) for x, t in draw_shapes(n, image_size, seed))  # variants share it
-
-
-def collate(items) -> tuple[torch.Tensor, list[dict]]:
-    """[(image, target)] -> (images (B, 3, S, S), [target])."""
-    return torch.stack([x for x, _ in items]), [t for _, t in items]
-
-
 def build_data(cfg: Config):
     """(training batches, test batches); each batch is (images (B, 3, S, S), [target dict])."""
-    from torch.utils.data import DataLoader
-
     if cfg.data_root is None:  # centred pixels; the test images come from another seed
-        train = _shapes(cfg.num_train, cfg.image_size, cfg.seed)
-        test = _shapes(cfg.num_test, cfg.image_size, cfg.seed + 10_000)
+        train = detection_data.centred_shapes(cfg.num_train, cfg.image_size, cfg.seed)
+        test = detection_data.centred_shapes(cfg.num_test, cfg.image_size, cfg.seed + 10_000)
     else:
-        train = VOCBoxes(cfg.data_root, cfg.voc_year, cfg.train_split, cfg.image_size, True)
-        test = VOCBoxes(cfg.data_root, cfg.voc_year, cfg.test_split, cfg.image_size, False)
-    g = torch.Generator().manual_seed(cfg.seed)
-    train_batches = DataLoader(train, cfg.batch_size, shuffle=True, collate_fn=collate,
-                               drop_last=len(train) >= cfg.batch_size, generator=g)
-    return train_batches, DataLoader(test, 64, collate_fn=collate)
+        train = detection_data.VOCBoxes(cfg.data_root, cfg.voc_year, cfg.train_split,
+                                        cfg.image_size, train=True)
+        test = detection_data.VOCBoxes(cfg.data_root, cfg.voc_year, cfg.test_split,
+                                       cfg.image_size, train=False)
+    return detection_data.loaders(train, test, cfg.batch_size, cfg.seed)
 
 
 # --- step and evaluation ------------------------------------------------------------------------
@@ -505,17 +400,9 @@ def training_step(model: SSD, batch) -> dict:
 @torch.no_grad()
 def evaluate(model: SSD, eval_data, cfg: Config) -> dict[str, float]:
     """mAP@0.5 (VOC, all-point interpolation) and the AP of each class on the test batches."""
-    from reproductions.common.detection_metrics import mean_average_precision
-
-    device = next(model.parameters()).device
-    detections, truths = [], []
-    for images, targets in eval_data:
-        detections += [{k: v.cpu() for k, v in d.items()} for d in model.detect(images.to(device))]
-        truths += targets
-    result = mean_average_precision(detections, truths, cfg.num_classes)
     names = VOC_CLASSES if cfg.data_root is not None else SHAPES
-    return {"map50": result["map"], **{f"ap_{names[int(k[3:]) - 1]}": v
-                                       for k, v in result.items() if k.startswith("ap_")}}
+    return evaluate_detector(model.detect, eval_data, cfg.num_classes, names,
+                             next(model.parameters()).device)
 
 # --- claims -------------------------------------------------------------------------------------
 def _maps(m) -> str:

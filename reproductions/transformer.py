@@ -4,8 +4,8 @@ An encoder-decoder built from attention alone (Fig. 1): multi-head scaled dot-pr
 attention (Eq. 1, Sec. 3.2), position-wise feed-forward layers (Eq. 2), sinusoidal positional
 encodings (Sec. 3.5), one embedding matrix shared by source, target and the pre-softmax
 projection (Sec. 3.4), Adam with the warm-up schedule (Eq. 3), label smoothing (Sec. 5.4), and
-beam search with a length penalty (Sec. 6.1). BLEU is computed here: `bleu` is the paper's
-corpus BLEU (Papineni et al., 2002), `lecture_bleu` the lecture notes' sentence formula.
+beam search with a length penalty (Sec. 6.1). Scores are the paper's corpus BLEU (Papineni et
+al., 2002), `common.text_metrics.bleu` (with the lecture notes' sentence formula next to it).
 
 The miniature is a generated translation-like task: reverse a sequence of tokens. It is
 solved only by a model that knows where each token is; without the positional encoding the
@@ -38,10 +38,7 @@ tokens (Sec. 5.1), with these further deviations:
 
 from __future__ import annotations
 
-import logging
 import math
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -50,9 +47,10 @@ from torch import nn
 
 from reproductions.common import parallel_text
 from reproductions.common.claims import Claim
+from reproductions.common.seq2seq import greedy_decode, strip_specials
+from reproductions.common.text_metrics import bleu
 
 PAPER = "transformer"
-log = logging.getLogger("reproductions")
 PAD, BOS, EOS = 0, 1, 2  # special tokens (the generated task and the BPE); content starts at 3
 
 
@@ -76,50 +74,6 @@ def warmup_lr(step: int, d_model: int, warmup_steps: int, factor: float = 1.0) -
     """Eq. 3: lrate = factor * d_model^-0.5 * min(step^-0.5, step * warmup_steps^-1.5)."""
     step = max(step, 1)
     return factor * d_model**-0.5 * min(step**-0.5, step * warmup_steps**-1.5)
-
-
-def _ngrams(tokens: Sequence, n: int) -> Counter:
-    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-
-
-def bleu(hypotheses: Sequence[Sequence], references: Sequence[Sequence], max_n: int = 4) -> float:
-    """Corpus BLEU (Papineni et al., 2002) in [0, 100], as the paper reports it (Table 2).
-
-    BLEU = BP * exp(sum_{n=1..N} log(p_n) / N), BP = exp(min(0, 1 - r / c)), where p_n is the
-    clipped count of hypothesis n-grams found in the reference over the count of hypothesis
-    n-grams, both summed over the corpus, r and c the total reference and hypothesis lengths.
-    No smoothing: any p_n = 0 gives 0 (as sacrebleu with `smooth_method="none"`).
-    """
-    matches, totals = [0] * max_n, [0] * max_n
-    ref_len = hyp_len = 0
-    for hyp, ref in zip(hypotheses, references, strict=True):
-        hyp_len, ref_len = hyp_len + len(hyp), ref_len + len(ref)
-        for n in range(1, max_n + 1):
-            h, r = _ngrams(hyp, n), _ngrams(ref, n)
-            matches[n - 1] += sum(min(c, r[g]) for g, c in h.items())
-            totals[n - 1] += max(len(hyp) - n + 1, 0)
-    if hyp_len == 0 or min(matches) == 0:
-        return 0.0
-    log_precision = sum(math.log(m / t) for m, t in zip(matches, totals, strict=True)) / max_n
-    brevity = min(0.0, 1.0 - ref_len / hyp_len)
-    return 100.0 * math.exp(brevity + log_precision)
-
-
-def lecture_bleu(prediction: Sequence, label: Sequence, k: int = 2) -> float:
-    """The lecture notes' sentence score, in [0, 1] (Dive into Deep Learning's `bleu`):
-
-    exp(min(0, 1 - len_label / len_pred)) * prod_{n=1..k} p_n^(1/2^n), weighting longer n-grams
-    more; `bleu` is the paper's (uniform weights over the corpus)."""
-    if not prediction:
-        return 0.0
-    score = math.exp(min(0.0, 1.0 - len(label) / len(prediction)))
-    for n in range(1, k + 1):
-        total = len(prediction) - n + 1
-        if total <= 0:
-            return 0.0
-        hits = sum((_ngrams(prediction, n) & _ngrams(label, n)).values())
-        score *= (hits / total) ** (0.5**n)
-    return score
 
 
 # --- blocks ---------------------------------------------------------------------------------
@@ -300,24 +254,6 @@ def build_model(cfg: Config) -> Transformer:
 
 
 # --- decoding -------------------------------------------------------------------------------
-@torch.no_grad()
-def greedy_decode(model: Transformer, src: torch.Tensor, max_new: int) -> list[list[int]]:
-    """Pick the most likely next token until EOS or `max_new` tokens; returns token lists."""
-    memory, memory_mask = model.encode(src)
-    out = torch.full((src.size(0), 1), BOS, dtype=torch.long, device=src.device)  # (B, 1)
-    done = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
-    for _ in range(max_new):
-        logits = model.decode(out, memory, memory_mask)[:, -1]  # (B, V)
-        logits[:, [PAD, BOS]] = float("-inf")  # never generated
-        nxt = logits.argmax(-1)  # (B,)
-        nxt = nxt.masked_fill(done, PAD)
-        out = torch.cat([out, nxt[:, None]], dim=1)
-        done |= nxt == EOS
-        if done.all():
-            break
-    return [_strip(row) for row in out.tolist()]
-
-
 def length_penalty(length: torch.Tensor, alpha: float) -> torch.Tensor:
     """Wu et al. (2016), used in Sec. 6.1: lp(Y) = ((5 + |Y|) / 6)^alpha."""
     return ((5.0 + length) / 6.0) ** alpha
@@ -354,17 +290,7 @@ def beam_search(model: Transformer, src: torch.Tensor, max_new: int, beam: int =
     lengths = (seqs[:, 1:] != PAD).sum(-1).float().view(b, k)  # tokens incl. EOS
     best = (scores / length_penalty(lengths, alpha)).argmax(-1)  # (B,)
     chosen = seqs.view(b, k, -1)[torch.arange(b, device=src.device), best]
-    return [_strip(row) for row in chosen.tolist()]
-
-
-def _strip(row: list[int]) -> list[int]:
-    """Tokens after BOS up to (not including) EOS or padding."""
-    out = []
-    for t in row[1:]:
-        if t in (EOS, PAD):
-            break
-        out.append(t)
-    return out
+    return [strip_specials(row) for row in chosen.tolist()]
 
 
 # --- presets --------------------------------------------------------------------------------
@@ -399,17 +325,11 @@ def reversal_pairs(n: int, cfg: Config, seed: int) -> tuple[torch.Tensor, torch.
     return src, tgt
 
 
-def real_text(cfg: Config) -> parallel_text.ParallelCorpus:
-    """data_root's parallel text in a shared BPE vocabulary (cached: one tokenizer per run)."""
-    return parallel_text.load_corpus(cfg.data_root, cfg.src_lang, cfg.tgt_lang, cfg.vocab_size,
-                                     cfg.max_positions, cfg.n_eval)
-
-
 def build_data(cfg: Config):
     """(train DataLoader of (src, tgt) batches, held-out (src, tgt)): the generated reversal
     task (no download), or real parallel text when `data_root` is set."""
     if cfg.data_root is not None:  # held out: the first n_eval test pairs, to bound decoding
-        corpus = real_text(cfg)
+        corpus = parallel_text.corpus_for(cfg)
         return parallel_text.batches(corpus.train, cfg.batch_size, cfg.seed), corpus.test.padded()
     train = torch.utils.data.TensorDataset(*reversal_pairs(cfg.n_train, cfg, seed=cfg.seed))
     loader = torch.utils.data.DataLoader(
@@ -442,7 +362,7 @@ def evaluate(model: Transformer, eval_data, cfg: Config) -> dict[str, float]:
     model.eval()
     device = next(model.parameters()).device
     src, tgt = eval_data
-    refs = [_strip(row) for row in tgt.tolist()]
+    refs = [strip_specials(row) for row in tgt.tolist()]
     if cfg.data_root is not None:
         return translation_bleu(model, src, refs, cfg)
     beam, greedy = [], []
@@ -468,16 +388,8 @@ def translation_bleu(model: Transformer, src: torch.Tensor, refs: list[list[int]
         budget = int((chunk != PAD).sum(-1).max()) + 50
         hyps += beam_search(model, chunk.to(device), min(budget, cfg.max_positions - 1),
                             cfg.beam_size, cfg.length_penalty)
-    metrics = {"bleu": bleu(hyps, refs)}
-    try:
-        import sacrebleu
-    except ImportError:
-        log.warning("sacrebleu is not installed: BLEU over BPE ids only")
-        return metrics
-    corpus = real_text(cfg)
-    texts = [corpus.decode(h) for h in hyps]
-    metrics["sacrebleu"] = sacrebleu.corpus_bleu(texts, [corpus.test_references]).score
-    return metrics
+    score = parallel_text.corpus_for(cfg).sacrebleu(hyps)  # None when sacrebleu is not installed
+    return {"bleu": bleu(hyps, refs), **({} if score is None else {"sacrebleu": score})}
 
 
 def variants(cfg: Config) -> dict[str, Config]:

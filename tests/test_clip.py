@@ -16,9 +16,12 @@ import torch.nn.functional as F
 
 from reproductions import clip as C
 from reproductions import transformer, vit
+from reproductions.common import shapes_captions as S
 from reproductions.common.claims import REPRODUCED
 from reproductions.common.config import ConfigError
+from reproductions.common.open_clip_weights import load_open_clip_state_dict
 from reproductions.common.runner import run
+from reproductions.common.text_tokenizers import WordTokenizer, bpe_tokenizer, tokenizer_for
 
 MINI = C.PRESETS["mini"]
 
@@ -34,7 +37,7 @@ def _open_clip_like(cfg: C.Config) -> open_clip.model.CLIP:
 
 def _ours_from(reference, cfg) -> C.CLIP:
     model = C.build_model(cfg).eval()
-    C.load_open_clip_state_dict(model, reference.state_dict())
+    load_open_clip_state_dict(model, reference.state_dict())
     return model
 
 
@@ -44,7 +47,7 @@ def test_vit_b32_gives_open_clips_image_and_text_embeddings():
     reference = open_clip.create_model("ViT-B-32").eval()  # no pretrained tag: no download
     ours = _ours_from(reference, C.PRESETS["paper"])
     images = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
-    text = C.bpe_tokenizer()(["a photo of a dog.", "a diagram of a transformer"], 77)
+    text = bpe_tokenizer()(["a photo of a dog.", "a diagram of a transformer"], 77)
     with torch.no_grad():
         expected_i, expected_t = reference.encode_image(images), reference.encode_text(text)
         got_i, got_t = ours.encode_image(images), ours.encode_text(text)
@@ -76,7 +79,7 @@ def test_miniature_sized_model_matches_open_clip_too():
     reference = _open_clip_like(MINI)
     ours = _ours_from(reference, MINI)
     images = torch.rand(4, 3, 16, 16)
-    text = C.tokenizer_for(MINI)(["a red circle", "the ring is blue", "a photo of a cross."], 10)
+    text = tokenizer_for(MINI, S.MINI_WORDS)(["a red circle", "the ring is blue", "a photo of a cross."], 10)
     with torch.no_grad():
         torch.testing.assert_close(ours.encode_image(images), reference.encode_image(images))
         torch.testing.assert_close(ours.encode_text(text), reference.encode_text(text))
@@ -91,7 +94,7 @@ def test_towers_are_built_from_vit_and_transformer_blocks():
 def test_text_tower_is_causal_and_reads_the_end_of_text_token():
     torch.manual_seed(0)
     model = C.build_model(MINI).eval()
-    tok = C.tokenizer_for(MINI)
+    tok = tokenizer_for(MINI, S.MINI_WORDS)
     a, b = tok(["a red circle"], 10), tok(["a red circle"], 10)
     b[0, -1] = 5  # a token after <eot> (where padding would be) cannot change the embedding
     torch.testing.assert_close(model.encode_text(a), model.encode_text(b))
@@ -124,21 +127,21 @@ def test_temperature_starts_at_0_07_and_logits_are_never_scaled_beyond_100():
     model = C.build_model(MINI)
     assert model.logit_scale.exp().item() == pytest.approx(1 / 0.07)
     model.logit_scale.data.fill_(math.log(1000.0))
-    images, text = torch.rand(2, 3, 16, 16), C.tokenizer_for(MINI)(["a red circle"] * 2, 10)
+    images, text = torch.rand(2, 3, 16, 16), tokenizer_for(MINI, S.MINI_WORDS)(["a red circle"] * 2, 10)
     _, _, scale = model(images, text)
     assert scale.item() == pytest.approx(100.0)
 
 
 # --- tokenisers ----------------------------------------------------------------------------------
 def test_bpe_tokenizer_uses_the_vocabulary_file_inside_open_clip():
-    tokens = C.bpe_tokenizer()(["a photo of a cat."], 77)
+    tokens = bpe_tokenizer()(["a photo of a cat."], 77)
     assert tokens.shape == (1, 77)
     assert tokens[0, 0] == 49406 and tokens.max() == 49407 < C.PRESETS["paper"].vocab_size
     torch.testing.assert_close(tokens, open_clip.tokenize(["a photo of a cat."]))
 
 
 def test_word_tokenizer_marks_unknown_words_and_puts_eot_last():
-    tok = C.WordTokenizer(C.MINI_WORDS)
+    tok = WordTokenizer(S.MINI_WORDS)
     ids = tok(["A photo of a RED circle."], 10)[0].tolist()
     eot = tok.vocab_size - 1
     assert ids[:7] == [2, tok.ids["a"], 1, tok.ids["of"], tok.ids["a"], tok.ids["red"], tok.ids["circle"]]
@@ -153,15 +156,15 @@ def test_zero_shot_classifier_ensembles_prompts_as_open_clip_does():
     torch.manual_seed(0)
     reference = _open_clip_like(MINI)
     ours = _ours_from(reference, MINI)
-    tok = C.tokenizer_for(MINI)
+    tok = tokenizer_for(MINI, S.MINI_WORDS)
     expected = open_clip.zero_shot_classifier.build_zero_shot_classifier(
-        reference, lambda texts: tok(texts, MINI.context_length), C.CLASSES, C.ZERO_SHOT_TEMPLATES)
-    got = C.zero_shot_classifier(ours, C.CLASSES, C.ZERO_SHOT_TEMPLATES, tok)
+        reference, lambda texts: tok(texts, MINI.context_length), S.CLASSES, C.ZERO_SHOT_TEMPLATES)
+    got = C.zero_shot_classifier(ours, S.CLASSES, C.ZERO_SHOT_TEMPLATES, tok)
     torch.testing.assert_close(got, expected)
     assert got.shape == (MINI.embed_dim, 20)
     torch.testing.assert_close(got.norm(dim=0), torch.ones(20))
-    single = C.zero_shot_classifier(ours, C.CLASSES[:1], C.ZERO_SHOT_TEMPLATES[:1], tok)
-    alone = F.normalize(ours.encode_text(tok([C.ZERO_SHOT_TEMPLATES[0].format(C.CLASSES[0])], 10)), dim=-1)
+    single = C.zero_shot_classifier(ours, S.CLASSES[:1], C.ZERO_SHOT_TEMPLATES[:1], tok)
+    alone = F.normalize(ours.encode_text(tok([C.ZERO_SHOT_TEMPLATES[0].format(S.CLASSES[0])], 10)), dim=-1)
     torch.testing.assert_close(single[:, 0], alone[0])
 
 
@@ -176,19 +179,19 @@ def test_zero_shot_predict_picks_the_most_similar_prompt():
 # --- data ------------------------------------------------------------------------------------------
 def test_training_pairs_never_show_the_unseen_combinations():
     cfg = dataclasses.replace(MINI, n_train=500, n_eval_per_class=3)
-    images, labels, captions = C.training_pairs(cfg, torch.Generator().manual_seed(0))
-    unseen = [C.CLASSES[k] for k in C.UNSEEN]
+    images, labels, captions = S.training_pairs(cfg, torch.Generator().manual_seed(0))
+    unseen = [S.CLASSES[k] for k in S.UNSEEN]
     assert unseen == ["red circle", "green square", "blue triangle", "yellow cross"]
-    assert not set(labels.tolist()) & set(C.UNSEEN) and len(set(labels.tolist())) == 16
+    assert not set(labels.tolist()) & set(S.UNSEEN) and len(set(labels.tolist())) == 16
     for k, caption in zip(labels.tolist(), captions):
-        assert set(C.CLASSES[k].split()) <= set(caption.split()), caption
+        assert set(S.CLASSES[k].split()) <= set(caption.split()), caption
         assert not any(set(name.split()) <= set(caption.split()) for name in unseen), caption
-    used = {t for k, caption in zip(labels.tolist(), captions) for t in C.TRAIN_TEMPLATES
-            if t.format(c=C.CLASSES[k].split()[0], s=C.CLASSES[k].split()[1]) == caption}
-    assert used == set(C.TRAIN_TEMPLATES)
+    used = {t for k, caption in zip(labels.tolist(), captions) for t in S.TRAIN_TEMPLATES
+            if t.format(c=S.CLASSES[k].split()[0], s=S.CLASSES[k].split()[1]) == caption}
+    assert used == set(S.TRAIN_TEMPLATES)
     loader, held_out = C.build_data(cfg)
-    assert held_out["unseen"][1].unique().tolist() == C.UNSEEN
-    assert not set(held_out["seen"][1].tolist()) & set(C.UNSEEN)
+    assert held_out["unseen"][1].unique().tolist() == S.UNSEEN
+    assert not set(held_out["seen"][1].tolist()) & set(S.UNSEEN)
     images, tokens = next(iter(loader))
     assert images.shape == (MINI.batch_size, 3, 16, 16) and tokens.shape == (MINI.batch_size, 10)
     assert 0 <= images.min() and images.max() <= 1
@@ -196,11 +199,11 @@ def test_training_pairs_never_show_the_unseen_combinations():
 
 def test_shapes_are_drawn_in_their_class_colour():
     labels = torch.arange(20)
-    images = C.draw_shapes(labels, 16, torch.Generator().manual_seed(0))
+    images = S.draw_shapes(labels, 16, torch.Generator().manual_seed(0))
     for k, image in zip(labels.tolist(), images):
-        colour = torch.tensor(C.COLOURS[C.CLASSES[k].split()[0]])
+        colour = torch.tensor(S.COLOURS[S.CLASSES[k].split()[0]])
         distance = (image.reshape(3, -1) - colour[:, None]).norm(dim=0)
-        assert (distance < 0.2).sum() >= 8, C.CLASSES[k]  # enough pixels of the class colour
+        assert (distance < 0.2).sum() >= 8, S.CLASSES[k]  # enough pixels of the class colour
 
 
 def test_shuffled_control_keeps_the_captions_but_breaks_the_pairs():

@@ -17,6 +17,9 @@ from reproductions import clip as C
 from reproductions.cli import main as repro_main
 from reproductions.common.captions import CaptionPairs, image_transform, read_captions
 from reproductions.common.config import ConfigError
+from reproductions.common.retrieval import retrieval_recall
+from reproductions.common.shapes_captions import MINI_WORDS
+from reproductions.common.text_tokenizers import tokenizer_for
 
 COLOURS = {"red": (230, 30, 30), "green": (30, 200, 50), "blue": (40, 60, 240), "yellow": (240, 220, 30)}
 SHAPES = ("circle", "square")
@@ -64,12 +67,12 @@ def test_loader_gives_normalised_images_and_the_presets_token_ids(data_root):
     assert len(val) == 9 and val.captions[-1] == "the circle is red"
 
     _, expected = val[3]  # val image 3: a yellow circle
-    torch.testing.assert_close(expected, C.tokenizer_for(cfg)(["a picture of a yellow circle"], 10)[0])
+    torch.testing.assert_close(expected, tokenizer_for(cfg, MINI_WORDS)(["a picture of a yellow circle"], 10)[0])
     # a solid colour survives resizing and cropping: (c / 255 - mean) / std per channel
     solid = data_root / "solid.png"
     Image.new("RGB", (40, 30), (255, 128, 0)).save(solid)
     pixels, _ = CaptionPairs([solid], ["x"], image_transform(16, C.CLIP_MEAN, C.CLIP_STD, train=True),
-                             C.tokenizer_for(cfg), 10)[0]
+                             tokenizer_for(cfg, MINI_WORDS), 10)[0]
     want = [(c / 255 - m) / s for c, m, s in zip((255, 128, 0), C.CLIP_MEAN, C.CLIP_STD, strict=True)]
     torch.testing.assert_close(pixels.mean((1, 2)), torch.tensor(want), atol=1e-4, rtol=0)
     assert pixels.std((1, 2)).max() < 1e-4
@@ -140,7 +143,7 @@ def test_batch_larger_than_the_training_pairs_is_an_error(data_root):
 # --- the retrieval metric --------------------------------------------------------------------
 def test_retrieval_recall_is_one_for_identical_embeddings():
     emb = torch.randn(20, 8, generator=torch.Generator().manual_seed(0))
-    recall = C.retrieval_recall(emb, emb.clone(), torch.arange(20))
+    recall = retrieval_recall(emb, emb.clone(), torch.arange(20))
     assert set(recall) == {"image_to_text_recall@1", "image_to_text_recall@5",
                            "text_to_image_recall@1", "text_to_image_recall@5"}
     assert all(v == 1.0 for v in recall.values())
@@ -153,7 +156,7 @@ def test_retrieval_recall_matches_a_hand_computed_case():
                           [0.0, 0.6, 0.8],   # (0, 0.6, 0.8): images 2, 1; never its own
                           [0.0, 1.0, 0.0],   # (0, 1, 0): image 1 first
                           [0.9, 0.0, 0.5]])  # (0.874, 0, 0.486): images 0, 2; its own second
-    recall = C.retrieval_recall(images, texts, torch.tensor([0, 0, 1, 2]), ks=(1, 2))
+    recall = retrieval_recall(images, texts, torch.tensor([0, 0, 1, 2]), ks=(1, 2))
     assert recall["text_to_image_recall@1"] == pytest.approx(2 / 4)  # captions 0, 2
     assert recall["text_to_image_recall@2"] == pytest.approx(3 / 4)  # and 3
     # image 0's captions by cosine: 0 (own); image 1's: 2 (own); image 2's: 1 (0.8), then 3 (own)

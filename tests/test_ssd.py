@@ -21,6 +21,7 @@ from torchvision.ops import box_convert
 from reproductions import ssd
 from reproductions.common.claims import REPRODUCED
 from reproductions.common.config import ConfigError
+from reproductions.common.detection_data import SHAPES, VOC_CLASSES, VOCBoxes, draw_shapes
 from reproductions.common.detection_metrics import average_precision, mean_average_precision
 from reproductions.common.runner import run
 
@@ -233,8 +234,8 @@ def test_map_averages_over_the_classes_that_have_objects():
 
 # --- data ---------------------------------------------------------------------------------------
 def test_generated_shapes_have_tight_boxes_and_are_reproducible():
-    images = ssd.draw_shapes(20, 64, seed=3)
-    assert all(torch.equal(a[0], b[0]) for a, b in zip(images, ssd.draw_shapes(20, 64, seed=3),
+    images = draw_shapes(20, 64, seed=3)
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(images, draw_shapes(20, 64, seed=3),
                                                        strict=True))
     for x, target in images:
         assert x.shape == (3, 64, 64) and 1 <= len(target["labels"]) <= 3
@@ -244,7 +245,7 @@ def test_generated_shapes_have_tight_boxes_and_are_reproducible():
             bright = x[:, y1:y2, x1:x2].max(0).values > 0.41  # shapes >= 120/255, background <= 90
             assert bright.any(0)[[0, -1]].all() and bright.any(1)[[0, -1]].all(), \
                 "the shape touches all four sides of its box"
-            if ssd.SHAPES[label - 1] == "square":
+            if SHAPES[label - 1] == "square":
                 assert bright.float().mean() > 0.9
 
 
@@ -277,8 +278,8 @@ def test_voc_folder_is_read_through_torchvision_vocdetection(tmp_path):
     dataset.train = False  # no random flip for the exact check below
     x, target = dataset[0]
     assert x.shape == (3, 64, 64)
-    assert target["labels"].tolist() == [ssd.VOC_CLASSES.index("dog") + 1,
-                                         ssd.VOC_CLASSES.index("person") + 1]
+    assert target["labels"].tolist() == [VOC_CLASSES.index("dog") + 1,
+                                         VOC_CLASSES.index("person") + 1]
     torch.testing.assert_close(target["boxes"][0], torch.tensor([0.05, 0.2, 0.55, 0.8]))
     assert target["difficult"].tolist() == [False, True]
     images, targets = next(iter(test))
@@ -292,7 +293,7 @@ def test_voc_folder_is_read_through_torchvision_vocdetection(tmp_path):
 
 def test_voc_flip_mirrors_the_boxes(tmp_path):
     _write_voc(tmp_path, [("000001", (100, 100), [("cat", (11, 21, 40, 80), False)])], "trainval")
-    voc = ssd.VOCBoxes(str(tmp_path), "2007", "trainval", 64, train=True)
+    voc = VOCBoxes(str(tmp_path), "2007", "trainval", 64, train=True)
     torch.manual_seed(0)
     seen = {tuple(round(v, 4) for v in voc[0][1]["boxes"][0].tolist()) for _ in range(30)}
     assert seen == {(0.1, 0.2, 0.4, 0.8), (0.6, 0.2, 0.9, 0.8)}  # as is, and mirrored

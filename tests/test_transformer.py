@@ -15,6 +15,8 @@ from reproductions import transformer as T
 from reproductions.common.claims import REPRODUCED
 from reproductions.common.config import ConfigError
 from reproductions.common.runner import run
+from reproductions.common.seq2seq import greedy_decode, strip_specials
+from reproductions.common.text_metrics import bleu, lecture_bleu
 from reproductions.common.trainer import train
 
 SMALL = dataclasses.replace(T.PRESETS["tiny"], vocab_size=9, d_model=32, n_layers=2, n_heads=4,
@@ -35,34 +37,34 @@ CORPUS = [  # (hypothesis, reference), whitespace tokens
 def test_bleu_equals_sacrebleu_on_fixed_sentences(rows):
     hyps, refs = [h for h, _ in rows], [r for _, r in rows]
     expected = sacrebleu.corpus_bleu(hyps, [refs], tokenize="none", smooth_method="none").score
-    ours = T.bleu([h.split() for h in hyps], [r.split() for r in refs])
+    ours = bleu([h.split() for h in hyps], [r.split() for r in refs])
     assert expected > 0
     assert ours == pytest.approx(expected, abs=1e-9)
 
 
 def test_bleu_is_100_for_a_perfect_corpus_and_0_without_any_4gram_match():
     refs = [[3, 4, 5, 6, 7], [8, 9, 3, 4]]
-    assert T.bleu(refs, refs) == pytest.approx(100.0)
-    assert T.bleu([[3, 4, 5, 7, 6], [8, 9, 4, 3]], refs) == 0.0
-    assert T.bleu([[], []], refs) == 0.0
+    assert bleu(refs, refs) == pytest.approx(100.0)
+    assert bleu([[3, 4, 5, 7, 6], [8, 9, 4, 3]], refs) == 0.0
+    assert bleu([[], []], refs) == 0.0
 
 
 def test_bleu_brevity_penalty_follows_the_lecture_formula():
     ref = list(range(10))
     short = ref[:8]  # every n-gram matches: BLEU = BP = exp(1 - 10/8)
-    assert T.bleu([short], [ref]) == pytest.approx(100 * math.exp(1 - 10 / 8))
-    assert T.bleu([ref + [99]], [ref]) < 100  # too long: precision, not brevity, pays
+    assert bleu([short], [ref]) == pytest.approx(100 * math.exp(1 - 10 / 8))
+    assert bleu([ref + [99]], [ref]) < 100  # too long: precision, not brevity, pays
 
 
 def test_lecture_bleu_reproduces_the_lecture_notes_example():
     # Target A B C D E F, prediction A B B C D: p1 = 4/5, p2 = 3/4, p3 = 1/3, p4 = 0
     label, pred = list("ABCDEF"), list("ABBCD")
     bp = math.exp(min(0, 1 - 6 / 5))
-    assert T.lecture_bleu(pred, label, k=2) == pytest.approx(bp * (4 / 5) ** 0.5 * (3 / 4) ** 0.25)
-    assert T.lecture_bleu(pred, label, k=3) == pytest.approx(
+    assert lecture_bleu(pred, label, k=2) == pytest.approx(bp * (4 / 5) ** 0.5 * (3 / 4) ** 0.25)
+    assert lecture_bleu(pred, label, k=3) == pytest.approx(
         bp * (4 / 5) ** 0.5 * (3 / 4) ** 0.25 * (1 / 3) ** 0.125)
-    assert T.lecture_bleu(pred, label, k=4) == 0.0
-    assert T.lecture_bleu(label, label, k=4) == 1.0
+    assert lecture_bleu(pred, label, k=4) == 0.0
+    assert lecture_bleu(label, label, k=4) == 1.0
 
 
 # --- building blocks -----------------------------------------------------------------------
@@ -231,7 +233,7 @@ def test_beam_of_one_without_length_penalty_is_greedy():
     torch.manual_seed(1)
     model = T.build_model(SMALL).eval()
     src = torch.randint(3, SMALL.vocab_size, (6, 5))
-    assert T.beam_search(model, src, 8, beam=1, alpha=0.0) == T.greedy_decode(model, src, 8)
+    assert T.beam_search(model, src, 8, beam=1, alpha=0.0) == greedy_decode(model, src, 8)
 
 
 @pytest.fixture(scope="module")
@@ -245,20 +247,20 @@ def trained():
 
 def test_trained_model_reverses_held_out_sequences_with_beam_and_greedy_search(trained):
     model, (src, tgt), cfg = trained
-    refs = [T._strip(r) for r in tgt.tolist()]
+    refs = [strip_specials(r) for r in tgt.tolist()]
     beam = T.beam_search(model, src, cfg.max_len + 1, beam=4, alpha=0.6)
-    greedy = T.greedy_decode(model, src, cfg.max_len + 1)
+    greedy = greedy_decode(model, src, cfg.max_len + 1)
     for hyps in (beam, greedy):
-        assert T.bleu(hyps, refs) > 80
+        assert bleu(hyps, refs) > 80
     assert sum(h == r for h, r in zip(beam, refs)) >= sum(h == r for h, r in zip(greedy, refs)) - 3
     metrics = T.evaluate(model, (src, tgt), cfg)
-    assert metrics["bleu"] == pytest.approx(T.bleu(beam, refs))
+    assert metrics["bleu"] == pytest.approx(bleu(beam, refs))
 
 
 def test_beam_search_never_scores_below_greedy_on_the_trained_model(trained):
     model, (src, _), cfg = trained
     beam = T.beam_search(model, src[:30], cfg.max_len + 1, beam=4, alpha=0.6)
-    greedy = T.greedy_decode(model, src[:30], cfg.max_len + 1)
+    greedy = greedy_decode(model, src[:30], cfg.max_len + 1)
     with torch.no_grad():
         worse = [i for i in range(30) if _score(model, src[i : i + 1], beam[i], 0.6)
                  < _score(model, src[i : i + 1], greedy[i], 0.6) - 1e-4]

@@ -7,11 +7,13 @@ tab, the caption (UTF-8, no tabs). Blank lines are skipped and an optional first
 several lines (COCO-style). Every listed image must exist; any format PIL reads will do.
 
 Only the captions file is read up front; `CaptionPairs` opens an image when it is asked for one,
-so folders of any size work, with DataLoader workers decoding in parallel.
+so folders of any size work, with DataLoader workers decoding in parallel. `caption_data` builds
+a run's training DataLoader and val pairs from a config's `data_root`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import torch
 
 from reproductions.common.config import ConfigError
 
+log = logging.getLogger("reproductions")
 CAPTIONS_FILE = "captions.tsv"
 FORMAT = "one '<image file relative to the folder>\\t<caption>' per line"
 Tokenize = Callable[[list[str], int], torch.Tensor]  # (texts, context_length) -> (N, T) ids
@@ -94,3 +97,29 @@ class CaptionPairs(torch.utils.data.Dataset):
         except OSError as err:  # PIL's UnidentifiedImageError, a truncated file, ...
             raise ConfigError(f"{self.files[i]}: cannot read the image ({err})") from None
         return pixels, self.tokenize([self.captions[i]], self.context_length)[0]
+
+
+def caption_data(cfg, tokenize: Tokenize, mean, std, n_val: int):
+    """(train DataLoader of (images, tokens), the first `n_val` val pairs) read from
+    `cfg.data_root`; images are decoded lazily, by `cfg.num_workers`. With `cfg.shuffle_captions`
+    the training captions are shuffled across images (a control). `mean`, `std`: the model's
+    pixel normalisation."""
+    root = Path(cfg.data_root)
+    files, texts = read_captions(root / "train")
+    val_files, val_texts = read_captions(root / "val")
+    if cfg.batch_size > len(files):
+        raise ConfigError(f"clip: batch_size {cfg.batch_size} exceeds the {len(files)} training pairs "
+                          f"in {root / 'train' / CAPTIONS_FILE}; lower batch_size")
+    if cfg.shuffle_captions:  # the control, as on generated data
+        order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
+        texts = [texts[i] for i in order]
+    train = CaptionPairs(files, texts, image_transform(
+        cfg.image_size, mean, std, train=True), tokenize, cfg.context_length)
+    n = min(n_val, len(val_files))
+    val = CaptionPairs(val_files[:n], val_texts[:n], image_transform(
+        cfg.image_size, mean, std, train=False), tokenize, cfg.context_length)
+    loader = torch.utils.data.DataLoader(
+        train, batch_size=cfg.batch_size, shuffle=True, drop_last=True, num_workers=cfg.num_workers,
+        persistent_workers=cfg.num_workers > 0, generator=torch.Generator().manual_seed(cfg.seed))
+    log.info("clip: %d training pairs, %d val pairs for retrieval from %s", len(train), n, root)
+    return loader, val

@@ -104,3 +104,18 @@ def mean_average_precision(detections: Sequence[dict], ground_truths: Sequence[d
             result[f"ap_{label}"] = ap
     aps = list(result.values())
     return {"map": float(np.mean(aps)) if aps else 0.0, **result}
+
+
+@torch.no_grad()
+def evaluate_detector(detect, batches, num_classes: int, class_names: Sequence[str],
+                      device) -> dict[str, float]:
+    """mAP@0.5 of `detect` (images (B, 3, S, S) -> one dict of "boxes", "scores", "labels" per
+    image) over (images, [target]) batches: {"map50": mAP, "ap_<name>": AP of each class that has
+    a ground truth}, class_names[i] naming label i + 1."""
+    detections, truths = [], []
+    for images, targets in batches:
+        detections += [{k: v.cpu() for k, v in d.items()} for d in detect(images.to(device))]
+        truths += targets
+    result = mean_average_precision(detections, truths, num_classes)
+    return {"map50": result["map"], **{f"ap_{class_names[int(k[3:]) - 1]}": v
+                                       for k, v in result.items() if k.startswith("ap_")}}

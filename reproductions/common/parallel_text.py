@@ -174,6 +174,17 @@ class ParallelCorpus:
         """Token ids (no special tokens) back to text."""
         return self.tokenizer.decode(list(ids)).strip()  # the prefix space of the first word
 
+    def sacrebleu(self, hypotheses: Sequence[Sequence[int]]) -> float | None:
+        """sacrebleu's corpus BLEU of the decoded hypotheses (token ids of `test`'s pairs, in
+        order) against the raw references; None, with a warning, without sacrebleu installed."""
+        try:
+            import sacrebleu
+        except ImportError:
+            log.warning("sacrebleu is not installed: BLEU over BPE ids only")
+            return None
+        texts = [self.decode(h) for h in hypotheses]
+        return sacrebleu.corpus_bleu(texts, [self.test_references]).score
+
 
 def _fitting(src: Encoded, tgt: Encoded, max_positions: int, what: str) -> np.ndarray:
     """Indices of the pairs whose sides both have text and fit `max_positions` after BOS/EOS."""
@@ -210,3 +221,10 @@ def load_corpus(root: str, src_lang: str, tgt_lang: str, vocab_size: int, max_po
         kept = kept[:n_test]
     return ParallelCorpus(tok, train, PairDataset(*test_ids, kept), test_split,
                           [test_tgt[i] for i in kept])
+
+
+def corpus_for(cfg) -> ParallelCorpus:
+    """`load_corpus` with a translation Config's fields: `data_root`, `src_lang`, `tgt_lang`,
+    `vocab_size`, `max_positions`, and `n_eval` test pairs (cached: one tokenizer per run)."""
+    return load_corpus(cfg.data_root, cfg.src_lang, cfg.tgt_lang, cfg.vocab_size,
+                       cfg.max_positions, cfg.n_eval)
