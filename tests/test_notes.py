@@ -15,6 +15,7 @@ from workbench import note_file, notes
 from workbench.catalog import load as load_catalog
 from workbench.cli import main as cli
 from workbench.errors import InvalidId
+from workbench.fileio import version_of
 from workbench.method import FIVE_CS, PASSES, InvalidPass, budget_state, get_pass, pass_material
 from workbench.note_editor import NoteEditor
 from workbench.note_file import NoteConflict, NoteUnreadable, load_note, render, save_note
@@ -219,7 +220,7 @@ def test_unreadable_note_names_the_file_and_is_never_overwritten(ws, content):
     with pytest.raises(NoteUnreadable, match=r"notes/resnet/alice\.md: .*will not be overwritten"):
         load_note(ws, "resnet", "alice")
     fresh = notes.new_note("resnet", "alice")
-    for version in (None, "0" * 64, note_file.version_of(content)):
+    for version in (None, "0" * 64, version_of(content)):
         with pytest.raises(NoteUnreadable):
             save_note(ws, fresh, version)
     assert path.read_bytes() == content

@@ -171,17 +171,6 @@ def catalog_cites(cat: Catalog, links, exclude: str | None = None) -> list[str]:
     return out
 
 
-def _topic(cat: Catalog, topic: str | None) -> str:
-    ids = [t.id for t in cat.topics]
-    if topic:
-        if topic not in ids:
-            raise AddError(f"unknown topic '{topic}'; pick one of: {', '.join(ids)}")
-        return topic
-    if len(ids) == 1:
-        return ids[0]
-    raise AddError(f"which topic? pass --topic, one of: {', '.join(ids) or '(none defined)'}")
-
-
 # --- propose and save ---------------------------------------------------------------------------
 
 
@@ -217,7 +206,7 @@ def propose(ws: Workspace, query: str, topic: str | None = None, *,
             sources: Sources | None = None, with_cites: bool = True) -> Proposal:
     """Look the paper up and build the entry `save` would write; writes nothing."""
     cat = catalog_mod.load(ws.catalog_path)
-    topic = _topic(cat, topic)
+    topic = cat.choose_topic(topic, AddError)
     q = classify(query)
     if q.kind == "arxiv":  # refuse before any request: works offline too
         refuse_duplicate(cat, arxiv=q.value)

@@ -246,18 +246,6 @@ class ImportPlan:
         return out
 
 
-def _topic(cat, topic: str | None) -> str:
-    ids = [t.id for t in cat.topics]
-    if topic:
-        if topic not in ids:
-            raise BibtexError(f"unknown topic '{topic}'; pick one of: {', '.join(ids)}")
-        return topic
-    if len(ids) == 1:
-        return ids[0]
-    raise BibtexError(f"which topic do the papers go to? pass --topic, one of: "
-                      f"{', '.join(ids) or '(none defined)'}")
-
-
 def _same_paper(a: Mapping, b: Mapping) -> str | None:
     from workbench.pdf_refs import normalise_title
 
@@ -288,7 +276,7 @@ def plan_import(ws: Workspace, text: str, topic: str | None = None,
     from workbench.add import find_duplicate
 
     cat = catalog_mod.load(ws.catalog_path)
-    topic = _topic(cat, topic)
+    topic = cat.choose_topic(topic, BibtexError, "which topic do the papers go to?")
     parsed = parse_bibtex(text, source)
     if not parsed.entries and not parsed.unreadable:
         raise BibtexError(f"{source} holds no BibTeX entries (@article{{...}}, ...)")

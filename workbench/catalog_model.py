@@ -103,6 +103,19 @@ class Catalog:
     def in_topic(self, topic_id: str) -> list[Paper]:
         return [p for p in self.papers if p.topic == topic_id]
 
+    def choose_topic(self, topic: str | None, error: type[Exception],
+                     question: str = "which topic?") -> str:
+        """`topic` if the catalog has it, else the only topic there is; otherwise `error` with a
+        one-line message listing the topics (adding papers needs one)."""
+        ids = [t.id for t in self.topics]
+        if topic:
+            if topic not in ids:
+                raise error(f"unknown topic '{topic}'; pick one of: {', '.join(ids)}")
+            return topic
+        if len(ids) == 1:
+            return ids[0]
+        raise error(f"{question} pass --topic, one of: {', '.join(ids) or '(none defined)'}")
+
     def cited_by(self, paper_id: str) -> list[Paper]:
         """Catalog papers whose `cites` list `paper_id`."""
         return [p for p in self.papers if paper_id in p.cites]

@@ -1,7 +1,9 @@
-"""Crash-safe file writes: a reader sees the old file or the new one, never a torn one."""
+"""Crash-safe file writes (a reader sees the old file or the new one, never a torn one), and the
+version token that lets a save refuse to overwrite a file changed since it was read."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -52,3 +54,18 @@ def _umask() -> int:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def version_of(data: bytes) -> str:
+    """A file's version token: sha256 of its bytes (hex)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_if_present(path: Path, error: type[Exception]) -> bytes | None:
+    """The file's bytes, None if it does not exist; any other failure raises `error` (one line)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise error(f"{path}: cannot read it ({exc.strerror})") from None

@@ -36,7 +36,6 @@ that equals a known heading is written with a leading backslash and read back wi
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import re
@@ -47,7 +46,7 @@ from pathlib import Path
 import yaml
 
 from workbench.errors import WorkbenchError
-from workbench.fileio import atomic_write_bytes
+from workbench.fileio import atomic_write_bytes, read_if_present, version_of
 from workbench.method import FIVE_CS, PASSES
 from workbench.notes import (
     LIST_FIELDS,
@@ -249,25 +248,12 @@ def parse(data: bytes, paper_id: str, reader: str) -> Note:
 # --- storage -------------------------------------------------------------------------------------
 
 
-def version_of(data: bytes) -> str:
-    """The version token of a note file: sha256 of its bytes (hex)."""
-    return hashlib.sha256(data).hexdigest()
-
-
 def _shown(ws: Workspace, path: Path) -> str:
     try:
         return str(path.relative_to(ws.root))
     except ValueError:
         return str(path)
 
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise NoteUnreadable(f"{path}: cannot read it ({exc.strerror})") from None
 
 
 def _parse_file(ws: Workspace, path: Path, data: bytes, paper_id: str, reader: str) -> Note:
@@ -282,7 +268,7 @@ def load_note(ws: Workspace, paper_id: str, reader: str,
               title: str | None = None) -> tuple[Note, str | None]:
     """(note, version). A paper not read yet gives a new note and version None."""
     path = ws.note_path(paper_id, reader)
-    data = _read(path)
+    data = read_if_present(path, NoteUnreadable)
     if data is None:
         return new_note(paper_id, reader, title), None
     return _parse_file(ws, path, data, paper_id, reader), version_of(data)
@@ -315,7 +301,7 @@ def save_note(ws: Workspace, note: Note, expected_version: str | None) -> str:
     data = render(note).encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     with _folder_lock(path.parent):
-        current = _read(path)
+        current = read_if_present(path, NoteUnreadable)
         if current is not None:  # an unreadable file is never overwritten, whatever the version
             _parse_file(ws, path, current, note.paper, note.reader)
         if (version_of(current) if current is not None else None) != expected_version:

@@ -25,7 +25,6 @@ hand-edited file are not kept.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from types import MappingProxyType
 import yaml
 
 from workbench.errors import InvalidId, WorkbenchError
-from workbench.fileio import atomic_write_text
+from workbench.fileio import atomic_write_text, read_if_present, version_of
 from workbench.safeyaml import NoAliasLoader
 from workbench.workspace import SLUG_RE, Workspace, slugify, validate_slug
 
@@ -226,18 +225,6 @@ def session_path(ws: Workspace, slug: str) -> Path:
     return ws.sessions_dir / f"{validate_slug(slug, 'session name')}.yaml"
 
 
-def version_of(data: bytes) -> str:
-    """A file's version token: sha256 of its bytes (hex)."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise SessionError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
 def _decode(data: bytes, slug: str) -> str:
@@ -268,7 +255,7 @@ def session_exists(ws: Workspace, slug: str) -> bool:
 def load_session(ws: Workspace, slug: str, catalog=None) -> tuple[Session, str]:
     """(session, version) of `sessions/<slug>.yaml`; `SessionNotFound` / `SessionInvalid`."""
     path = session_path(ws, slug)
-    data = _read(path)
+    data = read_if_present(path, SessionError)
     if data is None:
         known = list_sessions(ws)
         hint = _suggest(slug, known) or (f"; sessions: {', '.join(known)}" if known else
@@ -288,7 +275,7 @@ def save_session(ws: Workspace, session: Session, expected_version: str | None,
         "title": session.title, "date": session.date, "papers": list(session.papers),
         "presenters": {p: list(n) for p, n in session.presenters.items()}}, catalog)
     path = session_path(ws, session.slug)
-    current = _read(path)
+    current = read_if_present(path, SessionError)
     if current is not None and expected_version is None:
         raise SessionConflict(f"a session '{session.slug}' already exists; pick another name "
                               "or open that session to edit it")

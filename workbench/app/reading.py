@@ -4,7 +4,10 @@ The form's truth is the open `NoteEditor` kept in the session, not the widgets: 
 (or keeps stale) the value of a widget that is not drawn, e.g. after picking another pass,
 paper or page. So each form widget copies its value into the editor when it changes
 (`on_change`), every run writes the editor's values into the widgets it is about to draw, and
-every button saves the editor's whole form. Nothing typed is lost by moving around the app.
+every button saves the editor's whole form. Nothing typed is lost by moving around the app. A
+widget whose value moved without its `on_change` arriving (a rerun cut short) is caught by
+comparing it with what the last run put there (`DRAWN`). `on_change` stays needed: a widget left
+undrawn (another page in the same click) loses its value before the next Read run could look.
 """
 
 from __future__ import annotations
