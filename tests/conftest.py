@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ SHIPPED_CATALOG = REPO / "papers.yaml"
 SHARED = Path(os.environ.get("WORKBENCH_SHARED", REPO.parent / "shared"))
 SHARED_PDFS = SHARED / "pdfs"
 SHARED_FIXTURES = SHARED / "fixtures"
+
+# the user-level cache (validated catalogs, see workbench/catalog_cache.py) goes to a folder of
+# this test run, not to ~/.cache; subprocesses inherit it
+os.environ.setdefault("WORKBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="workbench-test-cache-"))
 
 requires_shared = pytest.mark.skipif(
     not SHARED_PDFS.is_dir(),

@@ -83,8 +83,8 @@ def test_good_catalog_loads_into_immutable_models():
     ("old", "new", "expected"),
     [
         ("    title: Convolutional networks\n", "    title: [oops\n",
-         "papers.yaml:5:7: YAML syntax error: expected ',' or ']', but got ':' (while parsing a "
-         "flow sequence at line 4)"),
+         "papers.yaml:5:7: YAML syntax error: did not find expected ',' or ']' (while parsing "
+         "a flow sequence at line 4)"),
         ("    venue: ICLR 2015\n", "    venu: ICLR 2015\n",
          "papers.yaml:13:5: unknown key 'venu' (did you mean 'venue'?)"),
         ("    year: 2014\n", "", "papers.yaml:9:5: paper #1 (vgg) is missing 'year'"),

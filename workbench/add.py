@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from workbench import catalog as catalog_mod
 from workbench.catalog_model import Catalog, Paper
-from workbench.catalog_write import append_paper, render_entry
-from workbench.errors import WorkbenchError
+from workbench.catalog_write import add_papers, render_entry
+from workbench.errors import CatalogError, WorkbenchError
 from workbench.pdf_refs import normalise_title
 from workbench.sources import NotFound, SourceError, Sources, open_sources
 from workbench.sources.arxiv import base_id, parse_arxiv_ref
@@ -251,23 +251,36 @@ def propose(ws: Workspace, query: str, topic: str | None = None, *,
 def save(ws: Workspace, proposal: Proposal, *, pdf: bool = False,
          sources: Sources | None = None) -> Paper:
     """Append the proposed entry (and download its arXiv PDF first if `pdf`); on any failure
-    papers.yaml is untouched and no new PDF is left behind."""
+    papers.yaml is untouched and no new PDF is left behind. Duplicates and the id are checked
+    again under the catalog's lock, against the file as it is then (it may have changed since
+    the preview)."""
     entry = dict(proposal.entry)
-    cat = catalog_mod.load(ws.catalog_path)  # it may have changed since the preview
+    cat = catalog_mod.load(ws.catalog_path)
     refuse_duplicate(cat, arxiv=entry.get("arxiv"), doi=entry.get("doi"), title=entry["title"])
-    if entry["id"] in cat:
-        raise AddError(f"the id '{entry['id']}' was taken meanwhile; look the paper up again")
-    if entry.get("cites"):  # a cited paper may have been removed since the preview
-        entry["cites"] = [c for c in entry["cites"] if c in cat]
     new_pdf = None
     if pdf:
         new_pdf = _download_pdf(ws, entry, sources or open_sources(ws))
+
+    def prepare(cat: Catalog) -> list[dict]:
+        refuse_duplicate(cat, arxiv=entry.get("arxiv"), doi=entry.get("doi"),
+                         title=entry["title"])
+        if entry["id"] in cat:
+            raise AddError(f"the id '{entry['id']}' was taken meanwhile; look the paper up again")
+        if entry.get("cites"):  # a cited paper may have been removed since the preview
+            entry["cites"] = [c for c in entry["cites"] if c in cat]
+        return [entry]
+
     try:
-        return append_paper(ws.catalog_path, entry)
+        result = add_papers(ws.catalog_path, prepare)
     except BaseException:
         if new_pdf is not None:
             new_pdf.unlink(missing_ok=True)
         raise
+    if result.refused:
+        if new_pdf is not None:
+            new_pdf.unlink(missing_ok=True)
+        raise CatalogError([result.refused[0][1]])
+    return result.added[0]
 
 
 def _download_pdf(ws: Workspace, entry: dict, src: Sources):

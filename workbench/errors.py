@@ -19,3 +19,13 @@ class CatalogError(WorkbenchError):
         first = self.problems[0] if self.problems else "unknown problem"
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(f"{first}{more}")
+
+
+class CatalogConflict(WorkbenchError):
+    """papers.yaml changed while a command was writing it (an editor, another command); nothing
+    was written."""
+
+
+class WriteRefused(WorkbenchError):
+    """A file the workbench was asked to write is not a regular file (a FIFO, a device, a
+    folder), or its folder is read-only; nothing was written."""

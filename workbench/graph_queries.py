@@ -162,13 +162,37 @@ def pagerank(graph: nx.DiGraph, nodes: Iterable[str] | None = None, alpha: float
 
     PR(v) = (1 - alpha) / N + alpha * (sum over u -> v of PR(u) / outdeg(u)
             + sum over uncited-nothing u of PR(u) / N),
-    iterated to convergence (networkx's scipy sparse power iteration). With `nodes`, it runs
-    on the subgraph they induce (the "local graph").
+    iterated until the L1 change is under N * 1e-6, as `nx.pagerank` does (same numbers). With
+    `nodes`, it runs on the subgraph they induce (the "local graph").
+
+    Written out with a sparse matrix built straight from the edge list: `nx.pagerank` spends
+    most of its time converting the graph (`to_scipy_sparse_array`), 2 s of `graph stats` on
+    20,000 papers; this takes a tenth of that.
     """
+    import numpy as np
+    from scipy import sparse
+
     g = graph.subgraph(nodes) if nodes is not None else graph
-    if g.number_of_nodes() == 0:
+    n = g.number_of_nodes()
+    if n == 0:
         return {}
-    return nx.pagerank(g, alpha=alpha)
+    order = list(g)
+    index = {node: i for i, node in enumerate(order)}
+    m = g.number_of_edges()
+    src = np.fromiter((index[u] for u, _ in g.edges()), dtype=np.int64, count=m)
+    dst = np.fromiter((index[v] for _, v in g.edges()), dtype=np.int64, count=m)
+    out = np.bincount(src, minlength=n).astype(float)
+    walk = sparse.csr_array((1.0 / out[src], (dst, src)), shape=(n, n))  # column-stochastic
+    dangling = out == 0
+    x = np.full(n, 1.0 / n)
+    for _ in range(100):
+        last = x
+        x = alpha * (walk @ x + x[dangling].sum() / n) + (1 - alpha) / n
+        if np.abs(x - last).sum() < n * 1e-6:
+            break
+    else:
+        raise nx.PowerIterationFailedConvergence(100)
+    return dict(zip(order, x.tolist(), strict=True))
 
 
 def foundational(graph: nx.DiGraph, nodes: Iterable[str] | None = None, limit: int | None = 10,
