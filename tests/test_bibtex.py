@@ -137,7 +137,7 @@ def test_export_then_import_into_the_same_catalog_adds_nothing(workspace):
     assert plan.new == ()
     assert len(plan.skipped) == len(cat)
     key, why = plan.skipped[0]
-    assert key == bibtex.citation_keys(cat.papers)[cat.papers[0].id]
+    assert key == f"{bibtex.citation_keys(cat.papers)[cat.papers[0].id]} (line 1)"
     assert why.startswith(f"already in the catalog as '{cat.papers[0].id}' (same ")
     assert bibtex_import.apply_import(workspace, plan).added == ()
     assert workspace.catalog_path.read_bytes() == before
@@ -243,10 +243,10 @@ def test_import_skips_duplicates_of_the_catalog_and_within_the_file(workspace):
     plan = bibtex_import.plan_import(workspace, bib, "cnns")
     assert [e["title"] for e in plan.new] == ["A Genuinely New Paper"]
     assert dict(plan.skipped) == {
-        "dup-arxiv": "already in the catalog as 'resnet' (same arXiv id 1512.03385)",
-        "dup-doi": "already in the catalog as 'resnet' (same DOI 10.1109/CVPR.2016.90)",
-        "dup-title": "already in the catalog as 'resnet' (same title)",
-        "fresh-again": "same paper as 'fresh' earlier in the file (same title)"}
+        "dup-arxiv (line 2)": "already in the catalog as 'resnet' (same arXiv id 1512.03385)",
+        "dup-doi (line 4)": "already in the catalog as 'resnet' (same DOI 10.1109/CVPR.2016.90)",
+        "dup-title (line 6)": "already in the catalog as 'resnet' (same title)",
+        "fresh-again (line 9)": "same paper as 'fresh' earlier in the file (same title)"}
 
 
 def test_apply_rechecks_duplicates_against_the_file_as_it_is_now(tmp_path):
@@ -256,7 +256,8 @@ def test_apply_rechecks_duplicates_against_the_file_as_it_is_now(tmp_path):
     bibtex_import.apply_import(ws, plan)  # someone imported it meanwhile
     result = bibtex_import.apply_import(ws, plan)
     assert result.added == ()
-    assert result.skipped == (("a", "already in the catalog as 'doe-2024' (same title)"),)
+    assert result.skipped == (("a (line 1)", "already in the catalog as 'doe-2024' (same "
+                                             "title)"),)
 
 
 def test_entries_missing_what_the_catalog_needs_are_skipped_with_the_reason(tmp_path):
@@ -269,8 +270,10 @@ def test_entries_missing_what_the_catalog_needs_are_skipped_with_the_reason(tmp_
 @misc{bad-ids, title = {Odd ids}, author = {Doe, Jane}, year = 2021, doi = {not-a-doi}}
 """
     plan = bibtex_import.plan_import(ws, bib, "cnns")
-    assert dict(plan.skipped) == {"no-year": "no year (or date)", "no-author": "no author",
-                                  "no-title": "no title", "old": "year 1066 is out of range"}
+    assert dict(plan.skipped) == {"no-year (line 2)": "no year (or date)",
+                                  "no-author (line 3)": "no author",
+                                  "no-title (line 4)": "no title",
+                                  "old (line 5)": "year 1066 is out of range"}
     assert [e["title"] for e in plan.new] == ["Odd ids"] and "doi" not in plan.new[0]
     assert plan.notices == ("bad-ids: DOI 'not-a-doi' is malformed; left out",)
 
@@ -281,15 +284,14 @@ def test_unparseable_entries_are_named_with_their_line_and_the_rest_imported(tmp
            "@misc{broken, title = {Unclosed, author = {Roe, Richard}, year = 2021\n\n")
     plan = bibtex_import.plan_import(ws, bib, "cnns")
     assert [e["title"] for e in plan.new] == ["Good One"]
-    assert plan.skipped == (("broken", "unreadable entry (line 3): check its braces and "
-                                       "commas"),)
+    assert plan.skipped == (("broken (line 3)", "unreadable entry: the braces or quotes of "
+                                                "'title' are not balanced"),)
 
 
 @pytest.mark.parametrize("text, message", [
     ("just some words, no entries", "holds no BibTeX entries"),
     ("", "holds no BibTeX entries"),
     ("@misc{x, title = {a\x00b}}", "contains NUL bytes"),
-    ("@misc{x, title = " + "{" * 5000 + "a" + "}" * 5000 + "}", "nested too deeply"),
 ])
 def test_malformed_text_raises_a_typed_one_line_error(workspace, text, message):
     with pytest.raises(bibtex.BibtexError, match=message) as info:

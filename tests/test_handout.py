@@ -498,4 +498,4 @@ def test_cli_handout_out_may_be_a_folder_and_bad_paths_are_one_line_errors(ws, t
     assert main(["--workspace", str(ws.root), "handout", "resnet", "--format", "pdf",
                  "--out", str(blocker / "x.pdf")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot write ") and err.count("\n") == 1
+    assert err.startswith("error: --out ") and err.count("\n") == 1

@@ -103,7 +103,7 @@ def test_a_50_mb_catalog_is_refused_before_it_is_read(tmp_path):
     cat, problems = catalog.check(path)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert cat is None and "50 MB, larger than 5 MB" in problems[0].message
+    assert cat is None and "50 MB, larger than 20 MB" in problems[0].message
     assert peak < 5_000_000, f"{peak / 1e6:.0f} MB allocated to refuse it"
 
 

@@ -18,6 +18,29 @@ pytestmark = requires_shared
 TRUTH = (yaml.safe_load((SHARED_PDFS / "ground_truth.yaml").read_text(encoding="utf-8"))["papers"]
          if (SHARED_PDFS / "ground_truth.yaml").is_file() else [])
 FILES = [p["file"] for p in TRUTH]
+
+# Scanned and bitmap-font PDFs (`text_layer:` in the ground truth) have no usable text until OCR
+# lands (issue 24). Each check they fail today is an expected failure, strict: the day one
+# passes, pytest says so and its line here goes.
+NEEDS_OCR = {p["file"] for p in TRUTH if p.get("text_layer")}
+FAILS_WITHOUT_OCR = {
+    "test_title_matches_the_ground_truth": NEEDS_OCR,
+    "test_level1_headings_are_exactly_the_printed_ones_in_order":
+        {"lecun1998_gradient_based_type3.pdf"},
+    "test_reference_count_is_within_one_of_the_truth": NEEDS_OCR,
+    "test_sample_references_are_found_as_whole_entries": NEEDS_OCR,
+    "test_conclusion_heading_matches_or_is_absent": {"lecun1998_gradient_based_type3.pdf"},
+    "test_author_line_names_the_first_author": NEEDS_OCR,
+    "test_abstract_is_a_paragraph_and_not_the_introduction": NEEDS_OCR,
+}
+
+
+def pytest_collection_modifyitems(items):  # called by tests/conftest.py for this module
+    for item in items:
+        file = getattr(item, "callspec", None) and item.callspec.params.get("file")
+        if file in FAILS_WITHOUT_OCR.get(item.originalname, ()):
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"{file} has no usable text "
+                                              "layer; OCR is issue 24"))
 _extracted: dict = {}
 
 

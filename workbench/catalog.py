@@ -30,7 +30,7 @@ REQUIRED_PAPER_KEYS = ("id", "title", "authors", "year", "topic")
 TOPIC_KEYS = ("id", "title")
 TOP_KEYS = ("topics", "papers")
 MIN_YEAR = 1900
-MAX_FILE_BYTES = 5_000_000
+MAX_FILE_BYTES = 20_000_000  # 20,000 papers with abstracts; checked in seconds
 
 ARXIV_NEW_RE = re.compile(r"\d{4}\.\d{4,5}(v\d+)?")
 ARXIV_OLD_RE = re.compile(r"[a-z][a-z-]*(\.[A-Z]{2})?/\d{7}(v\d+)?")

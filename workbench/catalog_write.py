@@ -22,6 +22,7 @@ a few lines, not 3 MB. The write is atomic and goes through a symlink to its tar
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import io
 import os
@@ -33,7 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench import catalog_cache
-from workbench.catalog import PAPER_KEYS, check_bytes, read_catalog_bytes, validate_text
+from workbench.catalog import (
+    MAX_FILE_BYTES,
+    PAPER_KEYS,
+    check_bytes,
+    read_catalog_bytes,
+    validate_text,
+)
 from workbench.catalog_model import Catalog, Paper
 from workbench.catalog_yaml import round_trip_yaml
 from workbench.errors import CatalogConflict, CatalogError
@@ -47,31 +54,51 @@ RECENT_LOSS_S = 60  # a cut-short file changed this recently is not built on
 
 def render_entry(entry: Mapping, dash_col: int = 2) -> str:
     """YAML text for one paper entry, as a block-sequence item whose '-' sits at `dash_col`."""
+    return render_entries([entry], dash_col)[0]
+
+
+def render_entries(entries: Sequence[Mapping], dash_col: int = 2) -> list[str]:
+    """`render_entry` of each entry, with one YAML dump for all (4,000 entries in seconds)."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-    m = CommentedMap()
-    for key in PAPER_KEYS:
-        val = entry.get(key)
-        if val in (None, "", (), []):
-            continue
-        if key == "arxiv":
-            val = DoubleQuotedScalarString(val)
-        elif key == "abstract":
-            val = _folded(" ".join(str(val).split()), 88)
-        elif key in ("authors", "tags", "cites"):
-            seq = CommentedSeq(list(val))
-            seq.fa.set_flow_style()
-            val = seq
-        m[key] = val
+    maps = []
+    for entry in entries:
+        m = CommentedMap()
+        for key in PAPER_KEYS:
+            val = entry.get(key)
+            if val in (None, "", (), []):
+                continue
+            if key == "arxiv":
+                val = DoubleQuotedScalarString(val)
+            elif key == "abstract":
+                val = _folded(" ".join(str(val).split()), 88)
+            elif key in ("authors", "tags", "cites"):
+                seq = CommentedSeq(list(val))
+                seq.fa.set_flow_style()
+                val = seq
+            m[key] = val
+        maps.append(m)
+    if not maps:
+        return []
     buf = io.StringIO()
-    round_trip_yaml().dump([m], buf)
-    text = buf.getvalue()
-    shift = dash_col - 2
+    round_trip_yaml().dump(maps, buf)
+    items: list[list[str]] = []
+    for ln in buf.getvalue().splitlines(keepends=True):
+        if ln.startswith("  - "):  # the dump puts each item's '-' at column 2
+            items.append([])
+        items[-1].append(ln)
+    return [_shift("".join(lines), dash_col - 2) for lines in items]
+
+
+def _shift(text: str, shift: int) -> str:
+    """`text` moved `shift` columns right (left if negative), blank lines left alone."""
+    if shift == 0:
+        return text
     lines = text.splitlines(keepends=True)
     if shift > 0:
         lines = [(" " * shift + ln) if ln.strip() else ln for ln in lines]
-    elif shift < 0:
+    else:
         lines = [ln[-shift:] if ln[: -shift].strip() == "" else ln for ln in lines]
     return "".join(lines)
 
@@ -131,6 +158,11 @@ def add_papers(path: str | Path, prepare: Callable[[Catalog], Sequence[Mapping]]
                 raise CatalogError([str(p) for p in problems if p.severity == "error"])
         _sanity_check(catalog, new_catalog, [e["id"] for e, *_ in new])
         data = new_text.encode("utf-8")
+        if len(data) > MAX_FILE_BYTES:
+            raise CatalogError([f"{Path(path).name}: adding {len(new)} paper(s) would make it "
+                                f"{len(data) / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1_000_000}"
+                                " MB a catalog may hold; nothing was written: split the reading "
+                                "list into several workspaces"])
         if target.read_bytes() != raw or _stamp(target) != stamp:
             raise CatalogConflict(
                 f"{Path(path).name} changed while the new papers were being added (an editor or "
@@ -225,23 +257,42 @@ def _refuse_cut_short(target: Path, raw: bytes, stamp: tuple[int, int, int]) -> 
 
 def _checked_entries(catalog: Catalog, entries: list[dict], name: str
                      ) -> tuple[list[tuple], list[tuple[dict, str]]]:
-    """(entry, Paper, warnings) of the entries valid against `catalog`, and (entry, why) of the rest."""
-    new, refused, ids = [], [], set()
+    """(entry, Paper, warnings, YAML) of the entries valid against `catalog`, and (entry, why)
+    of the rest. All are rendered and validated together (an entry's problems are told apart
+    by their lines), so 4,000 entries cost one dump and a few validations, not 4,000."""
+    refused, ids, pending = [], set(), []
     for entry in entries:
         if entry.get("id") in catalog or entry.get("id") in ids:
             refused.append((entry, f"id '{entry.get('id')}' is already in the catalog"))
-            continue
-        got, problems = validate_text("papers:\n" + render_entry(entry, 2), name,
-                                      context=catalog)
-        if got is None or len(got.papers) != 1:
-            errors = [p.message for p in problems if p.severity == "error"]
-            refused.append((entry, errors[0] if errors else "refused by the catalog"))
-            continue
-        ids.add(entry["id"])
-        # its warnings ride on the Paper's line: the snippet's entry starts on line 2
-        paper = dataclasses.replace(got.papers[0], line=2)
-        new.append((entry, paper, got.warnings))
-    return new, refused
+        else:
+            ids.add(entry.get("id"))
+            pending.append(entry)
+    snippets = dict(zip(map(id, pending), render_entries(pending, 2), strict=True))
+    while pending:
+        starts, line = [], 2  # the batch text is "papers:\n" + the snippets
+        for entry in pending:
+            starts.append(line)
+            line += snippets[id(entry)].count("\n")
+        text = "papers:\n" + "".join(snippets[id(e)] for e in pending)
+        got, problems = validate_text(text, name, context=catalog)
+
+        def owner(problem, starts=starts) -> int:
+            return max(bisect.bisect_right(starts, problem.line) - 1, 0)
+
+        if got is not None:
+            warns: dict[int, list] = {}
+            for w in got.warnings:  # relative to the entry: its first line is line 2
+                i = owner(w)
+                warns.setdefault(i, []).append(dataclasses.replace(w, line=w.line - starts[i] + 2))
+            return [(e, dataclasses.replace(got.by_id[e["id"]], line=2), tuple(warns.get(i, ())),
+                     snippets[id(e)]) for i, e in enumerate(pending)], refused
+        bad: dict[int, str] = {}
+        for p in problems:
+            if p.severity == "error":
+                bad.setdefault(owner(p), p.message)
+        refused += [(pending[i], why) for i, why in sorted(bad.items())]
+        pending = [e for i, e in enumerate(pending) if i not in bad]
+    return [], refused
 
 
 def _insert(text: str, catalog: Catalog, new: list[tuple]
@@ -264,7 +315,7 @@ def _insert(text: str, catalog: Catalog, new: list[tuple]
         return None, None
     last_of_topic = {p.topic: i for i, p in enumerate(papers)}
     before: dict[int, list[tuple[int, Paper, str]]] = {}  # line index -> insertions there
-    for entry, paper, warns in new:
+    for _entry, paper, warns, snippet in new:
         after = last_of_topic.get(paper.topic, len(papers) - 1)
         if after + 1 < len(papers):
             at = papers[after + 1].line - 1
@@ -275,7 +326,7 @@ def _insert(text: str, catalog: Catalog, new: list[tuple]
             at = len(lines)
             while at > 0 and not lines[at - 1].strip():
                 at -= 1
-        before.setdefault(at, []).append((after, paper, warns, render_entry(entry, dash_col)))
+        before.setdefault(at, []).append((after, paper, warns, _shift(snippet, dash_col - 2)))
     out: list[str] = []
     shift = 0
     shifts = [0] * (len(lines) + 1)  # lines added before each old line

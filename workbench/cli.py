@@ -1,8 +1,8 @@
 """The `workbench` command.
 
 Each feature registers its subcommands in `COMMANDS` below (one `add_*` function each). A
-command returns an exit code; a `WorkbenchError` becomes one line on stderr and exit code 1,
-never a traceback. The small commands live here; the two big families have their own modules:
+command returns an exit code; a `WorkbenchError` (or an `OSError`: a read-only workspace, a
+full disk) becomes one line on stderr and exit code 1, never a traceback. The small commands live here; the two big families have their own modules:
 `cli_graph` (`workbench graph`) and `cli_repro` (`workbench repro`).
 """
 
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from workbench import __version__
-from workbench.cli_args import reader_from, workspace_from
+from workbench.cli_args import check_out_path, reader_from, workspace_from
 from workbench.cli_graph import add_graph
 from workbench.cli_repro import add_repro
 from workbench.errors import WorkbenchError
@@ -27,19 +27,27 @@ log = logging.getLogger("workbench")
 
 
 def cmd_app(args) -> int:
-    """Start the Streamlit app (localhost only unless --address says otherwise)."""
+    """Start the Streamlit app (localhost only, unless --address and --auth say otherwise)."""
     import subprocess
 
+    from workbench import serving
+    from workbench.run_processes import python_env
+
     ws = workspace_from(args)
+    served = serving.serving(args.address, args.auth, ws.root)  # no sign-in: loopback only
     main = Path(__file__).parent / "app" / "main.py"
-    env = dict(os.environ, WORKBENCH_WORKSPACE=str(ws.root))
+    # python_env: `python -m streamlit` in a cloned workspace must not import its streamlit/
+    env = python_env(WORKBENCH_WORKSPACE=str(ws.root), **served.env())
     argv = [
         sys.executable, "-m", "streamlit", "run", str(main),
         "--server.address", args.address, "--server.port", str(args.port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.maxUploadSize", "60",
+        "--server.maxUploadSize", "60", *served.streamlit_args(),
     ]
     print(f"Workbench on http://{args.address}:{args.port}  (workspace: {ws.root})", flush=True)
+    if served.auth_file:
+        print(f"Sign-in required ({served.auth_file}); runs may be launched by: "
+              f"{', '.join(sorted(served.runners))} (${serving.RUNNERS_ENV})", flush=True)
     try:
         return subprocess.call(argv, env=env)
     except KeyboardInterrupt:
@@ -50,7 +58,11 @@ def add_app(sub) -> None:
     p = sub.add_parser("app", help="start the app (http://localhost:8501)")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="127.0.0.1",
-                   help="interface to listen on (default: 127.0.0.1, this machine only)")
+                   help="interface to listen on (default: 127.0.0.1, this machine only; "
+                   "any other needs --auth)")
+    p.add_argument("--auth", default=os.environ.get("WORKBENCH_AUTH_FILE"), metavar="FILE",
+                   help="sign-in (OpenID Connect) settings: a TOML file with Streamlit's [auth] "
+                   "section, outside the workspace (default: $WORKBENCH_AUTH_FILE)")
     p.set_defaults(func=cmd_app)
 
 
@@ -91,6 +103,7 @@ def cmd_notes(args) -> int:
     from workbench.note_file import export_markdown, load_note
 
     ws, reader = workspace_from(args), reader_from(args)
+    out = check_out_path(args.out) if args.out else None
     try:
         cat = catalog.load(ws.catalog_path)
     except WorkbenchError as exc:  # the notes are still worth exporting, without the title
@@ -108,9 +121,12 @@ def cmd_notes(args) -> int:
         raise WorkbenchError(f"{reader} has no notes on '{args.paper}' yet; start pass 1 on the "
                              "Read page (`workbench app`)")
     text = export_markdown(note, paper)
-    if args.out:
-        atomic_write_text(args.out, text)
-        print(f"wrote {args.out}")
+    if out:
+        try:
+            atomic_write_text(out, text)
+        except OSError as exc:
+            raise WorkbenchError(f"cannot write {out}: {exc.strerror}") from None
+        print(f"wrote {out}")
     else:
         sys.stdout.write(text)
     return 0
@@ -250,9 +266,17 @@ def cmd_handout(args) -> int:
         raise handout.HandoutError(f"unknown format '{args.format}'; use one of: "
                                    f"{', '.join(handout_export.FORMATS)}")
     h = handout.handout_for(ws, args.target)
-    out = Path(args.out) if args.out else Path(handout_export.default_name(h, args.format))
-    if out.is_dir() or (args.out or "").endswith(("/", os.sep)):  # a folder, maybe a new one
-        out = out / handout_export.default_name(h, args.format)
+    out = args.out or handout_export.default_name(h, args.format)
+    if out.endswith(("/", os.sep)) and not Path(out).exists():  # `new/` asks for that folder
+        folder = check_out_path(out.rstrip("/" + os.sep))  # in a folder that exists
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            raise handout.HandoutError(f"cannot create {folder}: {exc.strerror}") from None
+        print(f"created folder {folder}")
+    if Path(out).is_dir():  # a folder: the default name in it
+        out = Path(out) / handout_export.default_name(h, args.format)
+    out = check_out_path(out)
     written = handout_export.export(h, args.format, out.name).write(out)
     print(f"wrote {out} ({len(h.papers)} paper{'s' if len(h.papers) != 1 else ''}"
           + (f", {len(written) - 1} figure files in {written[1].parent}" if len(written) > 1
@@ -278,6 +302,7 @@ def cmd_bib(args) -> int:
 
     ws = workspace_from(args)
     if args.bib_command == "export":
+        out = check_out_path(args.out) if args.out else None
         cat = catalog.load(ws.catalog_path)
         ids = None
         if args.session:
@@ -285,9 +310,9 @@ def cmd_bib(args) -> int:
 
             ids = sessions.load_session(ws, args.session, cat)[0].papers
         text = bibtex.export_bibtex(cat, ids)
-        if args.out:
+        if out:
             try:
-                atomic_write_text(args.out, text)
+                atomic_write_text(out, text)
             except OSError as exc:
                 raise WorkbenchError(f"cannot write {args.out}: {exc.strerror}") from None
             print(f"wrote {args.out} ({len(ids) if ids else len(cat)} entries)")
@@ -356,6 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file a command had to write: a read-only workspace, a full disk
+        log.debug("%s", exc, exc_info=True)
+        print(f"error: {f'{exc.filename}: ' if exc.filename else ''}{exc.strerror or exc}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""What the `workbench` subcommands read from their parsed arguments: the workspace, the reader.
+"""What the `workbench` subcommands read from their parsed arguments: the workspace, the reader,
+an `--out` file.
 
 Shared by `cli.py`, `cli_graph.py` and `cli_repro.py`; kept apart so that those import this
 module rather than each other.
@@ -6,7 +7,15 @@ module rather than each other.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
 from workbench.workspace import Workspace
+
+
+class OutPathError(WorkbenchError):
+    """An `--out` that names a folder, or a file in a folder that does not exist."""
 
 
 def workspace_from(args) -> Workspace:
@@ -20,3 +29,23 @@ def reader_from(args) -> str:
     from workbench.workspace import validate_slug
 
     return validate_slug(args.reader, "reader") if args.reader else default_reader()
+
+
+def check_out_path(path) -> Path:
+    """`path` as a file to write, checked before any work: a folder is refused (the write
+    would fail at the end with IsADirectoryError), and so is a missing parent folder (creating
+    folders from a typo would leave the file where nobody looks for it)."""
+    out = Path(path).expanduser()
+    if out.is_dir():
+        raise OutPathError(f"--out {path} is a folder; give a file name in it, e.g. "
+                           f"{out / 'FILE'}")
+    if str(path).endswith(("/", os.sep)):  # a folder that does not exist yet
+        raise OutPathError(f"--out {path}: the folder does not exist; create it first "
+                           f"(mkdir -p {out}) or give a file name")
+    parent = out.parent
+    if parent.exists() and not parent.is_dir():
+        raise OutPathError(f"--out {path}: {parent} is a file, not a folder; write elsewhere")
+    if not parent.is_dir():
+        raise OutPathError(f"--out {path}: the folder {parent} does not exist; create it first "
+                           f"(mkdir -p {parent}) or write elsewhere")
+    return out

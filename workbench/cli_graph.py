@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from workbench.cli_args import reader_from, workspace_from
+from workbench.cli_args import check_out_path, reader_from, workspace_from
 
 
 def _graph_stats(g, args) -> int:
@@ -77,14 +77,17 @@ def _graph_export(g, args) -> int:
     if args.format not in graph_draw.EXPORT_FORMATS:
         raise graph.GraphError(f"unknown export format '{args.format}'; use one of: "
                                f"{', '.join(graph_draw.EXPORT_FORMATS)}")
+    out = check_out_path(args.out or f"citation-graph.{args.format}")
     view = None
     if args.center or args.format in ("svg", "png"):
         topics = {t.id: t.title for t in catalog.load(workspace_from(args).catalog_path).topics}
         view = graph_draw.make_view(g, args.center, hops=args.hops, direction=args.direction,
                                     colour_by=args.colour_by, topics=topics)
-    out = args.out or f"citation-graph.{args.format}"
     data = graph_draw.export(view.graph if view else g, args.format, view)
-    graph_draw.write_export(data, out)
+    try:
+        graph_draw.write_export(data, out)
+    except OSError as exc:
+        raise graph.GraphError(f"cannot write {out}: {exc.strerror}") from None
     shown = view.graph if view else g
     print(f"wrote {out} ({shown.number_of_nodes()} papers, {shown.number_of_edges()} citations)")
     return 0

@@ -44,9 +44,6 @@ UNREAD = "not started"
 READING_STATUSES = (UNREAD, "pass 1 in progress", "pass 1 done", "pass 2 in progress",
                     "pass 2 done", "pass 3 in progress", "pass 3 done")
 NOT_READ_STATUSES = frozenset({UNREAD, "pass 1 in progress"})
-# Keshav's budgets: pass 1 takes 5-15 minutes, pass 2 about an hour, pass 3 one to five hours;
-# used only when `workbench.method` does not say.
-DEFAULT_PASS_MINUTES = {1: 15, 2: 60, 3: 180}
 MAX_VIEW_NODES = 300
 _CATALOG = frozenset({"catalog"})
 _NONE: frozenset[str] = frozenset()
@@ -256,12 +253,10 @@ def pass_minutes() -> dict[int, int]:
     """Minutes to plan per pass: the middle of each budget in `workbench.method`.
 
     minutes(k) = (low_k + high_k) / 2, rounded up to 5 minutes: 10, 60 and 180 today (budgets
-    5-15 min, 1 h, 1-5 h); `DEFAULT_PASS_MINUTES` (15/60/180) if the method is unavailable.
+    5-15 min, 1 h, 1-5 h).
     """
-    try:
-        from workbench.method import PASSES
-    except ImportError:
-        return dict(DEFAULT_PASS_MINUTES)
+    from workbench.method import PASSES
+
     return {p.number: 5 * math.ceil(sum(p.budget_minutes) / 2 / 5) for p in PASSES}
 
 
@@ -280,7 +275,7 @@ class ReadingItem:
 class ReadingOrder:
     target: str
     items: tuple[ReadingItem, ...]
-    minutes_per_pass: Mapping[int, int] = field(default_factory=lambda: dict(DEFAULT_PASS_MINUTES))
+    minutes_per_pass: Mapping[int, int] = field(default_factory=pass_minutes)
 
     @property
     def ids(self) -> list[str]:

@@ -209,7 +209,9 @@ def reading_status_from_notes(workspace, reader: str | None = None) -> dict[str,
     from workbench import notes, progress
 
     reader = reader or notes.default_reader()
-    found = progress.load_progress(workspace)
+    found = progress.load_progress(workspace, reader)
+    for exc in found.unreadable:  # skipped: that paper shows as not started
+        log.warning("%s", exc)
     return {pid: progress.status_label(by_reader[reader])
             for pid, by_reader in found.notes.items() if reader in by_reader}
 

@@ -34,13 +34,16 @@ class Export:
         """Write the file to `out` and the assets relative to its folder; the paths written."""
         out = Path(out)
         written = []
+        target = out  # named in the message (the OSError may name a temp file)
         try:
             for rel, data in self.assets.items():
-                atomic_write_bytes(out.parent / rel, data)
-                written.append(out.parent / rel)
+                target = out.parent / rel
+                atomic_write_bytes(target, data)
+                written.append(target)
+            target = out
             atomic_write_bytes(out, self.data)
         except OSError as exc:
-            raise HandoutError(f"cannot write {exc.filename or out}: {exc.strerror}") from None
+            raise HandoutError(f"cannot write {target}: {exc.strerror}") from None
         return [out, *written]
 
     def download(self) -> tuple[str, bytes, str]:

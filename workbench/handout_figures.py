@@ -3,7 +3,9 @@
 `key_figures` picks up to MAX_FIGURES figures that `workbench.pdf` found with a caption:
 those the readers mention in their pass-2 notes first, then the paper's first figures. Each is
 re-rendered at FIGURE_DPI from a tight clip of what is drawn in its region, with stray lines of
-the surrounding text hidden. PyMuPDF is imported only when a figure is rendered.
+the surrounding text hidden, in a worker process with a deadline and a memory limit
+(`workbench.pdf.run_limited`): a PDF that cannot be rendered costs its paper its figures, not
+the handout.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from workbench.workspace import Workspace
 MAX_FIGURES = 3
 FIGURE_DPI = 150          # key figures are re-rendered from the PDF at this resolution
 MIN_FIGURE_PT = 60        # a drawn region smaller than this (either side) is a logo, not a figure
+RENDER_DEADLINE_S = 30.0  # for all of a paper's key figures
 
 
 @dataclass(frozen=True)
@@ -70,16 +73,31 @@ def key_figures(ws: Workspace, paper, notes) -> tuple[tuple[KeyFigure, ...], str
     chosen = [f for num in mentioned for f in found if f.number == num]
     chosen += [f for f in found if f not in chosen and size_ok(f) and main_body(f)]
     chosen = sorted(chosen[:MAX_FIGURES], key=lambda f: found.index(f))
+    try:
+        rendered = pdf.run_limited(_render_job, path.absolute(),
+                                   [(f.page, _apart(f, structure.figures)) for f in chosen],
+                                   name=path.name, what="rendering its figures",
+                                   deadline_s=RENDER_DEADLINE_S)
+    except pdf.PdfError as exc:
+        return (), f"the figures could not be rendered: {exc}"
+    return tuple(KeyFigure(f.label, f.caption, f.page, png, width, height,
+                           f"{paper.id}-figure-{f.number}.png")
+                 for f, (png, width, height) in zip(chosen, rendered, strict=True)), None
+
+
+def _render_job(path, figures: list[tuple[int, tuple]]) -> list[tuple[bytes, int, int]]:
+    """(PNG, width, height) of each (page, box), in a worker (`workbench.pdf.run_limited`)."""
+    from workbench import pdf
+
     out = []
     doc = pdf.open_pdf(path)
     try:
-        for f in chosen:
-            pix = _render_figure(doc.load_page(f.page - 1), _apart(f, structure.figures))
-            out.append(KeyFigure(f.label, f.caption, f.page, pix.tobytes("png"), pix.width,
-                                 pix.height, f"{paper.id}-figure-{f.number}.png"))
+        for page, bbox in figures:
+            pix = _render_figure(doc.load_page(page - 1), bbox)
+            out.append((pix.tobytes("png"), pix.width, pix.height))
     finally:
         doc.close()  # never saved: the redactions below only change this in-memory copy
-    return tuple(out), None
+    return out
 
 
 def _apart(fig, figures) -> tuple:
@@ -153,10 +171,13 @@ def _render_figure(page, bbox):
     in-memory page (text only: drawings and images under them stay)."""
     import pymupdf
 
+    from workbench.pdf_extract import fit_dpi
+
     clip, hide = _tight_clip(page, bbox)
     if hide:
         for rect in hide:
             page.add_redact_annot(rect, fill=False)
         page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_NONE,
                               graphics=pymupdf.PDF_REDACT_LINE_ART_NONE)
-    return page.get_pixmap(clip=clip, dpi=FIGURE_DPI, alpha=False)
+    zoom = fit_dpi(clip, FIGURE_DPI) / 72
+    return page.get_pixmap(clip=clip, matrix=pymupdf.Matrix(zoom, zoom), alpha=False)

@@ -17,6 +17,7 @@ from workbench.handout import SECTION_NAMES, Attributed, Handout, PaperHandout
 from workbench.handout_figures import FIGURE_DPI, KeyFigure
 from workbench.handout_markdown import order_label
 from workbench.method import FIVE_CS
+from workbench.safetext import safe_url
 
 PAGE = (595.0, 842.0)     # A4 in points
 MARGIN = (48.0, 46.0, 48.0, 58.0)  # left, top, right, bottom (the footer sits in the bottom)
@@ -43,8 +44,11 @@ def _missing_html(text: str) -> str:
     return f'<p class="missing">Not available: {shown}.</p>'
 
 
-def _link(url: str | None, text: str) -> str:
-    return f'<a href="{_esc(url)}">{_esc(text)}</a>' if url else _esc(text)
+def _links(pairs: Sequence[tuple[str | None, str]]) -> str:
+    """'arXiv · DOI · link' for the (url, text) pairs whose URL is http(s); any other URL
+    (`javascript:`, `data:`, a typo) is left out rather than shown as a link that runs code."""
+    return " · ".join(f'<a href="{_esc(url)}">{_esc(text)}</a>'
+                      for url, text in ((safe_url(u), t) for u, t in pairs) if url)
 
 
 def _img_width_pt(f: KeyFigure, content_pt: float) -> float:
@@ -75,9 +79,7 @@ def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:
            '<span class="missing">no presenter assigned yet</span>' if "presenters" in m else "")
     meta = [f"{_esc(p.short)}", who, f"cite as <code>{_esc(ph.cite_key)}</code>"]
     parts.append(f'<p class="meta">{" · ".join(x for x in meta if x)}</p>')
-    links = " · ".join(x for x in (_link(p.arxiv_url, "arXiv") if p.arxiv else "",
-                                   _link(p.doi_url, "DOI") if p.doi else "",
-                                   _link(p.url, "link") if p.url else "") if x)
+    links = _links(((p.arxiv_url, "arXiv"), (p.doi_url, "DOI"), (p.url, "link")))
     parts.append(f'<p class="citation">{_esc(ph.citation)}{" " + links if links else ""}</p>')
     if m:
         parts.append('<p class="gaps"><b>Not available:</b> '
@@ -127,7 +129,7 @@ def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:
             cols.append(f"<td><b>{label}</b>{more}<ul>{items}</ul></td>" if refs else
                         f'<td><b>{label}</b><p class="missing">no catalog paper</p></td>')
         parts.append(f'<table class="hood"><tr>{"".join(cols)}</tr></table>')
-        order = _esc(order_label(hood)).replace("**", "")
+        order = order_label(hood, escape=_esc, strong="")
         parts.append(f'<p id="{_esc(p.id)}-hood-end"><b>Reading order</b> (cited before '
                      f"citing): {order}</p>")
 

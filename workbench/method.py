@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.errors import WorkbenchError
+from workbench.safetext import md_literal, safe_url
 
 
 class InvalidPass(WorkbenchError, ValueError):
@@ -165,6 +166,14 @@ class Material:
     source: str   # where it came from: "catalog" today, "pdf" once workbench.pdf adds parts
 
 
+def paper_links(paper) -> list[str]:
+    """Markdown links to the paper's arXiv page, DOI and `url:`, only those that are http(s)
+    (a catalog `url: "javascript:..."` gives no link at all)."""
+    return [f"[{md_literal(label)}]({safe_url(url)})" for label, url in (
+        (f"arXiv:{paper.arxiv}", paper.arxiv_url), (f"doi:{paper.doi}", paper.doi_url),
+        ("link", paper.url)) if safe_url(url)]
+
+
 def pass_material(paper, pass_number: int = 1, workspace=None) -> list[Material]:
     """What the Read page shows beside the checklist of `pass_number` for `paper`.
 
@@ -174,15 +183,11 @@ def pass_material(paper, pass_number: int = 1, workspace=None) -> list[Material]
     pass 2) when `workspace` holds the paper's PDF; keep the catalog parts as the fallback.
     """
     get_pass(pass_number)
-    meta = [f"**{', '.join(paper.authors)}**", paper.venue or "venue unknown", str(paper.year)]
-    links = []
-    if paper.arxiv_url:
-        links.append(f"[arXiv:{paper.arxiv}]({paper.arxiv_url})")
-    if paper.doi_url:
-        links.append(f"[doi:{paper.doi}]({paper.doi_url})")
-    if paper.url:
-        links.append(f"[link]({paper.url})")
-    parts = [Material("Paper", " · ".join(meta + links), "catalog")]
-    parts.append(Material("Abstract", paper.abstract or "_No abstract in the catalog._",
-                          "catalog"))
+    # catalog text goes in as literal text and links only to http(s): an abstract holding
+    # `![t](http://host/x)` must not make the page fetch anything
+    meta = [f"**{md_literal(', '.join(paper.authors))}**",
+            md_literal(paper.venue or "venue unknown"), str(paper.year)]
+    parts = [Material("Paper", " · ".join(meta + paper_links(paper)), "catalog")]
+    parts.append(Material("Abstract", md_literal(paper.abstract) if paper.abstract
+                          else "_No abstract in the catalog._", "catalog"))
     return parts

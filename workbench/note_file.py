@@ -27,7 +27,8 @@ a file of their own, so a group keeps its notes in one git repository without me
 Never lose a word: saves are atomic (`workbench.fileio`: temp file, fsync, rename); `load_note`
 returns a version token (sha256 of the file's bytes) and `save_note` refuses with `NoteConflict`
 when the file no longer has that version (another tab, an editor, a `git pull`); a file that
-cannot be parsed raises `NoteUnreadable` naming it and is never overwritten. Hand edits round
+cannot be parsed (a date that does not exist, over `MAX_NOTE_BYTES`, reached through a symlink
+out of the workspace) raises `NoteUnreadable` naming it and is never overwritten. Hand edits round
 trip: unknown front-matter keys and text before the first known heading are kept, and only the
 known `## Headings` split the body, so any other Markdown stays inside its field (a typed line
 that equals a known heading is written with a leading backslash and read back without it).
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -46,7 +48,7 @@ from pathlib import Path
 import yaml
 
 from workbench.errors import WorkbenchError
-from workbench.fileio import atomic_write_bytes, read_if_present, version_of
+from workbench.fileio import atomic_write_bytes, version_of
 from workbench.method import FIVE_CS, PASSES
 from workbench.notes import (
     LIST_FIELDS,
@@ -63,8 +65,8 @@ from workbench.notes import (
     normalize_text,
     parse_time,
 )
-from workbench.safeyaml import NoAliasLoader
-from workbench.workspace import SLUG_RE, Workspace
+from workbench.safeyaml import BadValue, NoAliasLoader, read_small
+from workbench.workspace import SLUG_RE, OutsideWorkspace, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,14 @@ class NoteConflict(WorkbenchError):
 
 class NoteUnreadable(WorkbenchError):
     """A note file that cannot be parsed; the message names it. It is never overwritten."""
+
+
+class NoteTooLarge(WorkbenchError):
+    """A note over `MAX_NOTE_BYTES` is not saved (the text stays in the form)."""
+
+
+MAX_NOTE_BYTES = 1_000_000  # ~150,000 words; a larger file is a mistake, and loading every
+                            # reader's notes for `status` must stay cheap
 
 
 # --- the file format -----------------------------------------------------------------------------
@@ -130,18 +140,16 @@ class _Unreadable(Exception):
 def _opt_time(value, where: str) -> str | None:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.astimezone()).isoformat(timespec="seconds")
-    if isinstance(value, date):
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, str):
-        try:
-            parse_time(value)
-        except ValueError:
-            raise _Unreadable(f"{where} {value!r} is not a date-time like "
-                              "2025-03-03T10:02:11+01:00") from None
-        return value
-    raise _Unreadable(f"{where} must be a date-time, got {value!r}")
+    if not isinstance(value, datetime | str):
+        raise _Unreadable(f"{where} must be a date-time, got {value!r}")
+    try:  # a naive time is local time, which can fall outside years 1-9999 (OverflowError)
+        t = parse_time(value) if isinstance(value, str) else parse_time(value.isoformat())
+    except (ValueError, OverflowError):
+        raise _Unreadable(f"{where} {str(value)[:40]!r} is not a date-time like "
+                          "2025-03-03T10:02:11+01:00") from None
+    return value if isinstance(value, str) else t.isoformat(timespec="seconds")
 
 
 def _str_list(value, where: str) -> tuple[str, ...]:
@@ -166,8 +174,13 @@ def _pass_from(raw, number: int) -> PassNote:
         raise _Unreadable(f"{where}.status {status!r} must be one of "
                           + ", ".join(repr(s) for s in STATUSES))
     minutes = raw.get("minutes") or 0
-    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes < 0:
-        raise _Unreadable(f"{where}.minutes must be a number >= 0, got {minutes!r}")
+    try:
+        ok = (isinstance(minutes, int | float) and not isinstance(minutes, bool)
+              and 0 <= float(minutes) < math.inf)
+    except OverflowError:  # an int too large for a float
+        ok = False
+    if not ok:
+        raise _Unreadable(f"{where}.minutes must be a number >= 0, got {str(minutes)[:40]!r}")
     timer = raw.get("timer_started")
     if isinstance(timer, date) and not isinstance(timer, datetime):
         raise _Unreadable(f"{where}.timer_started needs a time of day, got {timer!r}")
@@ -210,6 +223,8 @@ def parse(data: bytes, paper_id: str, reader: str) -> Note:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 2}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
+        if isinstance(exc, BadValue):
+            raise _Unreadable(f"{where}{problem}") from None
         raise _Unreadable(f"{where}front matter is not valid YAML ({problem})") from None
     except RecursionError:
         raise _Unreadable("the front matter is nested too deeply") from None
@@ -264,11 +279,19 @@ def _parse_file(ws: Workspace, path: Path, data: bytes, paper_id: str, reader: s
                              "overwritten) or move it away") from None
 
 
+def _read(ws: Workspace, path: Path) -> bytes | None:
+    return read_small(path, MAX_NOTE_BYTES, NoteUnreadable, _shown(ws, path),
+                      "move it away or split it")
+
+
 def load_note(ws: Workspace, paper_id: str, reader: str,
               title: str | None = None) -> tuple[Note, str | None]:
     """(note, version). A paper not read yet gives a new note and version None."""
-    path = ws.note_path(paper_id, reader)
-    data = read_if_present(path, NoteUnreadable)
+    try:
+        path = ws.note_path(paper_id, reader)
+    except OutsideWorkspace as exc:  # unreadable like a broken file: listed and skipped
+        raise NoteUnreadable(str(exc)) from None
+    data = _read(ws, path)
     if data is None:
         return new_note(paper_id, reader, title), None
     return _parse_file(ws, path, data, paper_id, reader), version_of(data)
@@ -299,9 +322,12 @@ def save_note(ws: Workspace, note: Note, expected_version: str | None) -> str:
     """
     path = ws.note_path(note.paper, note.reader)
     data = render(note).encode("utf-8")
+    if len(data) > MAX_NOTE_BYTES:  # it could not be opened again
+        raise NoteTooLarge(f"the note is {len(data):,} bytes; a note holds at most "
+                           f"{MAX_NOTE_BYTES:,}: nothing was saved, shorten it and save again")
     path.parent.mkdir(parents=True, exist_ok=True)
     with _folder_lock(path.parent):
-        current = read_if_present(path, NoteUnreadable)
+        current = _read(ws, path)
         if current is not None:  # an unreadable file is never overwritten, whatever the version
             _parse_file(ws, path, current, note.paper, note.reader)
         if (version_of(current) if current is not None else None) != expected_version:

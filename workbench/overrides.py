@@ -4,15 +4,17 @@ The child checks them again (`reproductions.common.config` is the authority); th
 because importing that package imports torch, and the app and the CLI must not. It reads the
 annotations `python -m reproductions describe` prints ("int | None", "tuple[int, ...]",
 "Literal['a', 'b']") into typing objects with `ast`, parses each value with
-`ast.literal_eval` (a bare word is a string), and refuses an unknown key, a wrong type or a
-value outside the contract every Config keeps (`steps` >= 1, `lr` > 0, ...) in one line.
-tests/test_runs.py checks that this parser and the reproductions' agree.
+`ast.literal_eval` (a bare word is a string), and refuses an unknown key, a wrong type, an
+absurd number (`number_problem`) or a value outside the contract every Config keeps
+(`steps` >= 1, `lr` > 0, ...) in one line. tests/test_runs.py checks that this parser and the
+reproductions' agree; `number_problem` is the one rule both apply.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import math
 import typing
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 
 CONTRACT_MINIMUMS = {"steps": 1, "batch_size": 1, "seed": 0}  # fields every Config has
 CONTRACT_POSITIVE = ("lr",)
+# Every int in a Config counts or indexes something (steps, sizes, layers, a class, a seed);
+# torch keeps such numbers in int32 and a float past this is a typo too (lr=1e309 is inf).
+MAX_CONFIG_NUMBER = 2**31 - 1
 
 
 class OverrideError(WorkbenchError, ValueError):
@@ -31,6 +36,23 @@ class OverrideError(WorkbenchError, ValueError):
 
 
 # --- annotations and values ---------------------------------------------------------------------
+
+
+def number_problem(key: str, value: int | float, tp: type) -> str | None:
+    """Why `value` is absurd for the Config field `key` of type `tp` (int or float), or None.
+
+    Refused: NaN and infinity, a magnitude past MAX_CONFIG_NUMBER, a negative int (a count).
+    `reproductions.common.config` applies the same rule, so both checks agree.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{key} must be a finite number, got {value}"
+    if abs(value) > MAX_CONFIG_NUMBER:
+        shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:20]}..."
+        return f"{key} must be at most {MAX_CONFIG_NUMBER:,} in size, got {shown}"
+    if tp is int and value < 0:
+        return f"{key} counts something and must be >= 0, got {value}"
+    return None
+
 
 _TYPE_NAMES: dict[str, Any] = {"int": int, "float": float, "bool": bool, "str": str,
                                "None": type(None), "NoneType": type(None), "Any": Any}
@@ -99,6 +121,9 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
               str: lambda v: isinstance(v, str)}
     if tp in checks:
         if checks[tp](value):
+            problem = number_problem(key, value, tp) if tp in (int, float) else None
+            if problem:
+                raise OverrideError(problem)
             return float(value) if tp is float else value
         article = "an" if tp is int else "a"
         raise OverrideError(f"{key} must be {'True or False' if tp is bool else article + ' ' + tp.__name__}"

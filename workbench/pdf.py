@@ -11,8 +11,11 @@ the opened file is `workbench.pdf_extract`, with the layout analysis of `pdf_lay
 
 Bad files never take the caller down: empty, garbage, truncated, encrypted, not-a-PDF (an HTML
 page saved as .pdf), too many pages and too large each raise their own `PdfError` with a
-one-line message, after bounded work (size and page limits are checked before any parsing,
-and extraction stops at a deadline).
+one-line message, after bounded work: size and magic bytes are checked before any parsing, and
+everything that parses a PDF (extraction, page and figure rendering) runs in a worker process
+with a deadline and a memory limit (`run_limited`, `workbench.pdf_worker`), so a page tree
+claiming a million pages, a 200-inch page or a flate bomb costs at most those limits, and every
+MuPDF failure is a `PdfError`.
 
 `pdf_for_paper` finds a catalog paper's local PDF (a `pdf:` path in papers.yaml, or
 `pdfs/<arxiv-id>.pdf`); `pdf_citation_edges` links the catalog papers through their reference
@@ -26,21 +29,30 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from workbench import pdf_worker
 from workbench.errors import WorkbenchError
-from workbench.fileio import atomic_write_bytes
-from workbench.pdf_extract import DeadlinePassed, structure_of
+from workbench.fileio import write_cache_bytes
+from workbench.pdf_extract import DeadlinePassed, fit_dpi, structure_of
 from workbench.pdf_refs import match_references
-from workbench.pdf_structure import PaperStructure, load_cached, save_cached
+from workbench.pdf_structure import (
+    PaperStructure,
+    load_cached,
+    load_failure,
+    save_cached,
+    save_failure,
+)
 from workbench.workspace import Workspace, validate_slug
 
 log = logging.getLogger(__name__)
 
 MAX_PAGES = 300                   # a 500-page file is a book or a thesis, not a paper
 MAX_BYTES = 40 * 1024 * 1024      # the largest arXiv papers with many images stay below this
-EXTRACT_DEADLINE_S = 120.0        # stop a pathological file instead of hanging the app
+EXTRACT_DEADLINE_S = 60.0         # 300 pages take 6 s (BENCHMARKS.md), 25 s on a loaded machine
+RENDER_DEADLINE_S = 20.0          # one page; a born-digital page renders in well under 1 s
+MEMORY_MB = 1024                  # per worker job; extracting a paper takes 60 MB or less
 PAGE_DPI = 110                    # `render_page`; figure crops are rendered at pdf_extract.FIGURE_DPI
 
 # --- errors ------------------------------------------------------------------------------------
@@ -83,6 +95,10 @@ class PdfTooLarge(PdfError):
 
 
 class PdfTimeout(PdfError):
+    pass
+
+
+class PdfMemoryExceeded(PdfError):
     pass
 
 
@@ -148,15 +164,22 @@ def _check_file(path: Path, max_bytes: int) -> int:
     """Existence, size and magic bytes, before anything parses the file; returns the size."""
     if not path.is_file():
         raise PdfNotFound(f"no PDF at {path}; check the path (or the `pdf:` field in papers.yaml)")
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(1024)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError as exc:
+        raise PdfError(f"cannot read {path.name} ({exc.strerror or exc}); check its "
+                       "permissions") from None
     check_pdf_bytes(head, size, path.name, max_bytes)
     return size
 
 
 def open_pdf(path: str | os.PathLike, max_pages: int = MAX_PAGES, max_bytes: int = MAX_BYTES):
-    """Open a PDF after every safety check; returns a `pymupdf.Document` or raises `PdfError`."""
+    """Open a PDF after every safety check; returns a `pymupdf.Document` or raises `PdfError`.
+
+    This runs MuPDF on the file without limits: call it in a worker job (`run_limited`).
+    """
     pymupdf = _pymupdf()
 
     path = Path(path)
@@ -186,10 +209,34 @@ def open_pdf(path: str | os.PathLike, max_pages: int = MAX_PAGES, max_bytes: int
         if pages > max_pages:
             raise TooManyPages(f"{name} has {pages} pages; the limit is {max_pages} "
                                "(a book or thesis? extract the chapter you need)")
-    except BaseException:
+    except BaseException as exc:
         doc.close()
+        if isinstance(exc, Exception) and not isinstance(exc, PdfError):
+            # MuPDF: a page tree that claims 1,000,000 pages raises RuntimeError on page_count
+            raise CorruptPdf(f"{name} is damaged and cannot be read ({pdf_worker.one_line(exc)}); "
+                             "download it again") from None
         raise
     return doc
+
+
+# --- the worker process -----------------------------------------------------------------------
+
+
+def run_limited(job: Callable, *args, name: str, what: str, deadline_s: float,
+                memory_mb: int = MEMORY_MB):
+    """`job(*args)` in a worker process (`workbench.pdf_worker`) with a deadline and a memory
+    limit; what goes wrong there is a `PdfError` about `name` ("reading it" is `what`)."""
+    try:
+        return pdf_worker.run(job, *args, deadline_s=deadline_s, memory_mb=memory_mb)
+    except pdf_worker.OverTime:
+        raise PdfTimeout(f"{name}: {what} took over {deadline_s:g} s and was stopped; the file "
+                         "is unusually complex (a compressed-data bomb?), use another copy") from None
+    except pdf_worker.OverMemory:
+        raise PdfMemoryExceeded(f"{name}: {what} needs more than {memory_mb} MB of memory and was "
+                                "stopped; the file is unusually complex, use another copy") from None
+    except pdf_worker.Failed as exc:
+        raise CorruptPdf(f"{name}: {what} failed ({exc}); the file is damaged, download it "
+                         "again") from None
 
 
 # --- extraction ---------------------------------------------------------------------------------
@@ -197,11 +244,13 @@ def open_pdf(path: str | os.PathLike, max_pages: int = MAX_PAGES, max_bytes: int
 
 def extract(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None, *,
             render: bool = True, max_pages: int = MAX_PAGES, max_bytes: int = MAX_BYTES,
-            deadline_s: float = EXTRACT_DEADLINE_S) -> PaperStructure:
+            deadline_s: float = EXTRACT_DEADLINE_S, memory_mb: int = MEMORY_MB) -> PaperStructure:
     """Extract the reading material of a paper PDF (see the module docstring).
 
     With `cache_dir`, a previous result for the same file content (sha256) is returned without
-    opening the PDF, and a new result is stored there. `render=False` skips the figure crops.
+    opening the PDF, and a new result is stored there; so is a file that ran over the time or
+    memory limit, which is then refused at once (until a caller allows it more).
+    `render=False` skips the figure crops.
     """
     path = Path(path)
     _check_file(path, max_bytes)
@@ -212,16 +261,33 @@ def extract(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
             if cached.page_count > max_pages:
                 raise TooManyPages(f"{path.name} has {cached.page_count} pages; the limit is {max_pages}")
             return cached  # same bytes as an earlier, successful extraction: MuPDF is not needed
+        failed = load_failure(cache_dir, sha, deadline_s, memory_mb)
+        if failed is not None:
+            error = PdfTimeout if failed[0] == "PdfTimeout" else PdfMemoryExceeded
+            raise error(f"{failed[1]} (remembered from an earlier try of this file)")
+    try:
+        structure = run_limited(_extract_job, path.absolute(), sha, render, max_pages, max_bytes,
+                                deadline_s, name=path.name, what="reading it",
+                                deadline_s=deadline_s, memory_mb=memory_mb)
+    except (PdfTimeout, PdfMemoryExceeded) as exc:
+        if cache_dir is not None:
+            save_failure(cache_dir, sha, type(exc).__name__, str(exc), deadline_s, memory_mb)
+        raise
+    if cache_dir is not None:
+        save_cached(cache_dir, structure)
+    return structure
+
+
+def _extract_job(path: Path, sha: str, render: bool, max_pages: int, max_bytes: int,
+                 deadline_s: float) -> PaperStructure:
+    """`extract` without the cache, in a worker (`run_limited`)."""
     doc = open_pdf(path, max_pages=max_pages, max_bytes=max_bytes)
     try:
-        structure = structure_of(doc, sha, path.name, render, deadline_s)
+        return structure_of(doc, sha, path.name, render, deadline_s)
     except DeadlinePassed as exc:
         raise PdfTimeout(str(exc)) from None
     finally:
         doc.close()
-    if cache_dir is not None:
-        save_cached(cache_dir, structure)
-    return structure
 
 
 # --- cache folder and page images -------------------------------------------------------------------
@@ -232,25 +298,36 @@ def pdf_cache_dir(workspace: Workspace) -> Path:
 
 
 def render_page(path: str | os.PathLike, page: int, dpi: int = PAGE_DPI,
-                cache_dir: str | os.PathLike | None = None) -> bytes:
-    """PNG of one page (1-based), cached as `<cache_dir>/<sha256>/page-<n>-<dpi>.png`."""
-    pymupdf = _pymupdf()
+                cache_dir: str | os.PathLike | None = None, *,
+                deadline_s: float = RENDER_DEADLINE_S, memory_mb: int = MEMORY_MB) -> bytes:
+    """PNG of one page (1-based), cached as `<cache_dir>/<sha256>/page-<n>-<dpi>.png`.
 
+    Rendered in a worker (`run_limited`); a page too large for `dpi` (a 200-inch poster) is
+    rendered at the resolution that keeps it within `pdf_extract.MAX_MEGAPIXELS`.
+    """
+    path = Path(path)
+    _check_file(path, MAX_BYTES)
+    target = None
+    if cache_dir is not None:
+        target = Path(cache_dir) / file_sha256(path) / f"page-{page}-{dpi}.png"
+        if target.is_file():
+            return target.read_bytes()
+    png = run_limited(_render_job, path.absolute(), page, dpi, name=path.name,
+                      what=f"rendering page {page}", deadline_s=deadline_s, memory_mb=memory_mb)
+    if target is not None:
+        write_cache_bytes(target, png)  # best effort: a read-only workspace still renders
+    return png
+
+
+def _render_job(path: Path, page: int, dpi: int) -> bytes:
+    pymupdf = _pymupdf()
     doc = open_pdf(path)
     try:
         if not 1 <= page <= doc.page_count:
-            raise PdfError(f"{Path(path).name} has {doc.page_count} pages; page {page} does not exist")
-        target = None
-        if cache_dir is not None:
-            target = Path(cache_dir) / file_sha256(path) / f"page-{page}-{dpi}.png"
-            if target.is_file():
-                return target.read_bytes()
-        png = doc.load_page(page - 1).get_pixmap(dpi=dpi, alpha=False).tobytes("png")
-        if target is not None:
-            atomic_write_bytes(target, png)
-        return png
-    except pymupdf.FileDataError as exc:
-        raise CorruptPdf(f"{Path(path).name}: page {page} cannot be rendered ({exc})") from None
+            raise PdfError(f"{path.name} has {doc.page_count} pages; page {page} does not exist")
+        p = doc.load_page(page - 1)
+        zoom = fit_dpi(p.rect, dpi) / 72  # a 200-inch page comes out smaller, not refused
+        return p.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False).tobytes("png")
     finally:
         doc.close()
 
@@ -305,12 +382,12 @@ def pdf_citation_edges(workspace: Workspace, catalog, threshold: float = 0.9,
 
     The attributes are `{'source': 'pdf', 'method': 'arxiv'|'doi'|'title', 'score': float}`, so
     `graph.add_edges_from(pdf_citation_edges(ws, cat))` works directly. Papers without a local
-    PDF are skipped; an unreadable PDF is logged and skipped.
+    PDF are skipped; an unusable PDF is logged for its paper and skipped, the others still count.
     """
     for paper in catalog.papers:
         try:
             structure = structure_for_paper(workspace, paper, render=False)
-        except PdfError as exc:
+        except WorkbenchError as exc:
             log.warning("paper %s: %s", paper.id, exc)
             continue
         if structure is None:

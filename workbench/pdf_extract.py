@@ -28,11 +28,20 @@ from workbench.pdf_layout import (
 )
 from workbench.pdf_refs import Reference, parse_reference, reference_entries
 from workbench.pdf_structure import Figure, PaperStructure, Section
+from workbench.pdf_worker import out_of_memory
 
 log = logging.getLogger(__name__)
 
 FIGURE_DPI = 100                  # crops for the gallery; pages render at workbench.pdf.PAGE_DPI
 MAX_FIGURES = 80
+MAX_MEGAPIXELS = 16               # a page at 110 dpi is 1.1; a larger render is scaled down
+
+
+def fit_dpi(rect, dpi: float) -> float:
+    """`dpi`, lowered so that `rect` (points) renders within MAX_MEGAPIXELS: a 200-inch page at
+    110 dpi would be a 22,000-pixel square, which MuPDF refuses ("overly large image")."""
+    pixels = max(rect[2] - rect[0], 1) * max(rect[3] - rect[1], 1) * (dpi / 72) ** 2
+    return dpi * min(1.0, (MAX_MEGAPIXELS * 1e6 / pixels) ** 0.5)
 
 
 class DeadlinePassed(Exception):
@@ -54,6 +63,8 @@ def _read_rows(doc, file_name: str, started: float, deadline_s: float):
             rect = page.rect
             d = page.get_text("dict", flags=TEXT_FLAGS)
         except Exception as exc:
+            if out_of_memory(exc):
+                raise MemoryError from None  # the file, not the page: the worker reports it
             log.warning("%s: page %d unreadable (%s); skipped", file_name, pno + 1, exc)
             page_rects.append((0.0, 0.0, 612.0, 792.0))
             continue
@@ -142,13 +153,14 @@ def _figures(doc, captions, by_page, page_rects, body, furniture, heading_rows, 
                                heading_rows)
         # several crops on a page share one display list (the page is interpreted once)
         source = page.get_displaylist() if render and sum(r is not None for r in found) > 1 else page
-        zoom = pymupdf.Matrix(FIGURE_DPI / 72, FIGURE_DPI / 72)
         for cap, region in zip(caps, found, strict=True):
             png = b""
             if region is not None:
                 regions.setdefault(pno, []).append(region)
                 if render:
-                    pix = source.get_pixmap(matrix=zoom, clip=pymupdf.Rect(region), alpha=False)
+                    zoom = fit_dpi(region, FIGURE_DPI) / 72  # a huge page: a smaller crop
+                    pix = source.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom),
+                                            clip=pymupdf.Rect(region), alpha=False)
                     png = pix.tobytes("png")
             figures.append(Figure(cap.kind, cap.number, cap.text, cap.page + 1,
                                   tuple(round(v, 1) for v in region) if region else None, png))

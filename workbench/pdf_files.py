@@ -1,7 +1,8 @@
 """Getting a paper's PDF file: download it from arXiv, store an upload, find one by name.
 
 `download_arxiv_pdf` writes atomically after checking the content type and the `%PDF` header;
-`save_upload` keeps an upload as `pdfs/<paper-id>.pdf` only when it opens as a PDF; `find_pdf`
+`save_upload` keeps an upload as `pdfs/<paper-id>.pdf` only when it extracts (within the
+worker's limits), and otherwise leaves `pdfs/` as it was; `find_pdf`
 resolves what a user types (a path or a catalog paper id) to a file. Every refusal is a
 `workbench.pdf.PdfError`.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from pathlib import Path
 
 from workbench.fileio import atomic_write_bytes
@@ -18,12 +20,12 @@ from workbench.pdf import (
     MAX_BYTES,
     ArxivOffline,
     PdfDownloadError,
-    PdfError,
     PdfNotFound,
     PdfTooLarge,
     arxiv_file_name,
     check_pdf_bytes,
-    open_pdf,
+    extract,
+    pdf_cache_dir,
     pdf_for_paper,
 )
 from workbench.workspace import Workspace, validate_slug
@@ -93,16 +95,19 @@ def download_arxiv_pdf(arxiv_id: str, dest_dir: str | os.PathLike, base_url: str
 
 def save_upload(data: bytes, workspace: Workspace, paper_id: str,
                 max_bytes: int = MAX_BYTES) -> Path:
-    """Store uploaded bytes as `pdfs/<paper-id>.pdf` after the size and magic-bytes checks."""
+    """Store uploaded bytes as `pdfs/<paper-id>.pdf` once they pass the size and magic-bytes
+    checks and extract; a refused upload leaves `pdfs/` untouched (an earlier PDF included).
+
+    The extraction is the one every page needs anyway: it is cached, so it is not paid twice.
+    """
     validate_slug(paper_id, "paper id")
     check_pdf_bytes(data[:1024], len(data), "the uploaded file", max_bytes)
+    with tempfile.TemporaryDirectory(prefix="workbench-upload-") as tmp:
+        candidate = Path(tmp) / f"{paper_id}.pdf"  # the name the error messages give
+        candidate.write_bytes(data)
+        extract(candidate, cache_dir=pdf_cache_dir(workspace), max_bytes=max_bytes)
     dest = workspace.pdfs_dir / f"{paper_id}.pdf"
     atomic_write_bytes(dest, data)
-    try:  # refuse a file with a PDF header that is not a readable PDF, and do not keep it
-        open_pdf(dest, max_bytes=max_bytes).close()
-    except PdfError:
-        dest.unlink(missing_ok=True)
-        raise
     return dest
 
 

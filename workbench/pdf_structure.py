@@ -3,7 +3,9 @@
 `PaperStructure` holds a paper's title, author line, abstract, sections (with their body text),
 figures and tables (caption, page, box and a PNG crop) and parsed references. `save_cached`
 stores one as `<sha256>.json` plus a folder of PNG crops; `load_cached` reads it back, and
-ignores an entry written by another `EXTRACTOR_VERSION` or one it cannot read.
+ignores an entry written by another `EXTRACTOR_VERSION` or one it cannot read. A file whose
+extraction ran over its time or memory limit is remembered too (`save_failure`,
+`<sha256>.failed.json`), so that it costs those limits once, not on every page view.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench.fileio import atomic_write_bytes, atomic_write_text
+from workbench.fileio import write_cache_bytes
 from workbench.pdf_refs import Reference
 
 log = logging.getLogger(__name__)
@@ -139,15 +141,41 @@ def load_cached(cache_dir: str | os.PathLike, sha: str) -> PaperStructure | None
         return None
 
 
-def save_cached(cache_dir: str | os.PathLike, structure: PaperStructure) -> Path:
+def save_cached(cache_dir: str | os.PathLike, structure: PaperStructure) -> Path | None:
+    """Store `structure` for `load_cached`; None when the cache cannot be written (a read-only
+    workspace): the extraction is simply not kept."""
     cache_dir = Path(cache_dir)
     d = structure.to_dict()
     for k, (fd, fig) in enumerate(zip(d["figures"], structure.figures, strict=True)):
         if fig.png:
             name = f"{fig.kind}-{k:02d}.png"
-            atomic_write_bytes(cache_dir / structure.sha256 / name, fig.png)
+            if not write_cache_bytes(cache_dir / structure.sha256 / name, fig.png):
+                return None
             fd["png"] = name
     path = cache_dir / f"{structure.sha256}.json"
-    atomic_write_text(path, json.dumps(d, ensure_ascii=False, indent=1))
-    return path
+    data = json.dumps(d, ensure_ascii=False, indent=1).encode("utf-8")
+    return path if write_cache_bytes(path, data) else None
 
+
+def save_failure(cache_dir: str | os.PathLike, sha: str, error: str, message: str,
+                 deadline_s: float, memory_mb: int) -> None:
+    """Remember that extracting these bytes ran over a limit (`error` names which)."""
+    d = {"version": EXTRACTOR_VERSION, "error": error, "message": message,
+         "deadline_s": deadline_s, "memory_mb": memory_mb}
+    write_cache_bytes(Path(cache_dir) / f"{sha}.failed.json", json.dumps(d).encode("utf-8"))
+
+
+def load_failure(cache_dir: str | os.PathLike, sha: str, deadline_s: float,
+                 memory_mb: int) -> tuple[str, str] | None:
+    """(error, message) of an earlier run over the limits, if it was allowed at least as much
+    time and memory as this one; None otherwise."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha):
+        return None
+    try:
+        d = json.loads((Path(cache_dir) / f"{sha}.failed.json").read_text(encoding="utf-8"))
+        if (d["version"] == EXTRACTOR_VERSION and deadline_s <= d["deadline_s"]
+                and memory_mb <= d["memory_mb"]):
+            return str(d["error"]), str(d["message"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None

@@ -73,15 +73,19 @@ class Progress:
                           if stage(n)[0])
 
 
-def load_progress(ws: Workspace) -> Progress:
+def load_progress(ws: Workspace, reader: str | None = None) -> Progress:
+    """Every reader's notes (only `reader`'s if given); each unreadable one (a bad date, a file
+    too large, a link out of the workspace) is listed in `unreadable` and skipped."""
     progress = Progress()
-    for paper_id, reader, _ in iter_note_files(ws):
+    for paper_id, who, _ in iter_note_files(ws):
+        if reader is not None and who != reader:
+            continue
         try:
-            note, _ = load_note(ws, paper_id, reader)
+            note, _ = load_note(ws, paper_id, who)
         except NoteUnreadable as exc:
             progress.unreadable.append(exc)
             continue
-        progress.notes.setdefault(paper_id, {})[reader] = note
+        progress.notes.setdefault(paper_id, {})[who] = note
     return progress
 
 

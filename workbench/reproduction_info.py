@@ -1,8 +1,10 @@
 """The reproductions' descriptions: names, presets, Config fields with types and defaults.
 
 `python -m reproductions list/describe --json` answers them, in a subprocess because importing
-the reproductions imports torch. The answer is cached in `.workbench/reproductions/` until a
-source file of the reproduction (or of `reproductions/common/`) changes.
+the reproductions imports torch. The subprocess imports the installed package only
+(`run_processes.python_env()`, started in the package's own folder), never a workspace's
+`reproductions/`. The answer is cached in `.workbench/reproductions/` until a source file of the
+reproduction (or of `reproductions/common/`) changes.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.fileio import atomic_write_text
+from workbench.fileio import write_cache_bytes
 from workbench.overrides import OverrideError, parse_type
+from workbench.run_processes import python_env
 from workbench.workspace import Workspace, validate_slug
 
 DESCRIBE_TIMEOUT_S = 180  # `describe` imports torch and the module: seconds on a laptop
@@ -116,7 +119,7 @@ def _reproductions_json(ws: Workspace, args: list[str], cache_name: str, sources
     argv = [sys.executable, "-m", "reproductions", *args, "--json"]
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=DESCRIBE_TIMEOUT_S,
-                             check=False, cwd=ws.root if ws.root.is_dir() else None)
+                             check=False, cwd=_package_dir(), env=python_env())
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ReproductionUnavailable(f"`python -m reproductions {' '.join(args)}` did not "
                                       f"answer: {exc}") from None
@@ -130,7 +133,7 @@ def _reproductions_json(ws: Workspace, args: list[str], cache_name: str, sources
     except ValueError:
         raise ReproductionUnavailable(f"`python -m reproductions {' '.join(args)}` printed no "
                                       "JSON; run it in a terminal to see why") from None
-    atomic_write_text(cache, json.dumps({"stamp": stamp, "data": data}) + "\n")
+    write_cache_bytes(cache, (json.dumps({"stamp": stamp, "data": data}) + "\n").encode())
     return data
 
 

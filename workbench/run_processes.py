@@ -1,5 +1,9 @@
-"""The operating-system processes behind runs: which ones this process started, whether a
-recorded one is still alive, and stopping one with its whole process group.
+"""The operating-system processes behind runs: the environment they start in, which ones this
+process started, whether a recorded one is still alive, and stopping one with its whole process
+group.
+
+A workspace is untrusted input (a cloned classmate's folder): every Python child the workbench
+starts gets `python_env()`, so none can import code from the workspace or the working directory.
 
 A run's child is started in its own session (`start_new_session=True`), so its pid is also its
 process group's id. `launch.json` records the pid with the process's start time: a pid whose
@@ -14,6 +18,23 @@ import os
 import signal
 import subprocess
 from collections.abc import Mapping
+
+
+def python_env(**extra: str) -> dict[str, str]:
+    """This process's environment for a Python child that must import installed packages only.
+
+    `PYTHONSAFEPATH=1` is `python -P`: `python -m reproductions` no longer puts the working
+    directory first on sys.path, where a workspace's `reproductions/__main__.py` (or `torch.py`)
+    would stand in for the installed package. As a variable it also reaches torchrun's workers
+    and spawned DataLoader workers. Relative PYTHONPATH entries (an empty one, as left by
+    `PYTHONPATH=$PYTHONPATH:/x`, is the working directory) are dropped for the same reason.
+    """
+    env = {**os.environ, **extra, "PYTHONSAFEPATH": "1"}
+    kept = [p for p in env.pop("PYTHONPATH", "").split(os.pathsep) if os.path.isabs(p)]
+    if kept:
+        env["PYTHONPATH"] = os.pathsep.join(kept)
+    return env
+
 
 # Processes this process started: pid -> Popen. Polling them reaps them (no zombies).
 CHILDREN: dict[int, subprocess.Popen] = {}

@@ -7,6 +7,12 @@ waits, and `workbench repro pump --wait` (started by `ensure_supervisor()`) unti
 empty; an fcntl lock makes check-then-start one step across processes. Run folders are created
 with `mkdir` (never reused) and never overwritten, except by `resume`, which relaunches the
 same run with `--resume` into its own folder.
+
+A queued request.json may come from a cloned classmate's workspace, so `pump()` checks each one
+as the CLI checks typed arguments (a known reproduction and preset, overrides that pass
+`validate_overrides`, no linked file in its folder) and marks a bad one `invalid` with the reason
+(refused.json) instead of starting it. A run starts as the installed package
+(`run_processes.python_env()`), never as code found in the workspace.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import run_processes
+from workbench.errors import WorkbenchError
 from workbench.fileio import atomic_write_text
 from workbench.overrides import OverrideError, validate_overrides
 from workbench.reproduction_info import describe
@@ -36,6 +43,7 @@ from workbench.runs import (
     get_run,
     list_runs,
     load_run,
+    one_line,
     read_json,
 )
 from workbench.workspace import Workspace, validate_slug
@@ -120,16 +128,32 @@ def child_argv(run: Run, checkpoint_every: int | None = None) -> list[str]:
     return argv + (["--resume"] if run.resume else [])
 
 
+def start_refusal(ws: Workspace, run: Run) -> str | None:
+    """Why the queued `run` must not start, or None: its request names an unknown reproduction
+    or preset, holds an override the CLI would refuse, or its folder holds a link (the child
+    would write through it)."""
+    try:
+        validate_overrides(describe(ws, run.name), run.preset, run.overrides)
+        linked = [p.name for p in run.folder.iterdir() if p.is_symlink()]
+    except WorkbenchError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot check it: {one_line(str(exc))}"
+    if linked:
+        return (f"{one_line(linked[0], 80)} in the run folder is a link; a run writes only into "
+                "its own folder")
+    return None
+
+
 def _launch(ws: Workspace, run: Run) -> None:
     import psutil
 
-    request = read_json(run.folder / "request.json") or {}
-    argv = child_argv(run, request.get("checkpoint_every"))
+    argv = child_argv(run, run.checkpoint_every)
     with open(run.folder / "console.txt", "ab") as console:
         proc = subprocess.Popen(  # its own session: cancel signals the whole process group
             argv, cwd=ws.root, stdin=subprocess.DEVNULL, stdout=console,
             stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            env=run_processes.python_env(PYTHONUNBUFFERED="1"))
     run_processes.CHILDREN[proc.pid] = proc
     try:
         created = psutil.Process(proc.pid).create_time()
@@ -142,7 +166,8 @@ def _launch(ws: Workspace, run: Run) -> None:
 
 
 def pump(ws: Workspace, max_concurrent: int | None = None) -> list[str]:
-    """Start queued runs, oldest first, while fewer than `max_concurrent` are alive.
+    """Start queued runs, oldest first, while fewer than `max_concurrent` are alive; mark each
+    queued run that `start_refusal` refuses `invalid` instead.
 
     Returns the ids started. Safe to call from several processes at once, and often.
     """
@@ -155,11 +180,16 @@ def pump(ws: Workspace, max_concurrent: int | None = None) -> list[str]:
         runs = list_runs(ws)
         busy = sum(1 for r in runs if r.alive)
         for run in sorted((r for r in runs if r.state == QUEUED), key=lambda r: r.queued_ns):
-            if busy >= limit:
-                break
-            _launch(ws, run)
-            started.append(run.id)
-            busy += 1
+            problem = start_refusal(ws, run)
+            if problem:  # recorded for every reader; unwritable: refused again on the next pump
+                with contextlib.suppress(OSError):
+                    _write_json(run.folder / "refused.json", {"at": time.time(), "error": problem})
+                log.warning("not starting %s: %s", run.id, problem)
+                continue
+            if busy < limit:  # the runs behind are still checked, so each shows its state
+                _launch(ws, run)
+                started.append(run.id)
+                busy += 1
     return started
 
 
@@ -233,5 +263,6 @@ def ensure_supervisor(ws: Workspace) -> None:
     argv = [sys.executable, "-m", "workbench", "--workspace", str(ws.root), "repro", "pump",
             "--wait"]
     with open(ws.cache_dir / "supervisor.log", "ab") as out:
-        run_processes.SUPERVISORS.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True))
+        run_processes.SUPERVISORS.append(subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, env=run_processes.python_env()))

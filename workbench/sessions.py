@@ -35,8 +35,8 @@ from types import MappingProxyType
 import yaml
 
 from workbench.errors import InvalidId, WorkbenchError
-from workbench.fileio import atomic_write_text, read_if_present, version_of
-from workbench.safeyaml import NoAliasLoader
+from workbench.fileio import atomic_write_text, version_of
+from workbench.safeyaml import BadValue, NoAliasLoader, read_small
 from workbench.workspace import SLUG_RE, Workspace, slugify, validate_slug
 
 log = logging.getLogger(__name__)
@@ -200,6 +200,8 @@ def parse_session(text: str, slug: str, catalog=None) -> Session:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
+        if isinstance(exc, BadValue):
+            raise SessionInvalid(f"{where}{line}: {problem}") from None
         raise SessionInvalid(f"{where}{line}: not valid YAML ({problem}); fix the indentation "
                              "or quoting") from None
     except RecursionError:
@@ -227,9 +229,13 @@ def session_path(ws: Workspace, slug: str) -> Path:
 
 
 
+def _read(path: Path, slug: str) -> bytes | None:
+    """The file's bytes (None if missing); a file over `MAX_FILE_BYTES` is refused unread."""
+    return read_small(path, MAX_FILE_BYTES, SessionInvalid, f"sessions/{slug}.yaml",
+                      "is it a session file?")
+
+
 def _decode(data: bytes, slug: str) -> str:
-    if len(data) > MAX_FILE_BYTES:
-        raise SessionInvalid(f"sessions/{slug}.yaml is {len(data)} bytes; is it a session file?")
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -255,7 +261,7 @@ def session_exists(ws: Workspace, slug: str) -> bool:
 def load_session(ws: Workspace, slug: str, catalog=None) -> tuple[Session, str]:
     """(session, version) of `sessions/<slug>.yaml`; `SessionNotFound` / `SessionInvalid`."""
     path = session_path(ws, slug)
-    data = read_if_present(path, SessionError)
+    data = _read(path, slug)
     if data is None:
         known = list_sessions(ws)
         hint = _suggest(slug, known) or (f"; sessions: {', '.join(known)}" if known else
@@ -275,7 +281,7 @@ def save_session(ws: Workspace, session: Session, expected_version: str | None,
         "title": session.title, "date": session.date, "papers": list(session.papers),
         "presenters": {p: list(n) for p, n in session.presenters.items()}}, catalog)
     path = session_path(ws, session.slug)
-    current = read_if_present(path, SessionError)
+    current = _read(path, session.slug)
     if current is not None and expected_version is None:
         raise SessionConflict(f"a session '{session.slug}' already exists; pick another name "
                               "or open that session to edit it")

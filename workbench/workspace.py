@@ -12,10 +12,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.errors import InvalidId
+from workbench.errors import InvalidId, WorkbenchError
 
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_SLUG_LEN = 80
+
+
+class OutsideWorkspace(WorkbenchError):
+    """A path that a symlink leads out of the workspace; nothing is read or written there."""
 
 
 def validate_slug(value: object, what: str = "id") -> str:
@@ -91,6 +95,18 @@ class Workspace:
         return self.root / ".workbench"
 
     def note_path(self, paper_id: str, reader: str) -> Path:
+        """`notes/<paper>/<reader>.md`; refused (`OutsideWorkspace`) when a symlink on the way
+        leads out of the workspace: a link committed to a shared notes repository must not make
+        the app show or overwrite a file elsewhere on this machine."""
         validate_slug(paper_id, "paper id")
         validate_slug(reader, "reader")
-        return self.notes_dir / paper_id / f"{reader}.md"
+        path = self.notes_dir / paper_id / f"{reader}.md"
+        try:
+            inside = path.resolve().is_relative_to(self.root.resolve())
+        except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+            inside = False
+        if not inside:
+            raise OutsideWorkspace(f"notes/{paper_id}/{reader}.md leads outside the workspace "
+                                   "(or in a loop) through a symlink; replace the link with a "
+                                   "real folder or file")
+        return path

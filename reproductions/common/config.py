@@ -3,7 +3,9 @@
 A value is parsed with `ast.literal_eval` (never `exec`), then checked against the field's
 annotation: `int`, `float` (an int is accepted), `bool`, `str` (a bare word is accepted
 unquoted), `X | None`, `tuple[int, ...]`, `tuple[int, int]`, `list[float]`, `Literal[...]`.
-An unknown key is an error that suggests the closest field name.
+An unknown key is an error that suggests the closest field name. A number must also pass
+`workbench.overrides.number_problem` (finite, within 2**31, an int not negative): the workbench's
+pre-launch check and this one apply the same rule.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import typing
 from typing import Any
 
 from workbench.errors import WorkbenchError
+from workbench.overrides import number_problem
 
 
 class ConfigError(WorkbenchError, ValueError):
@@ -73,17 +76,24 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         raise ConfigError(f"{key} must be True or False, got {value!r}")
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return _sane(key, value, int)
         raise ConfigError(f"{key} must be an int, got {value!r}")
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return float(_sane(key, value, float))
         raise ConfigError(f"{key} must be a float, got {value!r}")
     if tp is str:
         if isinstance(value, str):
             return value
         raise ConfigError(f"{key} must be a string, got {value!r}")
     raise ConfigError(f"{key} has an unsupported annotation {type_name(tp)}")
+
+
+def _sane(key: str, value: int | float, tp: type) -> int | float:
+    problem = number_problem(key, value, tp)
+    if problem:
+        raise ConfigError(problem)
+    return value
 
 
 def _unknown_key(key: str, known: list[str]) -> ConfigError:

@@ -1,10 +1,13 @@
-"""Add paper: look a paper up by arXiv id, URL, DOI or title, preview the entry, then save it."""
+"""Add paper: look a paper up by arXiv id, URL, DOI or title, preview the entry, then save it;
+or import a .bib file's papers at once."""
 
 import streamlit as st
 
 from workbench import add as add_mod
+from workbench import bibtex_import
 from workbench.app.common import load_catalog, paper_link, workspace
 from workbench.errors import WorkbenchError
+from workbench.safetext import md_literal
 from workbench.sources import Settings, open_sources
 
 st.title("Add paper")
@@ -50,10 +53,10 @@ elif proposal is not None:
     for note in proposal.notices:
         st.warning(note)
     st.subheader("Preview")
-    st.markdown("  \n".join(proposal.summary_lines()))
+    st.markdown("  \n".join(map(md_literal, proposal.summary_lines())))  # from the services
     if proposal.entry.get("abstract"):
         with st.expander("Abstract"):
-            st.write(proposal.entry["abstract"])
+            st.markdown(md_literal(proposal.entry["abstract"]))
     st.caption(f"This entry will be added to {ws.catalog_path.name}:")
     st.code(proposal.yaml(), language="yaml")
     want_pdf = st.checkbox("Also download the arXiv PDF", key="add_pdf",
@@ -68,3 +71,28 @@ elif proposal is not None:
             st.session_state.pop("add_proposal", None)
             st.session_state["add_saved"] = paper.id
             st.rerun()
+
+# --- a .bib file ------------------------------------------------------------------------------
+st.divider()
+st.subheader("Import a .bib file")
+bib = st.file_uploader("A Zotero / Better BibTeX export: its papers go to the topic above, and "
+                       "papers already in the catalog are skipped", type=["bib"], key="bib_upload")
+if bib is not None:
+    try:
+        plan = bibtex_import.plan_import(ws, bibtex_import.decode_bib(bib.getvalue(), bib.name),
+                                         topic, bib.name)
+    except WorkbenchError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.markdown(md_literal(plan.lines()[0]))
+    if plan.skipped:  # each by its key and line, with the reason
+        st.warning("  \n".join(md_literal(f"{where}: {why}") for where, why in plan.skipped))
+    if plan.new and st.button(f"Add {len(plan.new)} paper(s)", key="bib_import", type="primary"):
+        try:
+            result = bibtex_import.apply_import(ws, plan)
+        except WorkbenchError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Added {len(result.added)} paper(s) to {ws.catalog_path.name}.")
+            for where, why in result.skipped[len(plan.skipped):]:
+                st.warning(md_literal(f"{where}: {why}"))

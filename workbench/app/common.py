@@ -7,12 +7,74 @@ import os
 import streamlit as st
 
 from workbench import catalog as catalog_mod
+from workbench import serving
 from workbench.catalog_model import Catalog
+from workbench.errors import WorkbenchError
 from workbench.workspace import Workspace
 
 
 def workspace() -> Workspace:
     return Workspace.resolve(os.environ.get("WORKBENCH_WORKSPACE"))
+
+
+# --- sign-in (`workbench app --auth`; see workbench/serving.py) -------------------------------
+
+
+def sign_in_on() -> bool:
+    return bool(os.environ.get(serving.AUTH_ENV))
+
+
+def signed_in_reader() -> str | None:
+    """The signed-in visitor's reader slug; None when sign-in is off (the reader box decides).
+
+    Raises `WorkbenchError` when the identity gives no reader; `require_sign_in` (main.py, before
+    any page) shows it and stops, so pages never see that.
+    """
+    if not sign_in_on():
+        return None
+    user = st.user.to_dict()
+    if user.get("is_logged_in") is not True:
+        raise WorkbenchError("not signed in")
+    return serving.reader_from_identity(user)
+
+
+def require_sign_in() -> None:
+    """With sign-in on, a visitor who is not signed in sees the login button and nothing else."""
+    if not sign_in_on():
+        return
+    if st.user.to_dict().get("is_logged_in") is not True:
+        st.title("Paper workbench")
+        st.write("Sign in with your university account to read, take notes and follow runs.")
+        st.button("Log in", key="login", type="primary", on_click=st.login)
+        st.stop()
+    try:
+        reader = signed_in_reader()
+    except WorkbenchError as exc:
+        st.error(f"Signed in, but {exc}")
+        st.button("Log out", key="logout", on_click=st.logout)
+        st.stop()
+    st.sidebar.caption(f"Signed in as **{reader}**; your notes are notes/<paper>/{reader}.md")
+    st.sidebar.button("Log out", key="logout", on_click=st.logout)
+
+
+def may_run() -> bool:
+    """Whether this visitor may launch, cancel or resume runs: anyone on a loopback app (one
+    user); with sign-in, the readers in $WORKBENCH_RUNNERS (default: the workspace owner)."""
+    reader = signed_in_reader()
+    if reader is None:
+        return True
+    try:
+        return reader in serving.runners()
+    except WorkbenchError:  # the CLI checked the list at start; if it changed since, refuse
+        return False
+
+
+def run_permission_note() -> str:
+    try:
+        who = ", ".join(sorted(serving.runners()))
+    except WorkbenchError as exc:
+        who = f"nobody ({exc})"
+    return f"On this server only {who} may start, cancel or resume runs; you can follow them."
 
 
 @st.cache_data(show_spinner=False)

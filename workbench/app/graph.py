@@ -7,6 +7,8 @@ from workbench import graph_draw, graph_queries, graph_sources
 from workbench.app.common import load_catalog, paper_link, selected_paper, workspace
 from workbench.app.reading import reader_sidebar
 from workbench.errors import WorkbenchError
+from workbench.progress import load_progress
+from workbench.safetext import md_literal
 from workbench.workspace import Workspace
 
 
@@ -22,7 +24,7 @@ def graph_view(_graph, stamp, reader, center, hops, direction, colour_by, topics
 
 def links(rows) -> None:
     for pid, label in rows:
-        title = graph.nodes[pid].get("title", pid)
+        title = md_literal(graph.nodes[pid].get("title", pid))  # cached S2 titles too
         st.markdown(f"- [{title}]({paper_link(pid)}) · {label}" if graph.nodes[pid].get(
             "in_catalog") else f"- {title} · {label}")
 
@@ -43,6 +45,8 @@ try:
 except WorkbenchError as exc:
     st.error(str(exc))
     st.stop()
+for exc in load_progress(ws, reader).unreadable:  # those papers are coloured as not started
+    st.warning(str(exc))
 paper = selected_paper(cat, key="graph_paper")
 with st.sidebar:
     hops = st.slider("Hops from the paper", 1, 3, 1, key="graph_hops")
@@ -64,7 +68,7 @@ with left:
     st.session_state["graph_clicked"] = clicked
     pick = st.selectbox("Paper in this view", shown, key="graph_open",
                         format_func=lambda n: graph.nodes[n]["title"])
-    st.markdown(f"[Open “{graph.nodes[pick]['title']}” ›]({paper_link(pick)})")
+    st.markdown(f"[Open “{md_literal(graph.nodes[pick]['title'])}” ›]({paper_link(pick)})")
     st.button("Centre the graph on it", key="graph_centre", on_click=centre_on, args=(pick,))
     st.caption("Click a paper to pick it; scroll to zoom, drag to pan. Size = PageRank in this "
                "view. Downloads: the whole graph (GraphML, JSON), this view as an image.")
@@ -84,7 +88,8 @@ with order_tab:
     for item in order.items:
         key = f"graph_read_{paper.id}_{item.id}"
         done = st.session_state.get(key, item.read)
-        label = f"{item.title} ({item.year or '?'})" + (" · **target**" if item.is_target else "")
+        label = f"{md_literal(item.title)} ({item.year or '?'})" + (
+            " · **target**" if item.is_target else "")
         if st.checkbox(f"~~{label}~~" if done else label, value=item.read, key=key):
             read.add(item.id)
     left_min = order.minutes_left(read)
@@ -112,4 +117,4 @@ with path_tab:
     else:
         steps = len(path) - 1
         st.markdown(f"**{steps} hop{'' if steps == 1 else 's'}**  \n"
-                    + "  \n".join(graph_queries.describe_path(graph, path)))
+                    + "  \n".join(map(md_literal, graph_queries.describe_path(graph, path))))

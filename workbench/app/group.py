@@ -6,6 +6,7 @@ from workbench.app.common import load_catalog, selected_paper, workspace
 from workbench.app.reading import reader_sidebar
 from workbench.method import FIVE_CS
 from workbench.progress import load_progress, status_label, total_minutes
+from workbench.safetext import md_literal, safe_markdown
 
 st.title("Group")
 cat = load_catalog()
@@ -18,7 +19,8 @@ for exc in progress.unreadable:
     st.warning(str(exc))
 
 readers = progress.readers(paper.id)
-st.caption(f"{paper.title} ({paper.short}): the five Cs of everyone who keeps notes on it.")
+st.caption(f"{md_literal(paper.title)} ({md_literal(paper.short)}): the five Cs of everyone "
+           "who keeps notes on it.")
 if not readers:
     st.info("Nobody has notes on this paper yet. Start with pass 1 on the Read page.")
     st.page_link("read.py", label="Read this paper", icon="📖",
@@ -35,6 +37,6 @@ for col, reader in zip(columns, readers, strict=True):
             st.markdown(f"**{c.name}**")
             answer = getattr(note, c.key)
             if answer:
-                st.markdown(answer)
+                st.markdown(safe_markdown(answer))  # no images or HTML from others' notes
             else:
                 st.caption("not answered yet")

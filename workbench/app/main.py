@@ -4,10 +4,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from workbench.app.common import require_sign_in
+
 HERE = Path(__file__).parent
 
 # Material icons ship with Streamlit; emoji need a system font that headless machines lack.
 st.set_page_config(page_title="Paper workbench", page_icon=":material/menu_book:", layout="wide")
+require_sign_in()  # served to a class (`workbench app --auth`): no page before the login
 
 PAGES = [
     st.Page(HERE / "library.py", title="Library", icon=":material/library_books:", url_path="library", default=True),

@@ -4,17 +4,20 @@ import streamlit as st
 
 from workbench.app.common import load_catalog, paper_link, selected_paper, workspace
 from workbench.app.pdf_views import page_viewer
+from workbench.method import paper_links
+from workbench.safetext import md_literal
 
 cat = load_catalog()
 if cat is None:
     st.stop()
 paper = selected_paper(cat)
 
-st.title(paper.title)
-st.markdown(f"**{', '.join(paper.authors)}** · {paper.venue or 'venue unknown'} · {paper.year}")
+st.title(md_literal(paper.title))  # catalog text is shown as typed: no image, link or HTML
+st.markdown(f"**{md_literal(', '.join(paper.authors))}** · "
+            f"{md_literal(paper.venue or 'venue unknown')} · {paper.year}")
 topic = cat.topic(paper.topic)
 cols = st.columns(4)
-cols[0].metric("Topic", topic.title if topic else paper.topic)
+cols[0].metric("Topic", md_literal(topic.title if topic else paper.topic))  # value is Markdown
 cols[1].metric("Cites (catalog)", len(paper.cites))
 cols[2].metric("Cited by (catalog)", len(cat.cited_by(paper.id)))
 cols[3].metric("Reproduction", paper.reproduction or "—")
@@ -27,20 +30,14 @@ if paper.reproduction:
     actions[2].page_link("reproduce.py", label="Reproduce this paper",
                          icon=":material/science:", query_params={"paper": paper.id})
 
-links = []
-if paper.arxiv_url:
-    links.append(f"[arXiv:{paper.arxiv}]({paper.arxiv_url})")
-if paper.doi_url:
-    links.append(f"[doi:{paper.doi}]({paper.doi_url})")
-if paper.url:
-    links.append(f"[link]({paper.url})")
+links = paper_links(paper)  # http(s) only: never a javascript: link
 if links:
     st.markdown(" · ".join(links))
 if paper.tags:
-    st.markdown(" ".join(f"`{t}`" for t in paper.tags))
+    st.markdown(" ".join(f"`{t.replace('`', '')}`" for t in paper.tags))  # a ` would end the code
 
 st.subheader("Abstract")
-st.write(paper.abstract or "_No abstract in the catalog._")
+st.markdown(md_literal(paper.abstract) if paper.abstract else "_No abstract in the catalog._")
 
 left, right = st.columns(2)
 with left:
@@ -49,13 +46,13 @@ with left:
     if not refs:
         st.caption("Cites no other catalog paper.")
     for ref in refs:
-        st.markdown(f"- [{ref.title}]({paper_link(ref.id)}) ({ref.short})")
+        st.markdown(f"- [{md_literal(ref.title)}]({paper_link(ref.id)}) ({md_literal(ref.short)})")
 with right:
     st.subheader("Cited by")
     citing = cat.cited_by(paper.id)
     if not citing:
         st.caption("No catalog paper cites it.")
     for c in citing:
-        st.markdown(f"- [{c.title}]({paper_link(c.id)}) ({c.short})")
+        st.markdown(f"- [{md_literal(c.title)}]({paper_link(c.id)}) ({md_literal(c.short)})")
 
 page_viewer(workspace(), paper)  # rendered PDF pages, or upload / arXiv download

@@ -14,6 +14,7 @@ from workbench import pdf, pdf_files
 from workbench.app.common import paper_link
 from workbench.errors import WorkbenchError
 from workbench.reading_material import read_paper_ids, reading_material
+from workbench.safetext import md_literal
 
 
 def _save_upload(ws, paper_id: str) -> None:
@@ -35,13 +36,6 @@ def _download(ws, arxiv_id: str) -> None:
         st.session_state["pdf_message"] = ("warning", str(exc))
     except WorkbenchError as exc:  # a refused download, or a malformed WORKBENCH_* setting
         st.session_state["pdf_message"] = ("error", str(exc))
-
-
-def _md(text: str) -> str:
-    """Escape Markdown (and Streamlit's $...$ math) in text taken from a PDF."""
-    for ch in "\\`*_[]$<>":
-        text = text.replace(ch, "\\" + ch)
-    return text
 
 
 def _show_message() -> None:
@@ -96,29 +90,35 @@ def reading_views(ws, paper, catalog, reader: str, pass_number: int) -> None:
     if pass_number == 1:
         p1 = material.pass1
         with st.expander("Outline (from the PDF)", expanded=True):
-            st.markdown("\n".join(f"{'    ' * (level - 1)}- {_md(title)}" for level, title in p1.headings)
+            st.markdown("\n".join(f"{'    ' * (level - 1)}- {md_literal(title)}"
+                                  for level, title in p1.headings)
                         or "_No headings found._")
+        # PDF text is shown as typed: `![t](http://host/x)` in it must not load anything
+        heading = f" ({md_literal(p1.conclusion_heading)})" if p1.conclusion_heading else ""
         with st.expander("Introduction"):
-            st.write(p1.introduction or "_Not found in the PDF._")
-        with st.expander(f"Conclusion{f' ({p1.conclusion_heading})' if p1.conclusion_heading else ''}"):
-            st.write(p1.conclusion or "_This paper has no conclusion section._")
+            st.markdown(md_literal(p1.introduction) if p1.introduction
+                        else "_Not found in the PDF._")
+        with st.expander(f"Conclusion{heading}"):
+            st.markdown(md_literal(p1.conclusion) if p1.conclusion
+                        else "_This paper has no conclusion section._")
         return
     p2 = material.pass2
     with st.expander(f"Figures and tables ({len(p2.figures)})", expanded=True):
         for fig in p2.figures:
             if fig.png:
-                st.image(fig.png, caption=fig.caption[:400])
+                st.image(fig.png, caption=md_literal(fig.caption[:400]))  # captions are Markdown
             else:
-                st.caption(f"{fig.caption[:400]} (page {fig.page})")
+                st.caption(f"{md_literal(fig.caption[:400])} (page {fig.page})")
     with st.expander(f"References ({len(p2.references)})", expanded=True):
         unread = [r for r in p2.read_next if r.paper_id][:5]
         if unread:
             st.markdown("**Read next:** " + ", ".join(
-                f"[{_md(catalog.by_id[r.paper_id].title)}]({paper_link(r.paper_id)})" for r in unread))
+                f"[{md_literal(catalog.by_id[r.paper_id].title)}]({paper_link(r.paper_id)})"
+                for r in unread))
         lines = []
         for item in p2.references:
             ref = item.reference
-            text = _md(ref.raw if len(ref.raw) < 300 else ref.raw[:300] + "…")
+            text = md_literal(ref.raw if len(ref.raw) < 300 else ref.raw[:300] + "…")
             if item.paper_id:
                 mark = "✅" if item.read else "📄"
                 lines.append(f"- {mark} [{text}]({paper_link(item.paper_id)})")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from workbench.app.common import sign_in_on, signed_in_reader
 from workbench.errors import InvalidId, WorkbenchError
 from workbench.note_editor import NoteEditor
 from workbench.note_file import NoteConflict, NoteUnreadable
@@ -33,6 +34,8 @@ def _keep_reader() -> None:
 
 def reader_sidebar() -> str | None:
     """The current reader from the sidebar (key="reader"), validated; None after an error."""
+    if sign_in_on():  # served to a class: the signed-in identity is the reader, and no box
+        return signed_in_reader()  # main.py let no page run unless this gives a reader
     if "reader_kept" not in st.session_state:
         try:
             st.session_state["reader_kept"] = default_reader()

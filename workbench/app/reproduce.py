@@ -3,13 +3,14 @@
 import streamlit as st
 
 from workbench import reproduction_info, run_queue, run_results, runs
-from workbench.app.common import load_catalog, workspace
+from workbench.app.common import load_catalog, may_run, run_permission_note, workspace
 from workbench.app.reading import reader_sidebar
 from workbench.errors import WorkbenchError
 from workbench.overrides import default_text, overrides_from_form
 
 st.title("Reproduce")
 ws = workspace()
+allowed = may_run()  # served to a class: only the runners list launches, cancels, resumes
 
 
 def reset_form() -> None:
@@ -19,6 +20,9 @@ def reset_form() -> None:
 
 def act(action, *args) -> None:
     """A button callback: cancel or resume; its error is shown on the rerun."""
+    if not may_run():  # the disabled button guards the browser; this, a crafted message
+        st.session_state["run_error"] = run_permission_note()
+        return
     try:
         action(ws, *args)
     except WorkbenchError as exc:
@@ -61,7 +65,9 @@ with st.expander("Overrides (the preset's values; change any to override it)"):
             st.session_state.setdefault(key, default_text(f, preset))
             where.text_input(f"{f.name} ({f.type})", key=key, help=f.help or None)
 
-if st.button("▶ Start", key="run_start", type="primary"):
+if not allowed:
+    st.info(run_permission_note())
+if st.button("▶ Start", key="run_start", type="primary", disabled=not allowed) and allowed:
     try:
         values = {f.name: st.session_state[f"ov_{f.name}"] for f in repro.fields}
         run = run_queue.submit(ws, name, preset, overrides_from_form(repro, preset, values))
@@ -91,9 +97,10 @@ def live() -> None:
     st.progress(run.fraction, text=f"{runs.STATE_ICONS[run.state]} {run.id} · {run.state} · "
                 f"{where if run.state == runs.RUNNING else run.preset}")
     if run.state in runs.ACTIVE:
-        st.button("⏹ Cancel", key="run_cancel", on_click=act, args=(run_queue.cancel, run.id))
+        st.button("⏹ Cancel", key="run_cancel", on_click=act, args=(run_queue.cancel, run.id),
+                  disabled=not allowed)
     if run.error:
-        st.error(f"Failed: {run.error}")
+        st.error(f"{'Not started' if run.state == runs.INVALID else 'Failed'}: {run.error}")
     records = runs.read_metrics(run)
     if records:
         st.plotly_chart(run_results.curves_figure({run.id: records}), key="live_curves")
@@ -138,4 +145,4 @@ else:
     st.caption(f"{pick.id} is {pick.state}: no result yet.")
     if pick.state in (runs.FAILED, runs.CANCELLED) and pick.checkpoints:
         st.button("↻ Resume from checkpoint", key="run_resume", on_click=act,
-                  args=(run_queue.resume, pick.id))
+                  args=(run_queue.resume, pick.id), disabled=not allowed)

@@ -6,6 +6,7 @@ import streamlit as st
 from workbench import bibtex, handout, handout_export, sessions
 from workbench.app.common import load_catalog, workspace
 from workbench.errors import WorkbenchError
+from workbench.safetext import md_literal
 
 NEW = ""  # the picker's entry for a new session
 LABELS = {"pdf": "PDF handout", "html": "HTML handout", "md": "Markdown (zip)",
@@ -75,7 +76,8 @@ papers = st.multiselect(
     help="The order you pick them in is the order of the session; remove a paper and add it "
          "again to move it to the end.")
 for pid in papers:
-    st.text_input(f"Presenters of {cat.by_id[pid].short}, {cat.by_id[pid].title}",
+    st.text_input(f"Presenters of {md_literal(cat.by_id[pid].short)}, "
+                  f"{md_literal(cat.by_id[pid].title)}",  # a label is Markdown
                   value=", ".join(current.presenters_of(pid)) if current else "",
                   key=f"presenters:{fid}:{pid}", placeholder="Alice Martin, Bob Chen")
 if not pick:

@@ -17,6 +17,11 @@ The policy for one request (`ResponseCache.fetch`):
 
 `notices` collects the "served from the cache because ..." lines the CLI prints and the app
 shows.
+
+The cache is optional: reads open the file read-only when it cannot be written (a read-only
+workspace still answers from it) and never create it; a response that cannot be stored is still
+returned, with a notice. An imported bundle is checked field by field (`_read_bundle`): a
+fetch time in the future would be served forever, an impossible one would crash `cache info`.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import base64
 import gzip
 import json
 import logging
+import math
+import os
 import sqlite3
 import threading
 import time
@@ -55,6 +62,9 @@ MAX_BUNDLE_BYTES = 1_000_000_000  # decompressed; refuses gzip bombs
 MAX_ATTEMPTS = 10
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 30.0
+CLOCK_SKEW_S = 86400.0  # a fetch time up to a day ahead of our clock (another machine) is fine
+MAX_KEY_CHARS = 100_000  # a batch POST's key holds its JSON body
+MAX_CONTENT_TYPE_CHARS = 200
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -116,7 +126,10 @@ class ImportSummary:
 
 
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (ValueError, OverflowError, OSError, TypeError):  # a cache damaged before checks
+        return f"at an impossible time ({ts!r})"
 
 
 # --- rate limit and back-off ------------------------------------------------------------------
@@ -197,28 +210,53 @@ class ResponseCache:
 
     # storage
 
+    def _error(self, doing: str, exc: Exception) -> CacheError:
+        """One line for a failed read or write: a damaged file (or one whose table is not ours)
+        says how to recover; a file we may not write says why."""
+        name = getattr(exc, "sqlite_errorname", "")
+        damaged = name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or (
+            doing == "read" and name == "SQLITE_ERROR")  # e.g. a 'responses' table not ours
+        if damaged:
+            return CacheError(f"the response cache {self.path} is damaged ({exc}); delete it to "
+                              "start afresh (nothing but downloads is lost)")
+        return CacheError(f"cannot {doing} the response cache {self.path} "
+                          f"({getattr(exc, 'strerror', None) or exc})")
+
     def _connect(self) -> sqlite3.Connection:
+        """The cache opened for writing, created if need be."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = sqlite3.connect(self.path, timeout=30)
             con.execute(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
-            raise CacheError(f"cannot open the response cache {self.path} ({exc}); delete "
-                             "it to start afresh (nothing but downloads is lost)") from None
+            raise self._error("write", exc) from None
         return con
 
-    def get(self, key: str) -> HttpReply | None:
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """A query's rows; [] without a cache file. Opened read-only (`mode=ro`) when the file
+        cannot be written, and never created: reading must work in a read-only workspace."""
+        if not self.path.is_file():
+            return []
+        mode = "rw" if os.access(self.path, os.W_OK) else "ro"
         try:
-            with closing(self._connect()) as con:
-                row = con.execute("SELECT content_type, body, fetched_at FROM responses "
-                                  "WHERE key = ?", (key,)).fetchone()
+            with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode={mode}",
+                                         uri=True, timeout=30)) as con:
+                if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                               "name = 'responses'").fetchone() is None:
+                    return []  # an empty file
+                return con.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise CacheError(f"cannot read the response cache {self.path} ({exc}); delete it "
-                             "to start afresh") from None
-        if row is None:
+            raise self._error("read", exc) from None
+
+    def get(self, key: str) -> HttpReply | None:
+        rows = self._rows("SELECT content_type, body, fetched_at FROM responses WHERE key = ?",
+                          (key,))
+        if not rows:
             return None
-        content_type, body, fetched_at = row
-        return HttpReply(200, bytes(body), {"content-type": content_type}, True, fetched_at)
+        content_type, body, fetched_at = rows[0]
+        if not isinstance(fetched_at, int | float):  # stored by hand: never fresh
+            fetched_at = math.nan
+        return HttpReply(200, bytes(body), {"content-type": str(content_type)}, True, fetched_at)
 
     def put(self, key: str, service: str, body: bytes, content_type: str = "",
             fetched_at: float | None = None) -> None:
@@ -228,12 +266,11 @@ class ResponseCache:
                             (key, service, content_type, body,
                              time.time() if fetched_at is None else fetched_at))
         except sqlite3.Error as exc:
-            raise CacheError(f"cannot write the response cache {self.path} ({exc})") from None
+            raise self._error("write", exc) from None
 
     def info(self) -> CacheInfo:
-        with closing(self._connect()) as con:
-            rows = con.execute("SELECT service, COUNT(*), SUM(LENGTH(body)), MIN(fetched_at), "
-                               "MAX(fetched_at) FROM responses GROUP BY service").fetchall()
+        rows = self._rows("SELECT service, COUNT(*), SUM(LENGTH(body)), MIN(fetched_at), "
+                          "MAX(fetched_at) FROM responses GROUP BY service")
         oldest = min((r[3] for r in rows), default=None)
         newest = max((r[4] for r in rows), default=None)
         return CacheInfo(self.path, {r[0]: r[1] for r in rows}, sum(r[2] or 0 for r in rows),
@@ -258,7 +295,8 @@ class ResponseCache:
                          f"(fetched {_when(cached.fetched_at)})")
             return cached
         max_age_s = self.settings.max_age_days * 86400
-        if cached is not None and time.time() - cached.fetched_at <= max_age_s:
+        # a fetch time in the future (a clock far ahead, a damaged cache) is never fresh
+        if cached is not None and -CLOCK_SKEW_S <= time.time() - cached.fetched_at <= max_age_s:
             log.debug("cache hit: %s", key)
             return cached
         try:
@@ -266,7 +304,10 @@ class ResponseCache:
             if reply.status == 200:
                 if validate is not None:
                     validate(reply.body)
-                self.put(key, service, reply.body, reply.content_type)
+                try:
+                    self.put(key, service, reply.body, reply.content_type)
+                except CacheError as exc:  # the cache is optional: the answer still counts
+                    self.notice("cache write", f"{exc}; answers are not kept for next time")
                 return HttpReply(200, reply.body, reply.headers, False, time.time())
             if reply.status >= 500:
                 raise ServiceUnavailable(f"{name} failed with HTTP {reply.status} for {what}; "
@@ -305,9 +346,8 @@ class ResponseCache:
 
     def export_bundle(self, file: str | Path) -> int:
         """Write every cached response to `file` (gzip JSON); returns the number written."""
-        with closing(self._connect()) as con:
-            rows = con.execute("SELECT key, service, content_type, body, fetched_at "
-                               "FROM responses ORDER BY key").fetchall()
+        rows = self._rows("SELECT key, service, content_type, body, fetched_at "
+                          "FROM responses ORDER BY key")
         entries = []
         for key, service, content_type, body, fetched_at in rows:
             body = bytes(body)
@@ -335,7 +375,8 @@ class ResponseCache:
                 for e in entries:
                     row = con.execute("SELECT fetched_at FROM responses WHERE key = ?",
                                       (e["key"],)).fetchone()
-                    if row is not None and row[0] >= e["fetched_at"]:
+                    if row is not None and isinstance(row[0], int | float) \
+                            and row[0] >= e["fetched_at"]:
                         kept += 1
                         continue
                     con.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
@@ -343,7 +384,7 @@ class ResponseCache:
                                  e["fetched_at"]))
                     added, updated = (added + 1, updated) if row is None else (added, updated + 1)
         except sqlite3.Error as exc:
-            raise CacheError(f"cannot write the response cache {self.path} ({exc})") from None
+            raise self._error("write", exc) from None
         return ImportSummary(added, updated, kept)
 
 
@@ -370,23 +411,56 @@ def _read_bundle(path: Path) -> list[dict]:
         raise bad("missing the format marker")
     if doc.get("version") != BUNDLE_VERSION:
         raise bad(f"version {doc.get('version')!r}, this workbench reads {BUNDLE_VERSION}")
+    if "exported_at" in doc and _time_problem(doc["exported_at"], time.time()):
+        raise bad(f"'exported_at' {_time_problem(doc['exported_at'], time.time())}")
     entries = doc.get("entries")
     if not isinstance(entries, list):
         raise bad("'entries' is not a list")
+    now = time.time()
     out = []
     for i, e in enumerate(entries):
-        ok = (isinstance(e, dict) and isinstance(e.get("key"), str)
-              and e.get("service") in SERVICE_NAMES and isinstance(e.get("body"), str)
-              and isinstance(e.get("content_type"), str)
-              and isinstance(e.get("fetched_at"), int | float)
-              and e.get("encoding") in ("utf-8", "base64")
-              and e["key"].startswith(e["service"] + " "))
-        if not ok:
-            raise bad(f"entry #{i + 1} is malformed")
         try:
-            body = (e["body"].encode("utf-8") if e["encoding"] == "utf-8"
-                    else base64.b64decode(e["body"], validate=True))
-        except ValueError:
-            raise bad(f"entry #{i + 1} has a corrupt body") from None
-        out.append({**e, "body": body, "fetched_at": float(e["fetched_at"])})
+            out.append(_check_entry(e, now))
+        except ValueError as exc:
+            key = f" (key {e['key'][:80]!r})" if isinstance(e, dict) and isinstance(
+                e.get("key"), str) else ""
+            raise bad(f"entry #{i + 1} is malformed: {exc}{key}") from None
     return out
+
+
+def _time_problem(value, now: float) -> str | None:
+    """Why `value` is not a fetch time (a Unix time, not in the future), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"is {type(value).__name__}, not a Unix time"
+    if not math.isfinite(value) or value < 0:
+        return f"is {value!r}, not a Unix time"
+    if value > now + CLOCK_SKEW_S:
+        return f"is {value!r}, in the future ({_when(value)})"
+    return None
+
+
+def _check_entry(e, now: float) -> dict:
+    """One bundle entry, every field checked; ValueError says which field is wrong and why."""
+    if not isinstance(e, dict):
+        raise ValueError(f"it is {type(e).__name__}, not an object")
+    service, key, ctype = e.get("service"), e.get("key"), e.get("content_type")
+    if service not in SERVICE_NAMES:
+        raise ValueError(f"'service' is {service!r}, not one of {', '.join(SERVICE_NAMES)}")
+    if not (isinstance(key, str) and key.startswith(f"{service} ") and key.isprintable()
+            and len(key) <= MAX_KEY_CHARS):
+        raise ValueError(f"'key' is not one printable line starting '{service} '")
+    if not (isinstance(ctype, str) and ctype.isprintable()
+            and len(ctype) <= MAX_CONTENT_TYPE_CHARS):
+        raise ValueError("'content_type' is not a short printable string")
+    why = _time_problem(e.get("fetched_at"), now)
+    if why:
+        raise ValueError(f"'fetched_at' {why}")
+    if e.get("encoding") not in ("utf-8", "base64") or not isinstance(e.get("body"), str):
+        raise ValueError("'body' is not a string with 'encoding' utf-8 or base64")
+    try:
+        body = (e["body"].encode("utf-8") if e["encoding"] == "utf-8"
+                else base64.b64decode(e["body"], validate=True))
+    except ValueError:
+        raise ValueError("'body' is corrupt (not valid base64 or UTF-8)") from None
+    return {"key": key, "service": service, "content_type": ctype, "body": body,
+            "fetched_at": float(e["fetched_at"])}
