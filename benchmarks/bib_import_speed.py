@@ -33,8 +33,9 @@ def timed(label: str, fn):
 
 def main() -> None:
     from tests.hostile_bib import catalog_yaml, library_bib
-    from workbench import bibtex_import, catalog
+    from workbench.catalog import validate as catalog
     from workbench.errors import WorkbenchError
+    from workbench.intake import bibtex_import
     from workbench.workspace import Workspace
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

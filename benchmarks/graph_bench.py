@@ -25,9 +25,10 @@ import time
 
 import networkx as nx
 
-from workbench import graph as g
-from workbench import graph_draw, graph_queries
-from workbench.catalog_model import Catalog, Paper, Topic
+from workbench.catalog.model import Catalog, Paper, Topic
+from workbench.graph import build as g
+from workbench.graph import draw as graph_draw
+from workbench.graph import queries as graph_queries
 
 N_PAPERS = 10_000
 N_CITATIONS = 100_000

@@ -1,4 +1,4 @@
-"""Quality of `workbench.pdf.extract` on the course's real PDFs against their hand-checked
+"""Quality of `workbench.pdf.document.extract` on the course's real PDFs against their hand-checked
 ground truth (`../shared/pdfs/ground_truth.yaml`), as the table of issue 4, item 6.
 
     python benchmarks/pdf_quality.py [--pdfs DIR] [--json]
@@ -36,7 +36,7 @@ def _norm(text: str) -> str:
 
 
 def _alnum(text: str) -> str:
-    from workbench.pdf_refs import normalise_title
+    from workbench.pdf.refs import normalise_title
 
     return re.sub(r"[^0-9a-z]", "", normalise_title(text))
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import yaml
 
-    from workbench import pdf
+    from workbench.pdf import document as pdf
 
     truth_file = args.pdfs / "ground_truth.yaml"
     if not truth_file.is_file():

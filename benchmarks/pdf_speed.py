@@ -1,4 +1,4 @@
-"""Pages per second of `workbench.pdf.extract` on the shared paper PDFs, side by side with
+"""Pages per second of `workbench.pdf.document.extract` on the shared paper PDFs, side by side with
 plain `page.get_text()` (the floor: PyMuPDF text extraction and nothing else) and
 `pymupdf4llm.to_markdown` (the peer: a general PDF-to-Markdown converter on the same library).
 
@@ -29,8 +29,8 @@ DEFAULT_PDFS = Path(os.environ.get("WORKBENCH_SHARED", ROOT.parent / "shared")) 
 
 def _cpu_seconds() -> float:
     """CPU seconds of this process and of its finished PDF worker jobs (extract() parses each
-    file in a worker process, see `workbench.pdf_worker`)."""
-    from workbench import pdf_worker
+    file in a worker process, see `workbench.pdf.worker`)."""
+    from workbench.pdf import worker as pdf_worker
 
     return time.process_time() + pdf_worker.cpu_seconds()
 
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     import pymupdf
     import pymupdf4llm
 
-    from workbench import pdf
+    from workbench.pdf import document as pdf
 
     logging.disable(logging.WARNING)  # pymupdf4llm logs per page
     pymupdf.set_messages(path=os.devnull)  # and prints an OCR notice per document
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     t_floor = _best_of(args.repeat, floor)
     t_ours = _best_of(args.repeat, ours)
     rows = [("page.get_text() (floor)", t_floor),
-            ("workbench.pdf.extract() (full, no cache)", t_ours)]
+            ("workbench.pdf.document.extract() (full, no cache)", t_ours)]
     peers = [("pymupdf4llm.to_markdown() (peer, no layout model)",
               _best_of(args.peer_repeat, lambda: peer(False)))]
     if not args.no_layout_peer:

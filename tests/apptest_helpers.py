@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO
@@ -12,8 +10,12 @@ APP = REPO / "workbench" / "app"
 
 
 def page_files() -> list[str]:
-    """The file name of every page registered in main.py (read from its st.Page lines)."""
-    return re.findall(r'st\.Page\(HERE / "([a-z_]+\.py)"', (APP / "main.py").read_text())
+    """The file name of every page the app registers (its own list, never empty)."""
+    from workbench.app import PAGES
+
+    files = [page.file for page in PAGES]
+    assert files, "the app registers no pages"
+    return files
 
 
 def open_page(page: str | None = None, *, timeout: float = 120, **query_params: str) -> AppTest:
@@ -25,7 +27,7 @@ def open_page(page: str | None = None, *, timeout: float = 120, **query_params: 
         at.query_params[key] = value
     at.run()
     if page is not None:
-        at.switch_page(str(APP / page))
+        at.switch_page(str(APP / "views" / page))
         at.run()
     assert not at.exception, (page, [e.value for e in at.exception])
     return at

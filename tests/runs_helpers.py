@@ -80,7 +80,7 @@ _DESCRIBE_CACHE: dict[str, Path] = {}
 def cached_descriptions(tmp_path_factory) -> Path:
     """`.workbench/reproductions/` of a workspace where list + describe resnet ran once."""
     if "dir" not in _DESCRIBE_CACHE:
-        from workbench import reproduction_info
+        from workbench.runs import reproductions as reproduction_info
         from workbench.workspace import Workspace
 
         ws = Workspace.resolve(tmp_path_factory.mktemp("describe-cache"))
@@ -102,7 +102,7 @@ def make_workspace(root: Path, cache: Path, monkeypatch):
 
 def use_fake_child(monkeypatch, tmp_path: Path) -> Path:
     """Make runs launch the fake child instead of `python -m reproductions` (same arguments)."""
-    from workbench import run_queue
+    from workbench.runs import queue as run_queue
 
     script = tmp_path / "fake_child.py"
     script.write_text(FAKE_CHILD)
@@ -140,7 +140,8 @@ def process_gone(pid: int) -> bool:
 
 def stop_everything(ws) -> None:
     """Cancel whatever a test left queued or running (no process outlives its test)."""
-    from workbench import run_queue, runs
+    from workbench.runs import folders as runs
+    from workbench.runs import queue as run_queue
 
     for run in runs.list_runs(ws):
         if run.state in runs.ACTIVE:

@@ -11,9 +11,9 @@ import re
 import pytest
 
 from tests.fake_services import DATA, Fault, arxiv_atom, closed_port_url, s2_paper, s2_reference
-from workbench import add as add_mod
-from workbench import catalog
-from workbench.cli import main
+from workbench.catalog import validate as catalog
+from workbench.cli.commands import main
+from workbench.intake import lookup as add_mod
 from workbench.sources.semantic_scholar import CitationLink, S2Paper
 from workbench.workspace import Workspace
 
@@ -221,7 +221,7 @@ def test_add_with_pdf_downloads_it_into_pdfs(ws, fake):
     assert run(ws, "add", "1706.03762", "--yes", "--pdf", *TOPIC) == 0
     pdf = ws.pdfs_dir / "1706.03762.pdf"
     assert pdf.read_bytes().startswith(b"%PDF-")
-    from workbench.pdf import pdf_for_paper
+    from workbench.pdf.document import pdf_for_paper
 
     assert pdf_for_paper(ws, catalog.load(ws.catalog_path).by_id["vaswani-2017"]) == pdf
 

@@ -13,7 +13,7 @@ def table_titles(at: AppTest) -> list[str]:
 
 
 def test_library_is_the_default_page_and_lists_the_catalog(workspace):
-    from workbench import catalog
+    from workbench.catalog import validate as catalog
 
     at = open_page()
     assert not at.exception
@@ -23,7 +23,7 @@ def test_library_is_the_default_page_and_lists_the_catalog(workspace):
 
 
 def test_library_filters_change_the_table(workspace):
-    from workbench import catalog
+    from workbench.catalog import validate as catalog
 
     cat = catalog.load(workspace.catalog_path)
     at = open_page()
@@ -73,6 +73,6 @@ def test_the_chosen_paper_follows_the_reader_through_the_sidebar(workspace):
     at = open_page("paper.py", paper="resnet")
     assert at.title[0].value == "Deep Residual Learning for Image Recognition"
     at.query_params.clear()  # the sidebar navigation drops ?paper=
-    at.switch_page(str(APP / "read.py")).run()
+    at.switch_page(str(APP / "views" / "read.py")).run()
     assert not at.exception
     assert at.selectbox(key="read_paper").value == "resnet"

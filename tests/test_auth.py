@@ -17,9 +17,12 @@ from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import APP
 from tests.runs_helpers import cached_descriptions, make_workspace, stop_everything, use_fake_child
-from workbench import cli, run_queue, runs, serving
+from workbench.app import serving
+from workbench.cli import commands as cli
 from workbench.errors import InvalidId, WorkbenchError
-from workbench.note_file import load_note
+from workbench.notes.store import load_note
+from workbench.runs import folders as runs
+from workbench.runs import queue as run_queue
 
 GOOD_AUTH = {
     "redirect_uri": "https://lab-pc.uni.example/oauth2callback",
@@ -219,7 +222,7 @@ def open_app(user: dict, page: str | None = None, **query) -> AppTest:
         at.query_params[key] = value
     at.run()
     if page is not None:
-        at.switch_page(str(APP / page))
+        at.switch_page(str(APP / "views" / page))
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

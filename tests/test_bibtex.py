@@ -11,8 +11,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from workbench import bibtex, bibtex_import, catalog
-from workbench.catalog_model import Catalog, Paper, Topic
+from workbench.catalog import bibtex
+from workbench.catalog import validate as catalog
+from workbench.catalog.model import Catalog, Paper, Topic
+from workbench.intake import bibtex_import
 from workbench.workspace import Workspace
 
 SEED_CATALOG = """\
@@ -322,7 +324,7 @@ def test_import_needs_a_known_topic(workspace):
 
 
 def test_cli_import_asks_first_and_adds_with_yes(tmp_path, capsys, monkeypatch):
-    from workbench.cli import main
+    from workbench.cli.commands import main
 
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal: never add without --yes
     ws = seed_workspace(tmp_path / "ws")
@@ -343,8 +345,8 @@ def test_cli_import_asks_first_and_adds_with_yes(tmp_path, capsys, monkeypatch):
 
 
 def test_cli_export_writes_the_catalog_or_one_session(workspace, tmp_path, capsys):
-    from workbench import sessions
-    from workbench.cli import main
+    from workbench.cli.commands import main
+    from workbench.sessions import plan as sessions
 
     sessions.save_session(workspace, sessions.Session("s1", "Session one", None,
                                                       ("vit", "resnet")), None)

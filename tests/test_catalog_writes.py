@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHIPPED_CATALOG
-from workbench import catalog, catalog_write
-from workbench.catalog_model import Catalog
-from workbench.cli import main
+from workbench.catalog import validate as catalog
+from workbench.catalog import write as catalog_write
+from workbench.catalog.model import Catalog
+from workbench.cli.commands import main
 from workbench.errors import CatalogConflict
 
 TRIALS = int(os.environ.get("CATALOG_TRIALS", "3"))
@@ -212,7 +213,7 @@ def test_the_app_add_page_and_the_cli_share_the_guarded_writer():
     assert writers == []
     uses = {f.name for f in root.rglob("*.py")
             if re.search(r"\b(add_papers|append_paper)\(", f.read_text("utf-8"))}
-    assert {"add.py", "bibtex_import.py"} <= uses
+    assert {"lookup.py", "bibtex_import.py"} <= uses
 
 
 # --- what the file is -----------------------------------------------------------------------------

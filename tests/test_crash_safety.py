@@ -3,12 +3,12 @@
 A child process writes in a loop, the test kills it at a random moment, checks every file, and
 starts the next child on what the last one left:
 
-- notes and the catalog: one thread saves a note (`workbench.note_file.save_note`), another appends
-  entries to a copy of the shipped papers.yaml (`workbench.catalog_write.append_paper`). After each
+- notes and the catalog: one thread saves a note (`workbench.notes.store.save_note`), another appends
+  entries to a copy of the shipped papers.yaml (`workbench.catalog.write.append_paper`). After each
   kill the note is byte-identical to one complete save (never an older one than already seen)
   and the catalog loads, holds the shipped papers untouched plus entries 1..k (no gap, none
   half-written) and differs from the shipped file only by inserted lines;
-- the run queue: the child submits runs (`workbench.run_queue.submit`) and cancels the one before.
+- the run queue: the child submits runs (`workbench.runs.queue.submit`) and cancels the one before.
   After each kill every run folder holds a complete request.json (or none: killed between the
   mkdir and the write, a folder `list_runs` ignores), every cancelled.json parses, and the queue
   lists.
@@ -34,9 +34,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHIPPED_CATALOG
-from workbench import catalog, reproduction_info, runs
-from workbench.catalog_write import append_paper
-from workbench.note_file import parse, render
+from workbench.catalog import validate as catalog
+from workbench.catalog.write import append_paper
+from workbench.notes.store import parse, render
+from workbench.runs import folders as runs
+from workbench.runs import reproductions as reproduction_info
 from workbench.workspace import Workspace
 
 KILLS = int(os.environ.get("CRASH_KILLS", "20"))
@@ -46,10 +48,12 @@ CHILD = textwrap.dedent('''
     import sys
     import threading
 
-    from workbench import catalog, run_queue, runs
-    from workbench.catalog_write import append_paper
-    from workbench.note_file import load_note, save_note
-    from workbench.notes import apply_form, new_note
+    from workbench.catalog import validate as catalog
+    from workbench.runs import queue as run_queue
+    from workbench.runs import folders as runs
+    from workbench.catalog.write import append_paper
+    from workbench.notes.store import load_note, save_note
+    from workbench.notes.model import apply_form, new_note
     from workbench.workspace import Workspace
 
     WORDS = "residual identity shortcut degradation plain deeper training error".split()

@@ -21,10 +21,11 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from workbench import bibtex_import, catalog
-from workbench.catalog_write import render_entry
+from workbench.catalog import validate as catalog
+from workbench.catalog.write import render_entry
 from workbench.errors import WorkbenchError
-from workbench.pdf_refs import Reference, parse_reference
+from workbench.intake import bibtex_import
+from workbench.pdf.refs import Reference, parse_reference
 from workbench.workspace import Workspace
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
@@ -281,7 +282,7 @@ def test_set_overrides_apply_or_raise_config_error(items):
 def test_workbench_side_override_check_accepts_or_raises_override_error(item):
     """The app and `workbench repro` check overrides before launch with their own copy of the
     parser (it must not import torch); it holds to the same contract."""
-    from workbench import overrides
+    from workbench.runs import overrides
 
     types_ = {"steps": "int", "lr": "float", "amp": "bool", "name": "str",
               "limit": "int | None", "widths": "tuple[int, ...]", "size": "tuple[int, int]",

@@ -14,9 +14,9 @@ import networkx as nx
 import pytest
 
 from tests.conftest import SHIPPED_CATALOG
-from workbench import catalog as catalog_mod
-from workbench import graph as g
-from workbench import graph_draw
+from workbench.catalog import validate as catalog_mod
+from workbench.graph import build as g
+from workbench.graph import draw as graph_draw
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -209,7 +209,7 @@ def test_reading_order_marks_what_was_read_and_counts_the_time_left(tmp_path):
 
 
 def test_pass_minutes_are_the_middle_of_the_methods_budgets():
-    from workbench.method import PASSES
+    from workbench.notes.method import PASSES
 
     # budgets 5-15 min, 60-60 min, 60-300 min -> middles 10, 60, 180
     assert g.pass_minutes() == {p.number: (p.budget_minutes[0] + p.budget_minutes[1]) // 2
@@ -237,7 +237,7 @@ def test_shipped_catalog_reads_transformer_before_vit_before_clip():
 
 
 def run_cli(capsys, root, *argv):
-    from workbench.cli import main
+    from workbench.cli.commands import main
 
     code = main(["--workspace", str(root), "graph", *argv])
     out, err = capsys.readouterr()

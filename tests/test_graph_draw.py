@@ -11,8 +11,8 @@ import networkx as nx
 import pytest
 
 from tests.test_graph import CHAIN, edges_only, write_catalog
-from workbench import graph as g
-from workbench import graph_draw as draw
+from workbench.graph import build as g
+from workbench.graph import draw
 
 # --- exports and drawing -------------------------------------------------------------------------
 

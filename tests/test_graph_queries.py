@@ -8,8 +8,8 @@ import math
 import pytest
 
 from tests.test_graph import CHAIN, edges_only, write_catalog
-from workbench import graph as g
-from workbench import graph_queries as q
+from workbench.graph import build as g
+from workbench.graph import queries as q
 
 
 @pytest.fixture

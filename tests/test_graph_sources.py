@@ -9,9 +9,9 @@ import pytest
 
 from tests.conftest import SHARED_FIXTURES, SHARED_PDFS, requires_shared
 from tests.test_graph import CHAIN, write_catalog
-from workbench import catalog as catalog_mod
-from workbench import graph as g
-from workbench import graph_sources
+from workbench.catalog import validate as catalog_mod
+from workbench.graph import build as g
+from workbench.graph import sources as graph_sources
 from workbench.workspace import Workspace
 
 # --- adapters: Semantic Scholar cache, notes -------------------------------------------------
@@ -140,8 +140,8 @@ def test_workspace_graph_without_a_cache_has_only_catalog_edges(tmp_path):
 
 
 def test_workspace_graph_takes_reading_status_from_the_readers_notes(tmp_path):
-    from workbench.note_file import save_note
-    from workbench.notes import DONE, new_note
+    from workbench.notes.model import DONE, new_note
+    from workbench.notes.store import save_note
 
     write_catalog(tmp_path / "ws", CHAIN)
     ws = Workspace.resolve(tmp_path / "ws")

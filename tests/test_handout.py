@@ -2,8 +2,8 @@
 that opens with PyMuPDF and holds the five Cs and the figures.
 
 Everything runs on a small catalog in tmp_path with PDFs drawn here with PyMuPDF (a figure of
-three boxes and a caption), notes saved through `workbench.note_file` and run folders in the format
-`workbench.runs` reads: no ../shared, no network.
+three boxes and a caption), notes saved through `workbench.notes.store` and run folders in the format
+`workbench.runs.folders` reads: no ../shared, no network.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from datetime import date
 import pymupdf
 import pytest
 
-from workbench import (
-    handout,
-    handout_export,
-    handout_html,
-    handout_markdown,
-    note_file,
-    notes,
-    sessions,
-)
+from workbench.notes import model as notes
+from workbench.notes import store as note_file
+from workbench.sessions import handout
+from workbench.sessions import html as handout_html
+from workbench.sessions import markdown as handout_markdown
+from workbench.sessions import output as handout_export
+from workbench.sessions import plan as sessions
 from workbench.workspace import Workspace
 
 CATALOG = """\
@@ -159,7 +157,7 @@ def write_note(ws: Workspace, paper: str, reader: str, **fields) -> None:
 
 def write_run(ws: Workspace, run_id: str, name: str, queued_ns: int, claims=None,
               state: str = "done") -> None:
-    """A run folder as `workbench.runs` reads it: request, launch and (when done) result."""
+    """A run folder as `workbench.runs.folders` reads it: request, launch and (when done) result."""
     folder = ws.runs_dir / run_id
     folder.mkdir(parents=True)
     (folder / "request.json").write_text(json.dumps(
@@ -440,7 +438,7 @@ def test_single_paper_handout_has_no_session_overview(ws):
                                        ("pdf", "week-6-handout.pdf"),
                                        ("slides", "week-6-slides.md")])
 def test_cli_handout_writes_each_format(ws, tmp_path, monkeypatch, capsys, fmt, name):
-    from workbench.cli import main
+    from workbench.cli.commands import main
 
     monkeypatch.chdir(tmp_path)
     assert main(["--workspace", str(ws.root), "handout", "week-6", "--format", fmt]) == 0
@@ -451,7 +449,7 @@ def test_cli_handout_writes_each_format(ws, tmp_path, monkeypatch, capsys, fmt, 
 
 
 def test_cli_handout_errors_are_one_line(ws, capsys):
-    from workbench.cli import main
+    from workbench.cli.commands import main
 
     assert main(["--workspace", str(ws.root), "handout", "week-6", "--format", "docx"]) == 1
     assert main(["--workspace", str(ws.root), "handout", "nope"]) == 1
@@ -481,7 +479,7 @@ def test_layout_breaks_before_a_heading_stranded_at_the_bottom_or_a_split_group(
 
 
 def test_cli_handout_out_may_be_a_folder_and_bad_paths_are_one_line_errors(ws, tmp_path, capsys):
-    from workbench.cli import main
+    from workbench.cli.commands import main
 
     folder = tmp_path / "handouts"
     folder.mkdir()

@@ -20,7 +20,9 @@ from tests.hostile_bib import (
     macro_fanout,
     semicolon_entry,
 )
-from workbench import bibtex, bibtex_import, catalog
+from workbench.catalog import bibtex
+from workbench.catalog import validate as catalog
+from workbench.intake import bibtex_import
 from workbench.workspace import Workspace
 
 
@@ -92,7 +94,7 @@ def test_deeply_nested_braces_are_read_without_recursion(tmp_path):
 CAPPED_CLI = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1_000_000_000, 1_000_000_000))
-from workbench.cli import main
+from workbench.cli.commands import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -148,7 +150,7 @@ def test_a_large_library_goes_into_a_large_catalog_whole_in_one_write(tmp_path, 
 
 
 def test_cli_import_names_skipped_entries_by_key_and_line(tmp_path, capsys):
-    from workbench.cli import main
+    from workbench.cli.commands import main
 
     ws = make_workspace(tmp_path / "ws")
     bib = tmp_path / "zotero.bib"

@@ -37,9 +37,11 @@ from tests.apptest_helpers import errors, open_page
 from tests.conftest import REPO
 from tests.fake_services import arxiv_atom
 from tests.pdf_fixtures import TITLE, make_paper
-from workbench import note_file, notes, sessions
-from workbench.cli import main
+from workbench.cli.commands import main
 from workbench.fileio import write_cache_bytes
+from workbench.notes import model as notes
+from workbench.notes import store as note_file
+from workbench.sessions import plan as sessions
 from workbench.sources import open_sources
 from workbench.sources.cache import CacheError, HttpReply, ResponseCache
 from workbench.workspace import Workspace
@@ -246,7 +248,7 @@ def as_nobody() -> list[str] | None:
 
 DRIVER = r"""
 import contextlib, io, json, sys, traceback
-from workbench.cli import main
+from workbench.cli.commands import main
 results = []
 for argv in json.loads(sys.argv[1]):
     out, err = io.StringIO(), io.StringIO()

@@ -11,8 +11,8 @@ import tracemalloc
 import pytest
 
 from tests.conftest import SHIPPED_CATALOG
-from workbench import catalog
-from workbench.cli import main
+from workbench.catalog import validate as catalog
+from workbench.cli.commands import main
 
 # dates that do not exist, in every form YAML reads as a date
 BAD_DATES = ["2015-02-29", "2023-13-01", "2023-00-10", "2023-04-31",

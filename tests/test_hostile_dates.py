@@ -23,17 +23,17 @@ from hypothesis import strategies as st
 
 from tests.apptest_helpers import open_page
 from tests.conftest import SHIPPED_CATALOG
-from workbench.cli import main
-from workbench.note_file import (
+from workbench.cli.commands import main
+from workbench.notes.model import new_note
+from workbench.notes.progress import load_progress
+from workbench.notes.store import (
     MAX_NOTE_BYTES,
     NoteTooLarge,
     NoteUnreadable,
     load_note,
     save_note,
 )
-from workbench.notes import new_note
-from workbench.progress import load_progress
-from workbench.sessions import SessionInvalid, load_session
+from workbench.sessions.plan import SessionInvalid, load_session
 from workbench.workspace import OutsideWorkspace, Workspace
 
 

@@ -25,19 +25,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from workbench import (
-    catalog,
-    note_file,
-    notes,
-    pdf,
-    pdf_files,
-    reproduction_info,
-    run_queue,
-    runs,
-    sessions,
-)
-from workbench.cli import build_parser, main
+from workbench.catalog import validate as catalog
+from workbench.cli.commands import build_parser, main
 from workbench.errors import WorkbenchError
+from workbench.notes import model as notes
+from workbench.notes import store as note_file
+from workbench.pdf import document as pdf
+from workbench.pdf import files as pdf_files
+from workbench.runs import folders as runs
+from workbench.runs import queue as run_queue
+from workbench.runs import reproductions as reproduction_info
+from workbench.sessions import plan as sessions
 from workbench.workspace import Workspace
 
 HOSTILE_IDS = {
@@ -162,7 +160,7 @@ def test_the_apps_upload_limit_is_not_above_the_librarys():
     accepts, or a legal PDF would be refused by the server with a cryptic message."""
     import inspect
 
-    from workbench import cli
+    from workbench.cli import commands as cli
 
     source = inspect.getsource(cli.cmd_app)
     megabytes = int(source.split('"--server.maxUploadSize", "')[1].split('"')[0])
@@ -189,7 +187,8 @@ def laughs(levels: int = 10) -> str:
 CAPPED = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1_000_000_000, 1_000_000_000))
-from workbench import note_file, sessions
+from workbench.notes import store as note_file
+from workbench.sessions import plan as sessions
 from workbench.errors import WorkbenchError
 LAUGHS = sys.argv[2]
 CASES = {

@@ -15,9 +15,12 @@ import pytest
 from tests.apptest_helpers import errors, open_page
 from tests.hostile_pdfs import flate_bomb, huge_page, lying_page_count, text_bomb
 from tests.pdf_fixtures import TITLE, make_paper
-from workbench import catalog, handout, pdf, pdf_files
+from workbench.catalog import validate as catalog
 from workbench.errors import WorkbenchError
-from workbench.pdf_extract import MAX_MEGAPIXELS
+from workbench.pdf import document as pdf
+from workbench.pdf import files as pdf_files
+from workbench.pdf.extraction import MAX_MEGAPIXELS
+from workbench.sessions import handout
 from workbench.workspace import Workspace
 
 CATALOG = """\

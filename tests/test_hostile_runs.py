@@ -34,9 +34,12 @@ from tests.runs_helpers import (
     use_fake_child,
     wait_for,
 )
-from workbench import reproduction_info, run_queue, run_results, runs
 from workbench.errors import WorkbenchError
-from workbench.overrides import validate_overrides
+from workbench.runs import folders as runs
+from workbench.runs import queue as run_queue
+from workbench.runs import reproductions as reproduction_info
+from workbench.runs import results as run_results
+from workbench.runs.overrides import validate_overrides
 
 WORKBENCH = Path(sys.executable).parent / "workbench"  # the console script a user types
 HOSTILE_MODULES = ("reproductions/__init__.py", "reproductions/__main__.py",
@@ -218,7 +221,7 @@ def test_a_bad_request_is_shown_invalid_with_its_reason_and_never_started(ws, re
     assert not (folder / "launch.json").exists()
     assert run_queue.pump(ws) == []  # still refused on the next pump
 
-    from workbench.cli import main
+    from workbench.cli.commands import main
 
     assert main(["repro", "status"]) == 0
     listing = capsys.readouterr().out
@@ -373,7 +376,7 @@ ABSURD = [("lr=1e309", "lr must be a finite number, got inf"),
 @pytest.mark.parametrize(("override", "message"), ABSURD, ids=[o[:30] for o, _ in ABSURD])
 def test_cli_refuses_absurd_numbers_in_one_line_and_queues_nothing(ws, capsys, override,
                                                                   message):
-    from workbench.cli import main
+    from workbench.cli.commands import main
 
     assert main(["repro", "run", "resnet", "--preset", "tiny", "--set", override]) == 1
     assert capsys.readouterr().err == f"error: {message}\n"

@@ -30,10 +30,16 @@ from markdown_it import MarkdownIt
 
 from tests import pdf_fixtures
 from tests.apptest_helpers import open_page
-from workbench import catalog, handout, handout_export, handout_html, note_file, notes, sessions
-from workbench.catalog_model import Catalog
-from workbench.method import paper_links, pass_material
+from workbench.catalog import validate as catalog
+from workbench.catalog.model import Catalog
+from workbench.notes import model as notes
+from workbench.notes import store as note_file
+from workbench.notes.method import paper_links, pass_material
 from workbench.safetext import md_literal, safe_markdown, safe_url
+from workbench.sessions import handout
+from workbench.sessions import html as handout_html
+from workbench.sessions import output as handout_export
+from workbench.sessions import plan as sessions
 from workbench.workspace import Workspace
 
 TRACKER = "tracker.invalid"

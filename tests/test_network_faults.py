@@ -24,7 +24,8 @@ from streamlit.testing.v1 import AppTest
 from tests import apptest_helpers
 from tests.apptest_helpers import errors, page_files
 from tests.fake_services import Fault, arxiv_atom, closed_port_url, s2_paper
-from workbench import add, catalog
+from workbench.catalog import validate as catalog
+from workbench.intake import lookup as add
 from workbench.sources import open_sources
 
 FAULTS = ("down", "slow", "429")
@@ -43,7 +44,7 @@ def feed(arxiv_id: str, title: str) -> str:
 def described(tmp_path_factory):
     """The reproductions' descriptions, made once (each `describe` imports torch in a
     subprocess): the Reproduce page reads them from .workbench/reproductions/."""
-    from workbench import reproduction_info
+    from workbench.runs import reproductions as reproduction_info
     from workbench.workspace import Workspace
 
     ws = Workspace.resolve(tmp_path_factory.mktemp("described"))

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from workbench.note_file import NoteConflict, load_note, parse, render, save_note
+from workbench.notes.store import NoteConflict, load_note, parse, render, save_note
 from workbench.workspace import Workspace
 
 KILLS = int(os.environ.get("NOTES_CRASH_KILLS", "20"))
@@ -28,8 +28,8 @@ SAVER = textwrap.dedent('''
     """Saves notes/resnet/alice.md in a loop; k-th save holds make_note(k)."""
     import sys
 
-    from workbench.note_file import NoteConflict, load_note, save_note
-    from workbench.notes import apply_form, new_note
+    from workbench.notes.store import NoteConflict, load_note, save_note
+    from workbench.notes.model import apply_form, new_note
     from workbench.workspace import Workspace
 
     WORDS = "residual identity shortcut degradation plain deeper training error ".split()

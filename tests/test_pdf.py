@@ -1,4 +1,4 @@
-"""workbench.pdf on PDFs generated here: extraction, the cache, every bad-input kind, finding,
+"""workbench.pdf.document on PDFs generated here: extraction, the cache, every bad-input kind, finding,
 uploading and downloading PDFs (downloads from a local HTTP server), the CLI."""
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from tests.pdf_fixtures import (
     make_blank,
     make_paper,
 )
-from workbench import pdf, pdf_files
 from workbench.errors import InvalidId, WorkbenchError
-from workbench.pdf_structure import EXTRACTOR_VERSION, PaperStructure
+from workbench.pdf import document as pdf
+from workbench.pdf import files as pdf_files
+from workbench.pdf.structure import EXTRACTOR_VERSION, PaperStructure
 from workbench.sources import SourceConfigError
 
 
@@ -434,14 +435,14 @@ def test_cli_finds_a_catalog_papers_pdf(workspace, paper_pdf):
 
 
 def test_pdf_modules_import_no_heavy_libraries():
-    code = ("import sys, workbench.pdf, workbench.pdf_files, workbench.reading_material; "
+    code = ("import sys, workbench.pdf.document, workbench.pdf.files, workbench.notes.material; "
             "print(sorted(m for m in ('pymupdf', 'streamlit', 'torch', 'requests') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
 
 
 def test_pymupdf_is_loaded_without_its_onnx_layout_model():
-    code = ("import sys; from workbench import pdf; pdf._pymupdf(); "
+    code = ("import sys; from workbench.pdf import document as pdf; pdf._pymupdf(); "
             "print('pymupdf' in sys.modules, 'pymupdf.layout' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["True", "False"], out.stderr
@@ -451,7 +452,7 @@ def test_pymupdf_is_loaded_without_its_onnx_layout_model():
 
 
 def test_split_diacritics_and_ligatures_are_recomposed():
-    from workbench.pdf_layout import clean_text
+    from workbench.pdf.layout import clean_text
 
     assert clean_text("Piotr Doll\u00b4ar, L\u00b4eon  Bottou, \ufb01ne-tuning") == \
         "Piotr Doll\u00e1r, L\u00e9on Bottou, fine-tuning"
@@ -460,7 +461,7 @@ def test_split_diacritics_and_ligatures_are_recomposed():
 
 
 def test_line_break_hyphens_are_removed_but_real_hyphens_kept():
-    from workbench.pdf_layout import join_lines
+    from workbench.pdf.layout import join_lines
 
     assert join_lines(["deep net-", "works are", "Batch-", "Normalized"]) == \
         "deep networks are Batch-Normalized"

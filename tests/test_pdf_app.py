@@ -7,7 +7,7 @@ import pytest
 from tests.apptest_helpers import errors, open_page
 from tests.fake_services import closed_port_url
 from tests.pdf_fixtures import CAPTION, make_paper
-from workbench import pdf
+from workbench.pdf import document as pdf
 from workbench.workspace import Workspace
 
 CATALOG = """\

@@ -1,4 +1,4 @@
-"""workbench.pdf on the course's real arXiv PDFs against their hand-checked ground truth
+"""workbench.pdf.document on the course's real arXiv PDFs against their hand-checked ground truth
 (../shared/pdfs/ground_truth.yaml): the traps there (the rotated arXiv stamp, fake small caps,
 section numbers in their own spans, back-reference page numbers, footers and figures between
 references) are what these tests guard."""
@@ -45,7 +45,7 @@ _extracted: dict = {}
 
 
 def _paper(file: str):
-    from workbench import pdf
+    from workbench.pdf import document as pdf
 
     if file not in _extracted:  # each PDF is extracted once for all its tests
         _extracted[file] = pdf.extract(SHARED_PDFS / file, render=False)
@@ -57,7 +57,7 @@ def _norm(text: str) -> str:
 
 
 def _alnum(text: str) -> str:
-    from workbench.pdf_refs import normalise_title
+    from workbench.pdf.refs import normalise_title
 
     return re.sub(r"[^0-9a-z]", "", normalise_title(text))
 

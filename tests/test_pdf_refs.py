@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.pdf_fixtures import make_paper
-from workbench import catalog as catalog_mod
-from workbench import pdf
-from workbench.pdf_refs import Reference, match_references, parse_reference, title_similarity
-from workbench.pdf_structure import PaperStructure, Section
+from workbench.catalog import validate as catalog_mod
+from workbench.pdf import document as pdf
+from workbench.pdf.refs import Reference, match_references, parse_reference, title_similarity
+from workbench.pdf.structure import PaperStructure, Section
 from workbench.workspace import Workspace
 
 # --- parsing ----------------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ def test_citation_edges_skip_an_unreadable_pdf(small_ws, small_catalog):
 
 
 def test_reading_material_ticks_read_references_and_ranks_the_rest(small_ws, small_catalog):
-    from workbench.reading_material import reading_material
+    from workbench.notes.material import reading_material
 
     make_paper(small_ws.pdfs_dir / "tiny.pdf")
     paper = small_catalog.by_id["tiny"]
@@ -240,14 +240,14 @@ def test_reading_material_ticks_read_references_and_ranks_the_rest(small_ws, sma
 
 
 def test_reading_material_without_a_pdf_says_where_to_put_it(small_ws, small_catalog):
-    from workbench.reading_material import reading_material
+    from workbench.notes.material import reading_material
 
     material = reading_material(small_ws, small_catalog.by_id["resnet"], small_catalog)
     assert material.pass1 is None and "pdfs/1512.03385.pdf" in material.problem
 
 
 def test_citation_counts_expand_bracket_ranges():
-    from workbench.reading_material import citation_counts
+    from workbench.notes.material import citation_counts
 
     refs = tuple(parse_reference(f"[{i}] A. B. Title {i}. 2020.") for i in range(1, 6))
     section = Section("1 Intro", "1", "Intro", 1, 1, "as in [1, 3] and [2\u20134], see [3].")

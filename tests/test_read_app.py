@@ -7,9 +7,9 @@ from streamlit.testing.v1 import AppTest
 
 from tests import apptest_helpers
 from tests.apptest_helpers import APP, click, errors
-from workbench.method import FIVE_CS
-from workbench.note_file import load_note, save_note
-from workbench.notes import DONE, IN_PROGRESS, apply_form, new_note
+from workbench.notes.method import FIVE_CS
+from workbench.notes.model import DONE, IN_PROGRESS, apply_form, new_note
+from workbench.notes.store import load_note, save_note
 from workbench.workspace import Workspace
 
 CATALOG = """\
@@ -164,8 +164,8 @@ def test_unsaved_text_survives_switching_pass_and_paper(ws):
     at.selectbox(key="read_paper").select("resnet").run()
     at.radio(key="read_pass").set_value(1).run()
     assert at.text_area(key="p1_notes").value == "not saved yet"
-    at.switch_page(str(APP / "library.py")).run()
-    at.switch_page(str(APP / "read.py")).run()
+    at.switch_page(str(APP / "views" / "library.py")).run()
+    at.switch_page(str(APP / "views" / "read.py")).run()
     assert at.sidebar.text_input(key="reader").value == "alice"
     assert at.text_area(key="p1_notes").value == "not saved yet"
     assert any("unsaved changes" in c.value for c in at.caption)

@@ -20,7 +20,8 @@ from tests.runs_helpers import (
     use_fake_child,
     wait_for,
 )
-from workbench import run_queue, runs
+from workbench.runs import folders as runs
+from workbench.runs import queue as run_queue
 
 CATALOG = """\
 topics:

@@ -1,4 +1,4 @@
-"""workbench.runs, run_queue, run_results, overrides and reproduction_info: overrides checked
+"""workbench.runs.folders, run_queue, run_results, overrides and reproduction_info: overrides checked
 before launch, the on-disk queue, cancel without orphans, failure detection, resume, notes, the
 CLI; one real `python -m reproductions` run end to end.
 
@@ -23,8 +23,13 @@ from tests.runs_helpers import (
     use_fake_child,
     wait_for,
 )
-from workbench import overrides, reproduction_info, run_processes, run_queue, run_results, runs
 from workbench.errors import InvalidId
+from workbench.runs import folders as runs
+from workbench.runs import overrides
+from workbench.runs import processes as run_processes
+from workbench.runs import queue as run_queue
+from workbench.runs import reproductions as reproduction_info
+from workbench.runs import results as run_results
 
 
 @pytest.fixture
@@ -309,7 +314,7 @@ def test_compare_puts_runs_side_by_side(fake):
 
 
 def test_attach_run_to_notes_adds_it_once_and_feeds_the_correctness_verdicts(fake):
-    from workbench import note_file
+    from workbench.notes import store as note_file
 
     a, _ = two_done_runs(fake)
     run_results.attach_run_to_notes(fake, "resnet", "alice", a.id)
@@ -334,7 +339,7 @@ def test_attach_refuses_a_run_that_has_not_finished(fake):
 
 
 def cli(*args):
-    from workbench.cli import main
+    from workbench.cli.commands import main
 
     return main(["repro", *args])
 

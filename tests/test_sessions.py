@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from workbench import catalog, sessions
+from workbench.catalog import validate as catalog
 from workbench.errors import InvalidId, WorkbenchError
+from workbench.sessions import plan as sessions
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from tests.apptest_helpers import open_page
 from tests.test_handout import make_workspace
-from workbench import sessions
+from workbench.sessions import plan as sessions
 
 
 @pytest.fixture

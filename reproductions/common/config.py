@@ -4,7 +4,7 @@ A value is parsed with `ast.literal_eval` (never `exec`), then checked against t
 annotation: `int`, `float` (an int is accepted), `bool`, `str` (a bare word is accepted
 unquoted), `X | None`, `tuple[int, ...]`, `tuple[int, int]`, `list[float]`, `Literal[...]`.
 An unknown key is an error that suggests the closest field name. A number must also pass
-`workbench.overrides.number_problem` (finite, within 2**31, an int not negative): the workbench's
+`workbench.runs.overrides.number_problem` (finite, within 2**31, an int not negative): the workbench's
 pre-launch check and this one apply the same rule.
 """
 
@@ -22,7 +22,7 @@ import typing
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.overrides import number_problem
+from workbench.runs.overrides import number_problem
 
 
 class ConfigError(WorkbenchError, ValueError):

@@ -126,7 +126,8 @@ def app_server(tmp_path_factory, output_dir, timings):
 
 def _cancel_runs(root: Path) -> None:
     """Runs live in their own process groups (they outlive the app): stop any left running."""
-    from workbench import run_queue, runs
+    from workbench.runs import folders as runs
+    from workbench.runs import queue as run_queue
     from workbench.workspace import Workspace
 
     ws = Workspace.resolve(root)

@@ -27,8 +27,8 @@ from tests.browser.conftest import (
 )
 from tests.conftest import SHIPPED_CATALOG
 from tests.fake_services import closed_port_url
-from workbench.method import FIVE_CS
-from workbench.note_file import load_note
+from workbench.notes.method import FIVE_CS
+from workbench.notes.store import load_note
 from workbench.workspace import Workspace
 
 pytestmark = [pytest.mark.browser,

@@ -18,11 +18,11 @@ import pytest
 import yaml
 
 from tests.browser.conftest import OUTPUT, READER
-from workbench import catalog
-from workbench.library import filter_papers
-from workbench.method import FIVE_CS
-from workbench.note_file import load_note
-from workbench.notes import DONE
+from workbench.catalog import validate as catalog
+from workbench.catalog.search import filter_papers
+from workbench.notes.method import FIVE_CS
+from workbench.notes.model import DONE
+from workbench.notes.store import load_note
 from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.browser
@@ -191,8 +191,8 @@ def test_a_session_handout_is_exported(page, app_server):
     url, root = app_server
     ws = Workspace.resolve(root)
     if load_note(ws, PAPER, READER)[1] is None:  # this test run alone: the Read step's notes
-        from workbench.note_file import save_note
-        from workbench.notes import apply_form, new_note
+        from workbench.notes.model import apply_form, new_note
+        from workbench.notes.store import save_note
 
         save_note(ws, apply_form(new_note(PAPER, READER, TITLE),
                                  {f"c_{k}": v for k, v in ANSWERS.items()}), None)

@@ -7,8 +7,8 @@ import os
 import streamlit as st
 
 from workbench import catalog as catalog_mod
-from workbench import serving
-from workbench.catalog_model import Catalog
+from workbench.app import serving
+from workbench.catalog import Catalog
 from workbench.errors import WorkbenchError
 from workbench.workspace import Workspace
 

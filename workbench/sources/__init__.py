@@ -176,3 +176,17 @@ def open_sources(workspace: Workspace, *, offline: bool | None = None,
     cache = ResponseCache.for_workspace(workspace, settings)
     return Sources(cache, ArxivClient(cache, settings), SemanticScholarClient(cache, settings),
                    settings)
+
+
+# the clients' own public names; imported last, because those modules import the errors and
+# settings above (the package is their base)
+from workbench.sources.arxiv import base_id, parse_arxiv_ref  # noqa: E402
+from workbench.sources.cache import DB_NAME, ResponseCache, throttle  # noqa: E402
+from workbench.sources.semantic_scholar import S2Paper  # noqa: E402
+
+__all__ = [
+    "ARXIV_PDF_URL", "ARXIV_URL", "BadRequest", "BadResponse", "DB_NAME", "InvalidId",
+    "NotFound", "OfflineMiss", "RateLimited", "ResponseCache", "S2Paper", "ServiceUnavailable",
+    "Settings", "SourceConfigError", "SourceError", "Sources", "Timeout", "UnknownId",
+    "base_id", "open_sources", "parse_arxiv_ref", "throttle",
+]

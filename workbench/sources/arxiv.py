@@ -255,7 +255,7 @@ class ArxivClient:
 
     def find_title(self, title: str) -> dict | None:
         """The arXiv entry whose normalised title equals `title`'s, if the title search has it."""
-        from workbench.pdf_refs import normalise_title
+        from workbench.catalog import normalise_title
 
         words = normalise_title(title)
         if not words:

@@ -1,0 +1,116 @@
+"""The library's folders are its architecture: each subpackage imports only the base and lower
+layers, and only their public names; no workbench module pulls in Streamlit or torch.
+
+Layers, lowest first (DESIGN.md): base (`errors`, `fileio`, `safeyaml`, `safetext`,
+`workspace`) -> catalog -> sources -> pdf -> notes -> {intake, graph, runs} -> sessions -> app
+-> cli. The CLI sits above the app because `workbench app` starts it (and checks who may use it
+with `app.serving`); the app never imports the CLI.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+WORKBENCH = REPO / "workbench"
+LAYERS = {"catalog": 1, "sources": 2, "pdf": 3, "notes": 4, "intake": 5, "graph": 5, "runs": 5,
+          "sessions": 6, "app": 7, "cli": 8}
+BASE = {"errors", "fileio", "safeyaml", "safetext", "workspace", "__init__", "__main__",
+        "__version__"}
+
+
+def package_of(path: Path) -> str | None:
+    """The subpackage a file of workbench/ belongs to; None for the base modules."""
+    parts = path.relative_to(WORKBENCH).parts
+    return parts[0] if len(parts) > 1 else None
+
+
+def violations(source: str, package: str | None, where: str = "<planted>") -> list[str]:
+    """Why each workbench import in `source` (a module of `package`) breaks the layering."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets = [node.module] if node.module != "workbench" else \
+                [f"workbench.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        else:
+            continue
+        for target in targets:
+            parts = target.split(".")
+            if parts[0] != "workbench" or len(parts) < 2 or parts[1] in BASE:
+                continue
+            other = parts[1]
+            if other not in LAYERS:
+                found.append(f"{where}:{node.lineno}: imports {target}, a module of workbench/ "
+                             "that belongs to no layer")
+            elif other == package:
+                continue
+            elif package is None or LAYERS[other] >= LAYERS[package]:
+                found.append(f"{where}:{node.lineno}: {package or 'base'} imports {target}, "
+                             f"which is not below it")
+            elif len(parts) > 2:
+                found.append(f"{where}:{node.lineno}: imports {target}, a private module of "
+                             f"{other}/; import its public names from workbench.{other}")
+    return found
+
+
+def test_every_module_imports_only_lower_layers_and_their_public_names():
+    found = []
+    for path in sorted(WORKBENCH.rglob("*.py")):
+        if path.parent == WORKBENCH and path.stem in ("__init__", "__main__"):
+            continue  # `python -m workbench` runs the CLI
+        found += violations(path.read_text("utf-8"), package_of(path),
+                            str(path.relative_to(REPO)))
+    assert found == []
+
+
+def test_only_the_base_modules_sit_directly_in_workbench():
+    flat = sorted(p.stem for p in WORKBENCH.glob("*.py"))
+    assert set(flat) <= BASE, flat
+    assert {p.name for p in WORKBENCH.iterdir() if p.is_dir() and p.name != "__pycache__"} \
+        == set(LAYERS)
+
+
+def test_the_layer_check_catches_planted_violations():
+    planted = ("from workbench.graph import build_graph\n"          # catalog -> higher layer
+               "from workbench.sources.cache import ResponseCache\n"  # private module
+               "from workbench import sessions\n"                     # higher, module form
+               "import workbench.cli.main\n")
+    found = violations(planted, "catalog")
+    assert len(found) == 4, found
+    assert violations("from workbench.catalog import load\nfrom workbench.errors import "
+                      "WorkbenchError\n", "graph") == []
+
+
+def test_every_public_name_is_listed_and_importable():
+    code = ("import importlib\n"
+            f"for pkg in {sorted(LAYERS)!r}:\n"
+            "    m = importlib.import_module('workbench.' + pkg)\n"
+            "    missing = [n for n in getattr(m, '__all__', []) if not hasattr(m, n)]\n"
+            "    assert not missing, (pkg, missing)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_importing_any_workbench_module_imports_neither_streamlit_nor_torch():
+    """The library and the CLI stay plain (the app's pages and `app.common` are Streamlit)."""
+    code = (
+        "import sys, pkgutil, importlib, workbench\n"
+        "skip = ('workbench.app.views', 'workbench.app.main', 'workbench.app.common')\n"
+        "names = [m.name for m in pkgutil.walk_packages(workbench.__path__, 'workbench.')\n"
+        "         if not m.name.startswith(skip) and not m.name.endswith('__main__')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "assert len(names) > 40, names\n"
+        "print(','.join(m for m in ('streamlit', 'torch') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""

@@ -1,0 +1,58 @@
+"""Paper: every catalog field, links out, and what it cites / what cites it in the catalog."""
+
+import streamlit as st
+
+from workbench.app.common import load_catalog, paper_link, selected_paper, workspace
+from workbench.app.views.pdf_views import page_viewer
+from workbench.notes import paper_links
+from workbench.safetext import md_literal
+
+cat = load_catalog()
+if cat is None:
+    st.stop()
+paper = selected_paper(cat)
+
+st.title(md_literal(paper.title))  # catalog text is shown as typed: no image, link or HTML
+st.markdown(f"**{md_literal(', '.join(paper.authors))}** · "
+            f"{md_literal(paper.venue or 'venue unknown')} · {paper.year}")
+topic = cat.topic(paper.topic)
+cols = st.columns(4)
+cols[0].metric("Topic", md_literal(topic.title if topic else paper.topic))  # value is Markdown
+cols[1].metric("Cites (catalog)", len(paper.cites))
+cols[2].metric("Cited by (catalog)", len(cat.cited_by(paper.id)))
+cols[3].metric("Reproduction", paper.reproduction or "—")
+actions = st.columns(3)
+actions[0].page_link("views/read.py", label="Read this paper", icon=":material/menu_book:",
+                     query_params={"paper": paper.id})
+actions[1].page_link("views/graph.py", label="Its citation graph", icon=":material/hub:",
+                     query_params={"paper": paper.id})
+if paper.reproduction:
+    actions[2].page_link("views/reproduce.py", label="Reproduce this paper",
+                         icon=":material/science:", query_params={"paper": paper.id})
+
+links = paper_links(paper)  # http(s) only: never a javascript: link
+if links:
+    st.markdown(" · ".join(links))
+if paper.tags:
+    st.markdown(" ".join(f"`{t.replace('`', '')}`" for t in paper.tags))  # a ` would end the code
+
+st.subheader("Abstract")
+st.markdown(md_literal(paper.abstract) if paper.abstract else "_No abstract in the catalog._")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Builds on")
+    refs = cat.references(paper.id)
+    if not refs:
+        st.caption("Cites no other catalog paper.")
+    for ref in refs:
+        st.markdown(f"- [{md_literal(ref.title)}]({paper_link(ref.id)}) ({md_literal(ref.short)})")
+with right:
+    st.subheader("Cited by")
+    citing = cat.cited_by(paper.id)
+    if not citing:
+        st.caption("No catalog paper cites it.")
+    for c in citing:
+        st.markdown(f"- [{md_literal(c.title)}]({paper_link(c.id)}) ({md_literal(c.short)})")
+
+page_viewer(workspace(), paper)  # rendered PDF pages, or upload / arXiv download

@@ -1,0 +1,129 @@
+"""PDF views for the Paper and Read pages: the page viewer (with upload and arXiv download when
+there is no PDF yet) and the pass-1 / pass-2 material extracted from the PDF.
+
+Only display code: finding, checking and extracting PDFs is `workbench.pdf.document`, fetching and
+uploading them `workbench.pdf.files`, the material per pass is `workbench.notes.material`. Every failure is one `st.error` /
+`st.warning` line; offline, the download button says so and the page keeps working.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from workbench import pdf
+from workbench import pdf as pdf_files
+from workbench.app.common import paper_link
+from workbench.errors import WorkbenchError
+from workbench.notes import read_paper_ids, reading_material
+from workbench.safetext import md_literal
+
+
+def _save_upload(ws, paper_id: str) -> None:
+    uploaded = st.session_state.get("pdf_upload")
+    if uploaded is None:
+        return
+    try:
+        path = pdf_files.save_upload(uploaded.getvalue(), ws, paper_id)
+        st.session_state["pdf_message"] = ("success", f"Saved {path.name} in pdfs/.")
+    except pdf.PdfError as exc:
+        st.session_state["pdf_message"] = ("error", str(exc))
+
+
+def _download(ws, arxiv_id: str) -> None:
+    try:
+        path = pdf_files.download_arxiv_pdf(arxiv_id, ws.pdfs_dir)
+        st.session_state["pdf_message"] = ("success", f"Downloaded {path.name} from arXiv.")
+    except pdf.ArxivOffline as exc:
+        st.session_state["pdf_message"] = ("warning", str(exc))
+    except WorkbenchError as exc:  # a refused download, or a malformed WORKBENCH_* setting
+        st.session_state["pdf_message"] = ("error", str(exc))
+
+
+def _show_message() -> None:
+    kind, text = st.session_state.pop("pdf_message", (None, None))
+    if kind:
+        getattr(st, kind)(text)
+
+
+def page_viewer(ws, paper) -> None:
+    """Rendered pages of the paper's PDF with a page selector (key="pdf_page"); without a PDF,
+    an upload widget (key="pdf_upload") and, for arXiv papers, a download button."""
+    st.subheader("PDF")
+    _show_message()
+    try:
+        path = pdf.pdf_for_paper(ws, paper)
+        structure = pdf.extract(path, cache_dir=pdf.pdf_cache_dir(ws)) if path else None
+    except pdf.PdfError as exc:
+        st.error(str(exc))
+        return
+    if structure is None:
+        st.caption("No PDF for this paper yet. Upload it, or fetch it from arXiv.")
+        st.file_uploader(f"Upload the PDF (up to {pdf.MAX_BYTES // 2**20} MB)", type=["pdf"],
+                         key="pdf_upload", on_change=_save_upload, args=(ws, paper.id))
+        if paper.arxiv:
+            st.button(f"Download arXiv:{paper.arxiv}", key="pdf_download", on_click=_download,
+                      args=(ws, paper.arxiv))
+        return
+    n = structure.page_count
+    if not 1 <= st.session_state.get("pdf_page", 1) <= n:  # kept from a longer paper
+        st.session_state["pdf_page"] = 1
+    number = st.number_input(f"Page (1–{n})", min_value=1, max_value=n, value=1, step=1,
+                             key="pdf_page")
+    try:
+        png = pdf.render_page(path, int(number), cache_dir=pdf.pdf_cache_dir(ws))
+    except pdf.PdfError as exc:
+        st.error(str(exc))
+        return
+    st.image(png, caption=f"{path.name}: page {number} of {n}")
+
+
+def reading_views(ws, paper, catalog, reader: str, pass_number: int) -> None:
+    """The PDF material for the Read page: pass 1 the outline, introduction and conclusion;
+    passes 2 and 3 the figure gallery and the reference list linked to the catalog."""
+    try:
+        material = reading_material(ws, paper, catalog, read_paper_ids(ws, reader))
+    except pdf.PdfError as exc:
+        st.error(str(exc))
+        return
+    if material.problem:
+        st.info(material.problem)
+        return
+    if pass_number == 1:
+        p1 = material.pass1
+        with st.expander("Outline (from the PDF)", expanded=True):
+            st.markdown("\n".join(f"{'    ' * (level - 1)}- {md_literal(title)}"
+                                  for level, title in p1.headings)
+                        or "_No headings found._")
+        # PDF text is shown as typed: `![t](http://host/x)` in it must not load anything
+        heading = f" ({md_literal(p1.conclusion_heading)})" if p1.conclusion_heading else ""
+        with st.expander("Introduction"):
+            st.markdown(md_literal(p1.introduction) if p1.introduction
+                        else "_Not found in the PDF._")
+        with st.expander(f"Conclusion{heading}"):
+            st.markdown(md_literal(p1.conclusion) if p1.conclusion
+                        else "_This paper has no conclusion section._")
+        return
+    p2 = material.pass2
+    with st.expander(f"Figures and tables ({len(p2.figures)})", expanded=True):
+        for fig in p2.figures:
+            if fig.png:
+                st.image(fig.png, caption=md_literal(fig.caption[:400]))  # captions are Markdown
+            else:
+                st.caption(f"{md_literal(fig.caption[:400])} (page {fig.page})")
+    with st.expander(f"References ({len(p2.references)})", expanded=True):
+        unread = [r for r in p2.read_next if r.paper_id][:5]
+        if unread:
+            st.markdown("**Read next:** " + ", ".join(
+                f"[{md_literal(catalog.by_id[r.paper_id].title)}]({paper_link(r.paper_id)})"
+                for r in unread))
+        lines = []
+        for item in p2.references:
+            ref = item.reference
+            text = md_literal(ref.raw if len(ref.raw) < 300 else ref.raw[:300] + "…")
+            if item.paper_id:
+                mark = "✅" if item.read else "📄"
+                lines.append(f"- {mark} [{text}]({paper_link(item.paper_id)})")
+            else:
+                lines.append(f"- {text}")
+        st.markdown("\n".join(lines))
+        st.caption("✅ read (pass 1 done) · 📄 in the catalog, not read yet")

@@ -1,0 +1,104 @@
+"""Read: take a paper through Keshav's three passes; notes go to notes/<paper>/<reader>.md."""
+
+import streamlit as st
+
+from workbench.app.common import load_catalog, selected_paper, workspace
+from workbench.app.views.pdf_views import reading_views
+from workbench.app.views.reading import (
+    note_check,
+    note_text,
+    open_editor,
+    reader_sidebar,
+    run_action,
+    show_messages,
+)
+from workbench.notes import (
+    DONE,
+    FIVE_CS,
+    PASSES,
+    budget_state,
+    check_key,
+    elapsed_minutes,
+    get_pass,
+    pass_material,
+)
+from workbench.runs import correctness_lines
+
+st.title("Read")
+cat = load_catalog()
+reader = reader_sidebar()
+if cat is None or reader is None:
+    st.stop()
+paper = selected_paper(cat, key="read_paper")
+editor = open_editor(workspace(), paper, reader)
+if editor is None:
+    st.stop()
+
+number = st.radio("Pass", [1, 2, 3], key="read_pass", horizontal=True,
+                  format_func=lambda n: f"Pass {n}: {PASSES[n - 1].name}")
+rp, pn = get_pass(number), editor.base.pass_note(number)
+show_messages(editor)
+st.markdown(f"**Goal:** {rp.goal}  \n**Budget:** {rp.budget_label} · **Status:** {pn.status}"
+            f"  \n**At the end:** {rp.outcome}")
+
+
+def action_button(label: str, key: str, action: str, where=st, **kw) -> None:
+    where.button(label, key=key, on_click=run_action, args=(action, number), **kw)
+
+
+left, right = st.columns([3, 2])
+with right:
+    for part in pass_material(paper, number, workspace()):
+        with st.expander(part.title, expanded=True):
+            st.markdown(part.text)
+    reading_views(workspace(), paper, cat, reader, number)  # outline / figures / references from the PDF
+with left:
+    minutes = elapsed_minutes(pn)
+    timer, buttons = st.columns([2, 1])
+    timer.metric("Time on this pass", f"{minutes:.1f} min",
+                 help="Kept in the note file, so it survives reloads and new sessions")
+    if pn.timer_started:
+        timer.caption(f"Timer running since {pn.timer_started[11:16]}; it updates on each action.")
+        action_button("⏹ Stop timer", "timer_stop", "stop_timer", buttons)
+    else:
+        action_button("▶ Start timer", "timer_start", "start_timer", buttons)
+    if budget_state(rp, minutes) == "over":
+        st.info(f"Past this pass's budget ({rp.budget_label}): decide whether to go on, come "
+                "back later, or stop here.")
+
+    st.subheader("Checklist")
+    for item in rp.checklist:
+        note_check(item.text, check_key(number, item.key))
+    note_text("Notes", f"p{number}_notes", height=150,
+              help="Key points, terms you did not understand, questions for the authors")
+    if number == 1:
+        st.subheader("The five Cs")
+        st.caption("Answer all five to finish pass 1.")
+        for c in FIVE_CS:
+            note_text(f"{c.name}: {c.question}", f"c_{c.key}", height=80)
+            if c.key == "correctness":  # verdicts of the reproduction runs consulted (pass 3)
+                for line in correctness_lines(workspace(), editor.note.runs_consulted):
+                    st.caption(line)
+    elif number == 2:
+        note_text("Summary: the main thrust, with supporting evidence, for someone else",
+                  "summary", height=150)
+        note_text("Figures and graphs: axes labelled? error bars? significant?",
+                  "figures", height=100)
+        note_text("References to read next (paper ids or titles, one a line)",
+                  "references_next", height=100)
+    else:
+        note_text("Assumptions challenged", "assumptions", height=120)
+        note_text("What my re-implementation would do differently", "differently",
+                  height=120)
+        note_text("Ideas for future work", "future_work", height=100)
+        note_text("Reproduction runs consulted (run ids, one a line)", "runs_consulted",
+                  height=80)
+
+    save, finish = st.columns(2)
+    action_button("💾 Save", "save_note", "save", save)
+    if pn.status == DONE:
+        action_button(f"Reopen pass {number}", "reopen_pass", "reopen", finish)
+    else:
+        action_button(f"✅ Finish pass {number}", "finish_pass", "finish", finish)
+    if editor.dirty:
+        st.caption("You have unsaved changes: any button saves them.")

@@ -1,0 +1,130 @@
+"""The catalog's data model: `Topic`, `Paper`, `Catalog`, and `Problem` (a located message).
+
+Plain frozen dataclasses with no YAML in sight: `workbench.catalog.validate` builds them from
+`papers.yaml` after validation, and everything else only reads them. A `Catalog` pickles
+(`st.cache_data` caches it) without its `by_id` index, which is rebuilt on load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Paper:
+    id: str
+    title: str
+    authors: tuple[str, ...]
+    year: int
+    topic: str
+    venue: str | None = None
+    arxiv: str | None = None
+    doi: str | None = None
+    tags: tuple[str, ...] = ()
+    reproduction: str | None = None
+    cites: tuple[str, ...] = ()
+    abstract: str | None = None
+    pdf: str | None = None
+    url: str | None = None
+    line: int = 0  # where the entry starts in papers.yaml (1-based), for messages
+
+    @property
+    def first_author(self) -> str:
+        return self.authors[0] if self.authors else ""
+
+    @property
+    def arxiv_url(self) -> str | None:
+        return f"https://arxiv.org/abs/{self.arxiv}" if self.arxiv else None
+
+    @property
+    def doi_url(self) -> str | None:
+        return f"https://doi.org/{self.doi}" if self.doi else None
+
+    @property
+    def short(self) -> str:
+        """'He et al. 2015' style label."""
+        if not self.authors:
+            return str(self.year)
+        surname = self.authors[0].split()[-1]
+        etal = " et al." if len(self.authors) > 2 else (
+            f" & {self.authors[1].split()[-1]}" if len(self.authors) == 2 else "")
+        return f"{surname}{etal} {self.year}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    col: int
+    message: str
+    severity: str = "error"  # or "warning"
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}:{self.col}: {prefix}{self.message}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    topics: tuple[Topic, ...]
+    papers: tuple[Paper, ...]
+    path: Path | None = None
+    warnings: tuple[Problem, ...] = ()
+    by_id: Mapping[str, Paper] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "by_id", MappingProxyType({p.id: p for p in self.papers}))
+
+    def __reduce__(self):
+        # by_id is a read-only view rebuilt from `papers`; pickle (st.cache_data) the rest
+        return (Catalog, (self.topics, self.papers, self.path, self.warnings))
+
+    def __contains__(self, paper_id: str) -> bool:
+        return paper_id in self.by_id
+
+    def __len__(self) -> int:
+        return len(self.papers)
+
+    def get(self, paper_id: str) -> Paper | None:
+        return self.by_id.get(paper_id)
+
+    def topic(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+    def in_topic(self, topic_id: str) -> list[Paper]:
+        return [p for p in self.papers if p.topic == topic_id]
+
+    def choose_topic(self, topic: str | None, error: type[Exception],
+                     question: str = "which topic?") -> str:
+        """`topic` if the catalog has it, else the only topic there is; otherwise `error` with a
+        one-line message listing the topics (adding papers needs one)."""
+        ids = [t.id for t in self.topics]
+        if topic:
+            if topic not in ids:
+                raise error(f"unknown topic '{topic}'; pick one of: {', '.join(ids)}")
+            return topic
+        if len(ids) == 1:
+            return ids[0]
+        raise error(f"{question} pass --topic, one of: {', '.join(ids) or '(none defined)'}")
+
+    def cited_by(self, paper_id: str) -> list[Paper]:
+        """Catalog papers whose `cites` list `paper_id`."""
+        return [p for p in self.papers if paper_id in p.cites]
+
+    def references(self, paper_id: str) -> list[Paper]:
+        paper = self.by_id.get(paper_id)
+        return [self.by_id[c] for c in paper.cites if c in self.by_id] if paper else []
+
+    @property
+    def tags(self) -> list[str]:
+        return sorted({t for p in self.papers for t in p.tags})
+

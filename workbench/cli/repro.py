@@ -1,0 +1,135 @@
+"""`workbench repro`: launch, watch, cancel, resume and compare reproduction runs.
+
+`run` and `resume` follow the run in the foreground with a progress bar (Ctrl-C cancels it)
+unless `--detach` leaves it to the background supervisor; `pump` starts queued runs.
+"""
+
+from __future__ import annotations
+
+from workbench.cli.args import workspace_from
+
+
+def _watch_run(ws, run_id: str) -> int:
+    """Follow a run in the foreground with a tqdm bar fed from its status.json; Ctrl-C cancels."""
+    import time
+
+    from tqdm import tqdm
+
+    from workbench import runs
+    from workbench import runs as run_queue
+
+    bar = tqdm(total=100, unit="%", bar_format="{desc}{percentage:3.0f}%|{bar}| "
+               "[{elapsed}<{remaining}{postfix}]")
+    try:
+        while True:
+            run_queue.pump(ws)
+            run = runs.get_run(ws, run_id)
+            queue = [r.id for r in runs.queued_runs(ws)]
+            bar.set_description(f"{run.id} queued ({queue.index(run.id) + 1} in line)"
+                                if run.id in queue else f"{run.variant} {run.step}/{run.steps}"
+                                if run.steps else f"{run.id} starting", refresh=False)
+            last = next((m for m in reversed(runs.read_metrics(run)) if "loss" in m), None)
+            if last:
+                bar.set_postfix(loss=f"{last['loss']:.4f}", refresh=False)
+            bar.update(round(100 * run.fraction, 1) - bar.n)
+            if run.state not in runs.ACTIVE:
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        bar.close()
+        run_queue.cancel(ws, run_id)
+        print(f"{run_id}: cancelled")
+        return 130
+    bar.close()
+    _print_run(run)
+    return 0 if run.state == runs.DONE else 1
+
+
+def _print_run(run) -> None:
+    from workbench import runs as run_results
+
+    print(f"{run.id}: {run.state}  ({run.name}/{run.preset}"
+          + "".join(f" {k}={v}" for k, v in run.overrides.items()) + ")")
+    if run.error:
+        print(f"error: {run.error}")
+    if run.result:
+        print(run_results.format_table(run_results.claim_rows(run)))
+        print("  ".join(f"{k}: {v}" for k, v in run_results.environment(run).items()))
+    print(f"run folder: {run.folder}")
+
+
+def cmd_repro(args) -> int:
+    from workbench import runs
+    from workbench import runs as reproduction_info
+    from workbench import runs as run_queue
+    from workbench import runs as run_results
+
+    ws = workspace_from(args)
+    what = args.repro_command
+    if what == "list":
+        print(run_results.format_table([{"name": r["name"], "paper": r["paper"], "presets":
+                                         ", ".join(r["presets"]), "title": r["title"]}
+                                        for r in reproduction_info.list_reproductions(ws)]))
+    elif what in ("run", "resume"):
+        run = (run_queue.submit(ws, args.name, args.preset, args.set,
+                                checkpoint_every=args.checkpoint_every) if what == "run"
+               else run_queue.resume(ws, args.run))
+        run_queue.pump(ws)
+        if not args.detach:
+            return _watch_run(ws, run.id)
+        run_queue.ensure_supervisor(ws)
+        run = runs.get_run(ws, run.id)
+        print(f"{run.id}: {run.state}; follow it with `workbench repro status {run.id}`")
+    elif what == "status":
+        run_queue.pump(ws)
+        if args.run:
+            run = runs.get_run(ws, args.run)
+            _print_run(run)
+            if run.state != runs.DONE:
+                print(runs.log_tail(run, args.lines))
+        else:
+            print(run_results.format_table(run_results.history_rows(runs.list_runs(ws)))
+                  or "no runs yet")
+    elif what == "cancel":
+        print(f"{args.run}: {run_queue.cancel(ws, args.run).state}")
+    elif what == "compare":
+        tables = run_results.compare([runs.get_run(ws, r) for r in args.runs])
+        for title, rows in tables.items():
+            if rows:
+                print(f"\n{title}\n{run_results.format_table(rows)}")
+    elif what == "pump":
+        if args.wait:
+            if not run_queue.supervise(ws):
+                print("another `workbench repro pump --wait` is already running")
+            return 0
+        print("\n".join(run_queue.pump(ws)) or "nothing to start")
+    return 0
+
+
+def add_repro(sub) -> None:
+    p = sub.add_parser("repro", help="launch, watch, cancel and compare reproduction runs")
+    rsub = p.add_subparsers(dest="repro_command", metavar="ACTION", required=True)
+    rsub.add_parser("list", help="the reproductions and their presets")
+    q = rsub.add_parser("run", help="run a reproduction (foreground with a progress bar)")
+    q.add_argument("name", help="reproduction, e.g. resnet")
+    q.add_argument("--preset", help="preset (default: mini)")
+    q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a Config field, checked before launch (e.g. --set lr=1e-3)")
+    q.add_argument("--checkpoint-every", type=int, metavar="STEPS",
+                   help="also checkpoint every STEPS steps (default: every minute)")
+    q.add_argument("--detach", action="store_true",
+                   help="queue it and return; it runs in the background")
+    q = rsub.add_parser("resume", help="continue a failed or cancelled run from its checkpoint")
+    q.add_argument("run")
+    q.add_argument("--detach", action="store_true")
+    q = rsub.add_parser("status", help="every run, or one run's progress, verdicts and log")
+    q.add_argument("run", nargs="?")
+    q.add_argument("--lines", type=int, default=20, help="log lines to show (default 20)")
+    q = rsub.add_parser("cancel", help="cancel a queued or running run")
+    q.add_argument("run")
+    q = rsub.add_parser("compare", help="runs side by side: config, metrics, claim verdicts")
+    q.add_argument("runs", nargs="+", metavar="RUN")
+    q = rsub.add_parser("pump", help="start queued runs while slots are free")
+    q.add_argument("--wait", action="store_true",
+                   help="keep starting them until the queue is empty (one such process at most)")
+    p.set_defaults(func=cmd_repro)

@@ -1,0 +1,240 @@
+"""`--set key=value` overrides of a reproduction's Config, typed and checked before launch.
+
+The child checks them again (`reproductions.common.config` is the authority); this copy exists
+because importing that package imports torch, and the app and the CLI must not. It reads the
+annotations `python -m reproductions describe` prints ("int | None", "tuple[int, ...]",
+"Literal['a', 'b']") into typing objects with `ast`, parses each value with
+`ast.literal_eval` (a bare word is a string), and refuses an unknown key, a wrong type, an
+absurd number (`number_problem`) or a value outside the contract every Config keeps
+(`steps` >= 1, `lr` > 0, ...) in one line. tests/test_runs.py checks that this parser and the
+reproductions' agree; `number_problem` is the one rule both apply.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import math
+import typing
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.runs.reproductions import ConfigField, Reproduction
+
+CONTRACT_MINIMUMS = {"steps": 1, "batch_size": 1, "seed": 0}  # fields every Config has
+CONTRACT_POSITIVE = ("lr",)
+# Every int in a Config counts or indexes something (steps, sizes, layers, a class, a seed);
+# torch keeps such numbers in int32 and a float past this is a typo too (lr=1e309 is inf).
+MAX_CONFIG_NUMBER = 2**31 - 1
+
+
+class OverrideError(WorkbenchError, ValueError):
+    """A `--set key=value` override refused before launch: unknown key, wrong type, range."""
+
+
+# --- annotations and values ---------------------------------------------------------------------
+
+
+def number_problem(key: str, value: int | float, tp: type) -> str | None:
+    """Why `value` is absurd for the Config field `key` of type `tp` (int or float), or None.
+
+    Refused: NaN and infinity, a magnitude past MAX_CONFIG_NUMBER, a negative int (a count).
+    `reproductions.common.config` applies the same rule, so both checks agree.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{key} must be a finite number, got {value}"
+    if abs(value) > MAX_CONFIG_NUMBER:
+        shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:20]}..."
+        return f"{key} must be at most {MAX_CONFIG_NUMBER:,} in size, got {shown}"
+    if tp is int and value < 0:
+        return f"{key} counts something and must be >= 0, got {value}"
+    return None
+
+
+_TYPE_NAMES: dict[str, Any] = {"int": int, "float": float, "bool": bool, "str": str,
+                               "None": type(None), "NoneType": type(None), "Any": Any}
+
+
+def parse_type(text: str) -> Any:
+    """The typing object for an annotation printed by `describe` ("tuple[int, ...]", ...)."""
+    try:
+        return _type_of(ast.parse(text, mode="eval").body)
+    except (SyntaxError, ValueError, KeyError) as exc:
+        raise OverrideError(f"cannot read the annotation {text!r}: {exc}") from None
+
+
+def _type_of(node: ast.AST) -> Any:
+    if isinstance(node, ast.Name):
+        return _TYPE_NAMES[node.id]
+    if isinstance(node, ast.Constant) and node.value is None:
+        return type(None)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return typing.Union[_type_of(node.left), _type_of(node.right)]  # noqa: UP007
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        head = node.value.id
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if head == "Literal":
+            return typing.Literal[tuple(ast.literal_eval(i) for i in items)]
+        args = tuple(... if isinstance(i, ast.Constant) and i.value is ... else _type_of(i)
+                     for i in items)
+        if head in ("Optional",):
+            return typing.Optional[args[0]]  # noqa: UP045
+        if head == "Union":
+            return typing.Union[args]  # noqa: UP007
+        if head in ("tuple", "Tuple"):
+            return tuple[args]
+        if head in ("list", "List"):
+            return list[args]
+    raise ValueError(f"unsupported annotation {ast.unparse(node)!r}")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """`value` converted to `tp` as the reproductions' `--set` does, or OverrideError."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin is typing.Union:
+        if value is None and type(None) in args:
+            return None
+        for arg in (a for a in args if a is not type(None)):
+            with contextlib.suppress(OverrideError):
+                return _coerce(value, arg, key)
+        raise OverrideError(f"{key} must be {_shown_type(tp)}, got {value!r}")
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise OverrideError(f"{key} must be one of {', '.join(map(repr, args))}, got {value!r}")
+    if origin in (tuple, list):
+        if not isinstance(value, (tuple, list)):
+            raise OverrideError(f"{key} must be a {_shown_type(tp)}, got {value!r}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise OverrideError(f"{key} must have {len(args)} items, got {len(value)}")
+            return tuple(_coerce(v, a, key) for v, a in zip(value, args, strict=True))
+        return origin(_coerce(v, args[0] if args else Any, key) for v in value)
+    checks = {bool: lambda v: isinstance(v, bool),
+              int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+              float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+              str: lambda v: isinstance(v, str)}
+    if tp in checks:
+        if checks[tp](value):
+            problem = number_problem(key, value, tp) if tp in (int, float) else None
+            if problem:
+                raise OverrideError(problem)
+            return float(value) if tp is float else value
+        article = "an" if tp is int else "a"
+        raise OverrideError(f"{key} must be {'True or False' if tp is bool else article + ' ' + tp.__name__}"
+                            f", got {value!r}")
+    raise OverrideError(f"{key} has an unsupported annotation {_shown_type(tp)}")
+
+
+def _shown_type(tp: Any) -> str:
+    return tp.__name__ if isinstance(tp, type) else str(tp).replace("typing.", "")
+
+
+def parse_value(text: str, tp: Any, key: str) -> Any:
+    """One override's value: `ast.literal_eval` (a bare word is a string), then `_coerce`."""
+    stripped = str(text).strip()
+    lowered = stripped.lower()
+    if lowered in ("true", "false"):
+        value: Any = lowered == "true"
+    elif lowered in ("none", "null"):
+        value = None
+    else:
+        try:
+            value = ast.literal_eval(stripped)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            value = stripped  # TypeError: '{[]}' builds an unhashable key
+    try:
+        return _coerce(value, tp, key)
+    except OverrideError:
+        if isinstance(value, str):
+            raise
+        try:  # `--set data_root=2024` means the text for a `str` field
+            return _coerce(stripped, tp, key)
+        except OverrideError:
+            pass
+        raise
+
+
+# --- checking a run's overrides -----------------------------------------------------------------
+
+
+def _check_range(key: str, value: Any) -> None:
+    low = CONTRACT_MINIMUMS.get(key)
+    if low is not None and isinstance(value, int) and value < low:
+        raise OverrideError(f"{key} must be >= {low}, got {value}")
+    if key in CONTRACT_POSITIVE and isinstance(value, (int, float)) and not value > 0:
+        raise OverrideError(f"{key} must be > 0, got {value}")
+
+
+def split_override(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise OverrideError(f"an override is key=value, got {item!r}")
+    return key.strip(), value
+
+
+def validate_overrides(repro: Reproduction, preset: str,
+                       overrides: Mapping[str, str] | Sequence[str]) -> dict[str, str]:
+    """`{key: text}` after checking the preset, each key, type and contract range.
+
+    Raises OverrideError (one line naming the key) for an unknown preset or key, a value of the
+    wrong type, `steps`/`batch_size` < 1, `seed` < 0 or `lr` <= 0.
+    """
+    if preset not in repro.presets:
+        raise OverrideError(f"{repro.name} has no preset '{preset}'; available: "
+                            f"{', '.join(repro.presets)}")
+    pairs = overrides.items() if isinstance(overrides, Mapping) else map(split_override, overrides)
+    checked: dict[str, str] = {}
+    for key, text in pairs:
+        f = repro.field(key)
+        value = parse_value(text, f.annotation, key)
+        _check_range(key, value)
+        checked[key] = str(text).strip()
+    return checked
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively: how config.json and `describe` hold values."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def default_text(f: ConfigField, preset: str) -> str:
+    """The text a form shows for a field's preset default (None shows as empty)."""
+    value = f.defaults.get(preset)
+    if value is None or isinstance(value, str):
+        return value or ""
+    if isinstance(value, list) and typing.get_origin(f.annotation) is tuple:
+        return repr(tuple(value))
+    return repr(value)
+
+
+def overrides_from_form(repro: Reproduction, preset: str,
+                        values: Mapping[str, Any]) -> dict[str, str]:
+    """The form's `{field: widget value}` as overrides: only fields that differ from the preset.
+
+    A text field left empty means None for an optional field (and is refused for others).
+    """
+    changed: dict[str, str] = {}
+    for name, raw in values.items():
+        f = repro.field(name)
+        if isinstance(raw, str):
+            text = raw.strip()
+            if not text and type(None) in typing.get_args(f.annotation):
+                text = "None"
+            elif not text and f.annotation is not str:
+                raise OverrideError(f"{name} is empty; give a {f.type} or the preset's "
+                                    f"default {default_text(f, preset)!r}")
+        else:
+            text = repr(raw)
+        value = parse_value(text, f.annotation, name)
+        if _plain(value) != _plain(f.defaults.get(preset)):
+            changed[name] = value if isinstance(value, str) else repr(value)
+    return validate_overrides(repro, preset, changed)
+
