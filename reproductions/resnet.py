@@ -192,10 +192,6 @@ def build_model(cfg: Config) -> ResNet:
     return ResNet(cfg)
 
 
-def cifar_depth(n: int) -> int:
-    return 6 * n + 2
-
-
 # --- presets -------------------------------------------------------------------------------
 
 _IMAGENET = Config(dataset="imagenet", stem="imagenet", widths=(64, 128, 256, 512), in_channels=3,

@@ -29,3 +29,17 @@ class CatalogConflict(WorkbenchError):
 class WriteRefused(WorkbenchError):
     """A file the workbench was asked to write is not a regular file (a FIFO, a device, a
     folder), or its folder is read-only; nothing was written."""
+
+
+def closest(word: object, options) -> str | None:
+    """The option most like `word` (difflib's ratio >= 0.6), for a "did you mean" in a message."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
+    return close[0] if close else None
+
+
+def did_you_mean(word: object, options) -> str:
+    """' (did you mean 'x'?)' when an option is close to `word`, else ''."""
+    close = closest(word, options)
+    return f" (did you mean '{close}'?)" if close else ""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import difflib
 import inspect
 import io
 import re
@@ -21,7 +20,7 @@ import types
 import typing
 from typing import Any
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, closest
 from workbench.runs.overrides import number_problem
 
 
@@ -97,8 +96,8 @@ def _sane(key: str, value: int | float, tp: type) -> int | float:
 
 
 def _unknown_key(key: str, known: list[str]) -> ConfigError:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+    close = closest(key, known)
+    hint = f"did you mean '{close}'?" if close else f"known keys: {', '.join(known)}"
     return ConfigError(f"unknown config key '{key}'; {hint}")
 
 

@@ -8,18 +8,16 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
-from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
 from workbench.catalog import cache as catalog_cache
 from workbench.catalog.model import Catalog, Paper, Problem, Topic
 from workbench.catalog.yamltree import YMap, YSeq, load_tree, node_pos
-from workbench.errors import CatalogError
+from workbench.errors import CatalogError, did_you_mean
 from workbench.workspace import MAX_SLUG_LEN, SLUG_RE
 
 PAPER_KEYS = (
@@ -80,9 +78,7 @@ def _q(value) -> str:
     return f"'{text}'" if text.isprintable() else repr(text)
 
 
-def _suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+_suggest = did_you_mean
 
 
 def _str_list(value, v: _Validator, node, key: str, limit: tuple[int, int]

@@ -18,7 +18,7 @@ from workbench import __version__
 from workbench.cli.args import check_out_path, reader_from, workspace_from
 from workbench.cli.graph import add_graph
 from workbench.cli.repro import add_repro
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, closest
 
 log = logging.getLogger("workbench")
 
@@ -111,10 +111,8 @@ def cmd_notes(args) -> int:
         cat = None
     paper = cat.get(args.paper) if cat is not None else None
     if cat is not None and paper is None:
-        import difflib
-
-        close = difflib.get_close_matches(args.paper, list(cat.by_id), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else "; `workbench status` lists them"
+        close = closest(args.paper, cat.by_id)
+        hint = f"; did you mean '{close}'?" if close else "; `workbench status` lists them"
         raise WorkbenchError(f"no paper '{args.paper}' in {ws.catalog_path.name}{hint}")
     note, version = load_note(ws, args.paper, reader)
     if version is None:

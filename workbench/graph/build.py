@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +61,11 @@ def require_paper(graph: nx.DiGraph, paper: str) -> str:
     """`paper` itself if it is a node of `graph`; else `UnknownPaper`, naming the closest
     catalog id."""
     if paper not in graph:
-        close = _close_ids(graph, paper)
-        hint = f" (did you mean '{close}'?)" if close else ""
+        ids = [n for n, d in graph.nodes(data=True) if d.get("in_catalog")]
+        hint = did_you_mean(paper, ids)
         raise UnknownPaper(f"'{paper}' is not in the citation graph{hint}; "
                            "use a paper id from papers.yaml")
     return paper
-
-
-def _close_ids(graph: nx.DiGraph, paper: str) -> str | None:
-    import difflib
-
-    ids = [n for n, d in graph.nodes(data=True) if d.get("in_catalog")]
-    close = difflib.get_close_matches(str(paper), ids, n=1)
-    return close[0] if close else None
 
 
 # --- building ----------------------------------------------------------------------------------

@@ -319,9 +319,3 @@ def apply_import(ws: Workspace, plan: ImportPlan) -> ImportResult:
              for entry, why in result.refused]
     log.info("imported %d papers from %s", len(result.added), plan.source)
     return ImportResult(tuple(result.added), plan.skipped + tuple(late))
-
-
-def import_bib_file(ws: Workspace, path: str | Path, topic: str | None = None) -> ImportResult:
-    """`plan_import` + `apply_import` for a file, without a confirmation step."""
-    path = Path(path)
-    return apply_import(ws, plan_import(ws, read_bib_file(path), topic, path.name))

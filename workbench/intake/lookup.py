@@ -304,11 +304,3 @@ def _download_pdf(ws: Workspace, entry: dict, src: Sources):
     path = download_arxiv_pdf(entry["arxiv"], ws.pdfs_dir, base_url=src.settings.arxiv_pdf_url,
                               timeout=src.settings.timeout_s)
     return None if existed else path
-
-
-def add(ws: Workspace, query: str, topic: str | None = None, *, pdf: bool = False,
-        sources: Sources | None = None, with_cites: bool = True) -> Paper:
-    """`propose` then `save`, without a confirmation step."""
-    src = sources or open_sources(ws)
-    return save(ws, propose(ws, query, topic, sources=src, with_cites=with_cites), pdf=pdf,
-                sources=src)

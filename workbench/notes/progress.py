@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.catalog import Catalog
-from workbench.notes.method import FIVE_CS
 from workbench.notes.model import DONE, NOT_STARTED, Note, elapsed_minutes
 from workbench.notes.store import NoteUnreadable, iter_note_files, load_note
 from workbench.workspace import Workspace
@@ -113,12 +112,6 @@ def topic_progress(cat: Catalog, progress: Progress, reader: str | None) -> list
                 counts[k] += 1
         rows.append(TopicProgress(t.id, t.title, len(papers), (counts[0], counts[1], counts[2])))
     return rows
-
-
-def five_cs_by_reader(progress: Progress, paper_id: str) -> dict[str, dict[str, str]]:
-    """{reader: {C name: answer}} for one paper, readers sorted."""
-    return {r: {c.name: getattr(n, c.key) for c in FIVE_CS}
-            for r, n in sorted(progress.notes.get(paper_id, {}).items())}
 
 
 def status_table(cat: Catalog, progress: Progress, reader: str) -> str:

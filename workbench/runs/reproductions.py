@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, closest
 from workbench.fileio import write_cache_bytes
 from workbench.runs.overrides import OverrideError, parse_type
 from workbench.runs.processes import python_env
@@ -76,8 +76,8 @@ class Reproduction:
             if f.name == name:
                 return f
         known = [f.name for f in self.fields]
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+        close = closest(name, known)
+        hint = f"did you mean '{close}'?" if close else f"known keys: {', '.join(known)}"
         raise OverrideError(f"{self.name} has no config key '{name}'; {hint}")
 
     def default_preset(self) -> str:

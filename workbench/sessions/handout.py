@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, closest
 from workbench.notes import FIVE_CS, FiveC
 from workbench.sessions.figures import KeyFigure, key_figures
 from workbench.workspace import Workspace
@@ -364,11 +364,8 @@ def handout_for(ws: Workspace, target: str, catalog=None) -> Handout:
     if target in catalog.by_id:
         paper = catalog.by_id[target]
         return build_handout(ws, catalog, [target], paper.title)
-    import difflib
-
-    options = sessions.list_sessions(ws) + list(catalog.by_id)
-    close = difflib.get_close_matches(target, options, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    close = closest(target, sessions.list_sessions(ws) + list(catalog.by_id))
+    hint = f"; did you mean '{close}'?" if close else ""
     raise HandoutError(f"'{target}' is neither a session in {ws.sessions_dir.name}/ nor a paper "
                        f"in {ws.catalog_path.name}{hint}")
 

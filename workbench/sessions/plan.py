@@ -24,7 +24,6 @@ hand-edited file are not kept.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from types import MappingProxyType
 
 import yaml
 
-from workbench.errors import InvalidId, WorkbenchError
+from workbench.errors import InvalidId, WorkbenchError, did_you_mean
 from workbench.fileio import atomic_write_text, version_of
 from workbench.safeyaml import BadValue, NoAliasLoader, read_small
 from workbench.workspace import SLUG_RE, Workspace, slugify, validate_slug
@@ -85,9 +84,7 @@ class Session:
 # --- parsing and validation ------------------------------------------------------------------------
 
 
-def _suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+_suggest = did_you_mean
 
 
 def _names(value, where: str) -> tuple[str, ...]:

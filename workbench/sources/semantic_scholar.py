@@ -48,7 +48,6 @@ PAPER_FIELDS = ("paperId", "externalIds", "title", "year", "authors", "venue", "
                 "citationCount", "influentialCitationCount", "url")
 LINK_FIELDS = ("contexts", "intents", "isInfluential",  # the edge
                "paperId", "externalIds", "title", "year", "authors", "venue")  # the other paper
-_S2_ID_RE = re.compile(r"[0-9a-f]{40}")
 
 
 # --- results -----------------------------------------------------------------------------------
