@@ -10,6 +10,7 @@ from workbench import catalog as catalog_mod
 from workbench.app import serving
 from workbench.catalog import Catalog
 from workbench.errors import WorkbenchError
+from workbench.safetext import md_literal
 from workbench.workspace import Workspace
 
 
@@ -123,3 +124,17 @@ def selected_paper(cat: Catalog, key: str = "paper_select"):
     if st.query_params.get("paper") != pid:
         st.query_params["paper"] = pid
     return cat.by_id[pid]
+
+
+def flash(key: str, kind: str, text: str) -> None:
+    """Keep a message (`kind`: success / warning / error) to show once, on the next run, where
+    `show_flash(key)` is called: actions run in callbacks, before the page is drawn."""
+    st.session_state[key] = (kind, text)
+
+
+def show_flash(key: str) -> None:
+    """The message `flash` kept under `key`, once. Shown as literal text: messages quote file
+    names and catalog values, which must not render as Markdown or links."""
+    kind, text = st.session_state.pop(key, (None, None))
+    if kind in ("success", "warning", "error", "info"):
+        getattr(st, kind)(md_literal(text))

@@ -12,7 +12,7 @@ import streamlit as st
 
 from workbench import pdf
 from workbench import pdf as pdf_files
-from workbench.app.common import paper_link
+from workbench.app.common import flash, paper_link, show_flash
 from workbench.errors import WorkbenchError
 from workbench.notes import read_paper_ids, reading_material
 from workbench.safetext import md_literal
@@ -24,25 +24,23 @@ def _save_upload(ws, paper_id: str) -> None:
         return
     try:
         path = pdf_files.save_upload(uploaded.getvalue(), ws, paper_id)
-        st.session_state["pdf_message"] = ("success", f"Saved {path.name} in pdfs/.")
+        flash("pdf_message", "success", f"Saved {path.name} in pdfs/.")
     except pdf.PdfError as exc:
-        st.session_state["pdf_message"] = ("error", str(exc))
+        flash("pdf_message", "error", str(exc))
 
 
 def _download(ws, arxiv_id: str) -> None:
     try:
         path = pdf_files.download_arxiv_pdf(arxiv_id, ws.pdfs_dir)
-        st.session_state["pdf_message"] = ("success", f"Downloaded {path.name} from arXiv.")
+        flash("pdf_message", "success", f"Downloaded {path.name} from arXiv.")
     except pdf.ArxivOffline as exc:
-        st.session_state["pdf_message"] = ("warning", str(exc))
+        flash("pdf_message", "warning", str(exc))
     except WorkbenchError as exc:  # a refused download, or a malformed WORKBENCH_* setting
-        st.session_state["pdf_message"] = ("error", str(exc))
+        flash("pdf_message", "error", str(exc))
 
 
 def _show_message() -> None:
-    kind, text = st.session_state.pop("pdf_message", (None, None))
-    if kind:
-        getattr(st, kind)(text)
+    show_flash("pdf_message")
 
 
 def page_viewer(ws, paper) -> None:

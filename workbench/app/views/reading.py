@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench.app.common import sign_in_on, signed_in_reader
+from workbench.app.common import flash, show_flash, sign_in_on, signed_in_reader
 from workbench.errors import InvalidId, WorkbenchError
 from workbench.notes import (
     NoteConflict,
@@ -122,11 +122,11 @@ def run_action(action: str, number: int) -> None:
     try:
         if action == "merge":
             both = editor.merge_with_disk()
-            st.session_state[MESSAGE] = (
+            flash(MESSAGE, *(
                 ("warning", "Merged. Both versions changed "
                  + ", ".join(field_label(k) for k in both)
                  + ": both texts are kept (the one on disk first); tidy them and press Save.")
-                if both else ("success", "Merged with the version on disk; press Save to keep it."))
+                if both else ("success", "Merged with the version on disk; press Save to keep it.")))
         elif action == "reload":
             editor.reload()
         else:
@@ -135,12 +135,12 @@ def run_action(action: str, number: int) -> None:
                 st.session_state["read_pass"] = number + 1  # on to the next pass
             if action in ("save", "finish"):
                 path = editor.ws.note_path(*key).relative_to(editor.ws.root)
-                st.session_state[MESSAGE] = ("success", f"Saved to {path}")
+                flash(MESSAGE, "success", f"Saved to {path}")
         conflicts.pop(key, None)
     except NoteConflict as exc:
         conflicts[key] = str(exc)
     except WorkbenchError as exc:
-        st.session_state[MESSAGE] = ("error", str(exc))
+        flash(MESSAGE, "error", str(exc))
     for k in live:  # a widget callback that runs after this one must see the action's result
         st.session_state[k] = editor.form[k]
 
@@ -157,6 +157,4 @@ def show_messages(editor: NoteEditor) -> None:
                     args=("merge", 0))
         right.button("Discard my changes", key="reload_note", on_click=run_action,
                      args=("reload", 0))
-    kind, text = st.session_state.pop(MESSAGE, (None, None))
-    if kind:
-        getattr(st, kind)(text)
+    show_flash(MESSAGE)

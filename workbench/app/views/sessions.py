@@ -7,7 +7,7 @@ from workbench import catalog as bibtex
 from workbench import sessions
 from workbench import sessions as handout
 from workbench import sessions as handout_export
-from workbench.app.common import load_catalog, workspace
+from workbench.app.common import flash, load_catalog, show_flash, workspace
 from workbench.errors import WorkbenchError
 from workbench.safetext import md_literal
 
@@ -36,14 +36,14 @@ def _save(ws, cat, fid: str) -> None:
                                   {p: state.get(f"presenters:{fid}:{p}", "") for p in papers}, cat)
         state[f"version:{slug}"] = sessions.save_session(ws, s, state.get(f"version:{fid}"), cat)
     except WorkbenchError as exc:
-        state["session_message"] = ("error", str(exc))
+        flash("session_message", "error", str(exc))
         return
     state.pop(f"exports:{slug}", None)
     if fid == "new":
         _reload("new")
         state.pop("slug:new", None)
     state["session_pick"] = slug
-    state["session_message"] = ("success", f"Saved sessions/{slug}.yaml")
+    flash("session_message", "success", f"Saved sessions/{slug}.yaml")
 
 
 st.title("Sessions")
@@ -67,9 +67,7 @@ if pick:
         st.stop()
     st.session_state.setdefault(f"version:{fid}", version)
 
-kind, text = st.session_state.pop("session_message", (None, None))
-if kind:
-    getattr(st, kind)(text)
+show_flash("session_message")
 ids = [p.id for p in cat.papers]
 title = st.text_input("Title", value=current.title if current else "", key=f"title:{fid}")
 when = st.date_input("Date", value=current.date if current else None, key=f"date:{fid}")
