@@ -29,6 +29,16 @@ def package_of(path: Path) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
+def public_names(package: str) -> set[str]:
+    """The names a package's `__init__` lists in `__all__` (a module may be one: app.serving)."""
+    tree = ast.parse((WORKBENCH / package / "__init__.py").read_text("utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__"
+                                                for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    return set()
+
+
 def violations(source: str, package: str | None, where: str = "<planted>") -> list[str]:
     """Why each workbench import in `source` (a module of `package`) breaks the layering."""
     found = []
@@ -56,6 +66,11 @@ def violations(source: str, package: str | None, where: str = "<planted>") -> li
             elif len(parts) > 2:
                 found.append(f"{where}:{node.lineno}: imports {target}, a private module of "
                              f"{other}/; import its public names from workbench.{other}")
+            elif isinstance(node, ast.ImportFrom) and node.module == target:
+                found += [f"{where}:{node.lineno}: imports the module {other}.{a.name}, private "
+                          f"to {other}/; import its public names from workbench.{other}"
+                          for a in node.names if (WORKBENCH / other / f"{a.name}.py").exists()
+                          and a.name not in public_names(other)]
     return found
 
 
@@ -80,9 +95,10 @@ def test_the_layer_check_catches_planted_violations():
     planted = ("from workbench.graph import build_graph\n"          # catalog -> higher layer
                "from workbench.sources.cache import ResponseCache\n"  # private module
                "from workbench import sessions\n"                     # higher, module form
-               "import workbench.cli.main\n")
+               "import workbench.cli.commands\n")                    # higher and private
     found = violations(planted, "catalog")
     assert len(found) == 4, found
+    assert len(violations("from workbench.pdf import document\n", "graph")) == 1  # private
     assert violations("from workbench.catalog import load\nfrom workbench.errors import "
                       "WorkbenchError\n", "graph") == []
 

@@ -13,22 +13,23 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 
+from workbench.catalog import normalise_title
 from workbench.errors import WorkbenchError
+from workbench.sources import base_id
 
 log = logging.getLogger(__name__)
 
 # --- Semantic Scholar: records and the response cache ------------------------------------------
 
 
-_VERSION_RE = re.compile(r"v\d+$")
-
-
 def _norm_arxiv(arxiv_id: str) -> str:
-    return _VERSION_RE.sub("", str(arxiv_id).strip())
+    return base_id(str(arxiv_id))
 
 
 def _norm_title(title: str | None) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", (title or "").lower()).strip()
+    """The one title normal form (`catalog.normalise_title`: accents folded, as the PDF
+    reference matcher and intake compare titles)."""
+    return normalise_title(title or "")
 
 
 def _catalog_index(catalog) -> dict[str, str]:
@@ -188,16 +189,11 @@ def s2_data_from_workspace(workspace, catalog) -> tuple[list[dict], list[dict]]:
 
 def pdf_edges_from_workspace(workspace, catalog) -> list:
     """Citation edges from references parsed out of the workspace's PDFs and matched to known
-    papers (`workbench.pdf.document.pdf_citation_edges`); none when that module or its cache is absent."""
+    papers (`workbench.pdf.pdf_citation_edges`); none when they cannot be read."""
+    from workbench.pdf import pdf_citation_edges
+
     try:
-        from workbench.pdf import document as pdf_mod  # written by the PDF feature
-    except ImportError:
-        return []
-    func = getattr(pdf_mod, "pdf_citation_edges", None)
-    if func is None:
-        return []
-    try:
-        return list(func(workspace, catalog))
+        return list(pdf_citation_edges(workspace, catalog))
     except WorkbenchError as exc:
         log.warning("no PDF citation edges: %s", exc)
         return []

@@ -14,6 +14,7 @@ from workbench.pdf.document import (
     extract,
     open_pdf,
     pdf_cache_dir,
+    pdf_citation_edges,
     pdf_for_paper,
     render_page,
     run_limited,
@@ -24,6 +25,7 @@ from workbench.pdf.refs import Reference, match_references, normalise_title
 from workbench.pdf.structure import Figure, PaperStructure
 
 __all__ = [
+    "pdf_citation_edges",
     "ArxivOffline",
     "Figure",
     "MAX_BYTES",
