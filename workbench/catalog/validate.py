@@ -1,9 +1,9 @@
 """The catalog: load and validate `papers.yaml`.
 
-`load(path)` returns an immutable, validated `Catalog` (see `catalog_model`) or raises
+`load(path)` returns an immutable, validated `Catalog` (see `catalog.model`) or raises
 `CatalogError` listing *every* problem as `papers.yaml:LINE:COL: what to fix`; `check(path)` and
-`validate_text(text)` return the problems instead. The YAML itself is read by `catalog_yaml`
-(which refuses tags, anchors and aliases); `catalog_write.append_paper` adds an entry.
+`validate_text(text)` return the problems instead. The YAML itself is read by `catalog.yamltree`
+(which refuses tags, anchors and aliases); `catalog.write.add_papers` adds entries.
 """
 
 from __future__ import annotations

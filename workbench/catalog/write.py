@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import hashlib
 import io
 import os
 import re
@@ -216,7 +217,7 @@ _last_written: dict[Path, tuple[int, int, int]] = {}
 
 
 def _record(target: Path) -> Path:
-    key = catalog_cache.hashlib.sha256(str(target).encode()).hexdigest()[:32]
+    key = hashlib.sha256(str(target).encode()).hexdigest()[:32]
     return catalog_cache.cache_dir() / f"written-{key}.zlib"
 
 

@@ -1,16 +1,18 @@
 """What the `workbench` subcommands read from their parsed arguments: the workspace, the reader,
-an `--out` file.
+an `--out` file (checked before any work, written at the end).
 
-Shared by `cli.py`, `cli_graph.py` and `cli_repro.py`; kept apart so that those import this
-module rather than each other.
+Shared by `commands`, `graph` and `repro`; kept apart so that those import this module rather
+than each other.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
+from workbench.fileio import atomic_write_text
 from workbench.workspace import Workspace
 
 
@@ -49,3 +51,16 @@ def check_out_path(path) -> Path:
         raise OutPathError(f"--out {path}: the folder {parent} does not exist; create it first "
                            f"(mkdir -p {parent}) or write elsewhere")
     return out
+
+
+def write_out(out: Path | None, text: str, what: str = "") -> None:
+    """`text` atomically into `out` (checked by `check_out_path`), else to stdout; a write that
+    fails is one line."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        atomic_write_text(out, text)
+    except OSError as exc:
+        raise WorkbenchError(f"cannot write {out}: {exc.strerror}") from None
+    print(f"wrote {out}{what}")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from workbench import __version__
-from workbench.cli.args import check_out_path, reader_from, workspace_from
+from workbench.cli.args import check_out_path, reader_from, workspace_from, write_out
 from workbench.cli.graph import add_graph
 from workbench.cli.repro import add_repro
 from workbench.errors import WorkbenchError, closest
@@ -99,7 +99,6 @@ def add_check(sub) -> None:
 def cmd_notes(args) -> int:
     """Print (or write) one reader's notes on a paper as Markdown."""
     from workbench import catalog
-    from workbench.fileio import atomic_write_text
     from workbench.notes import export_markdown, load_note
 
     ws, reader = workspace_from(args), reader_from(args)
@@ -118,15 +117,7 @@ def cmd_notes(args) -> int:
     if version is None:
         raise WorkbenchError(f"{reader} has no notes on '{args.paper}' yet; start pass 1 on the "
                              "Read page (`workbench app`)")
-    text = export_markdown(note, paper)
-    if out:
-        try:
-            atomic_write_text(out, text)
-        except OSError as exc:
-            raise WorkbenchError(f"cannot write {out}: {exc.strerror}") from None
-        print(f"wrote {out}")
-    else:
-        sys.stdout.write(text)
+    write_out(out, export_markdown(note, paper))
     return 0
 
 
@@ -298,7 +289,6 @@ def cmd_bib(args) -> int:
     from workbench import catalog
     from workbench import catalog as bibtex
     from workbench import intake as bibtex_import
-    from workbench.fileio import atomic_write_text
 
     ws = workspace_from(args)
     if args.bib_command == "export":
@@ -309,15 +299,8 @@ def cmd_bib(args) -> int:
             from workbench import sessions
 
             ids = sessions.load_session(ws, args.session, cat)[0].papers
-        text = bibtex.export_bibtex(cat, ids)
-        if out:
-            try:
-                atomic_write_text(out, text)
-            except OSError as exc:
-                raise WorkbenchError(f"cannot write {args.out}: {exc.strerror}") from None
-            print(f"wrote {args.out} ({len(ids) if ids else len(cat)} entries)")
-        else:
-            sys.stdout.write(text)
+        write_out(out, bibtex.export_bibtex(cat, ids),
+                  f" ({len(ids) if ids else len(cat)} entries)")
         return 0
     plan = bibtex_import.plan_import(ws, bibtex_import.read_bib_file(args.file), args.topic,
                                      Path(args.file).name)
