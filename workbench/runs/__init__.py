@@ -1,0 +1,50 @@
+"""Reproduction runs: `reproductions` (what the reproductions offer, described without importing
+torch), `overrides` (`--set` checked before launch: the one number rule), `folders` (run folders
+and states), `processes` (children that never import workspace code), `queue` (submit, start,
+cancel, resume), `results` (history, verdicts, curves). Layer 5.
+"""
+
+from __future__ import annotations
+
+from workbench.runs.folders import ACTIVE, CANCELLED, DONE, FAILED, INVALID, QUEUED, RUNNING, STATE_ICONS, get_run, list_runs, log_tail, queued_runs, read_metrics
+from workbench.runs.overrides import default_text, overrides_from_form
+from workbench.runs.processes import python_env
+from workbench.runs.queue import cancel, ensure_supervisor, pump, resume, submit, supervise
+from workbench.runs.reproductions import describe, list_reproductions, reproduction_for_paper
+from workbench.runs.results import attach_run_to_notes, claim_rows, compare, correctness_lines, curves_figure, environment, format_table, history_rows
+
+__all__ = [
+    "ACTIVE",
+    "CANCELLED",
+    "DONE",
+    "FAILED",
+    "INVALID",
+    "QUEUED",
+    "RUNNING",
+    "STATE_ICONS",
+    "attach_run_to_notes",
+    "cancel",
+    "claim_rows",
+    "compare",
+    "correctness_lines",
+    "curves_figure",
+    "default_text",
+    "describe",
+    "ensure_supervisor",
+    "environment",
+    "format_table",
+    "get_run",
+    "history_rows",
+    "list_reproductions",
+    "list_runs",
+    "log_tail",
+    "overrides_from_form",
+    "pump",
+    "python_env",
+    "queued_runs",
+    "read_metrics",
+    "reproduction_for_paper",
+    "resume",
+    "submit",
+    "supervise",
+]
