@@ -89,6 +89,9 @@ def test_only_the_base_modules_sit_directly_in_workbench():
     assert set(flat) <= BASE, flat
     assert {p.name for p in WORKBENCH.iterdir() if p.is_dir() and p.name != "__pycache__"} \
         == set(LAYERS)
+    # a folder without __init__.py (say, one a .gitignore pattern hid) is a namespace package
+    # with no public names at all
+    assert [p for p in LAYERS if not (WORKBENCH / p / "__init__.py").is_file()] == []
 
 
 def test_the_layer_check_catches_planted_violations():
