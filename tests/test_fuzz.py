@@ -280,8 +280,8 @@ def test_set_overrides_apply_or_raise_config_error(items):
 @given(item=override_item)
 @example("steps={[]}")
 def test_workbench_side_override_check_accepts_or_raises_override_error(item):
-    """The app and `workbench repro` check overrides before launch with their own copy of the
-    parser (it must not import torch); it holds to the same contract."""
+    """The app and `workbench repro` check overrides before launch from the annotation text
+    `describe` prints (they must not import torch); it holds to the same contract."""
     from workbench.runs import overrides
 
     types_ = {"steps": "int", "lr": "float", "amp": "bool", "name": "str",

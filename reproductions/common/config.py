@@ -1,98 +1,33 @@
-"""Typed `--set key=value` overrides on a module's `Config` dataclass, and its description.
+"""A module's `Config` dataclass: `--set key=value` overrides applied, saved, described.
 
-A value is parsed with `ast.literal_eval` (never `exec`), then checked against the field's
-annotation: `int`, `float` (an int is accepted), `bool`, `str` (a bare word is accepted
-unquoted), `X | None`, `tuple[int, ...]`, `tuple[int, int]`, `list[float]`, `Literal[...]`.
-An unknown key is an error that suggests the closest field name. A number must also pass
-`workbench.runs.overrides.number_problem` (finite, within 2**31, an int not negative): the workbench's
-pre-launch check and this one apply the same rule.
+The grammar (`ast.literal_eval`, never `exec`, then a check against the field's annotation:
+`int`, `float` (an int is accepted), `bool`, `str` (a bare word is accepted unquoted),
+`X | None`, `tuple[int, ...]`, `tuple[int, int]`, `list[float]`, `Literal[...]`, and the one
+number rule) is `workbench.runs.overrides`, the same code the app and the CLI check with before
+launch. This module adds what needs the real dataclass: an unknown key suggests the closest
+field name, and `describe` prints the fields for the workbench.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import inspect
 import io
 import re
 import tokenize
-import types
 import typing
 from typing import Any
 
-from workbench.errors import WorkbenchError, closest
-from workbench.runs.overrides import number_problem
+from workbench.errors import closest
+from workbench.runs.overrides import ConfigError, coerce, parse_value, split_override, type_name
 
-
-class ConfigError(WorkbenchError, ValueError):
-    """A bad `--set` override or config file; `str(err)` is one actionable line."""
+__all__ = ["ConfigError", "apply_overrides", "config_from_dict", "config_to_dict", "describe",
+           "field_comments", "parse_value", "type_name"]
 
 
 def _field_types(config_cls: type) -> dict[str, Any]:
     hints = typing.get_type_hints(config_cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(config_cls)}
-
-
-def type_name(tp: Any) -> str:
-    """A readable annotation: `int`, `float | None`, `tuple[int, ...]`."""
-    if isinstance(tp, type) and not typing.get_args(tp):
-        return tp.__name__
-    return str(tp).replace("typing.", "")
-
-
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Return `value` converted to `tp` (int -> float, list -> tuple) or raise ConfigError."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if tp is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(value, arg, key)
-            except ConfigError:
-                continue
-        raise ConfigError(f"{key} must be {type_name(tp)}, got {value!r}")
-    if origin is typing.Literal:
-        if value in args:
-            return value
-        raise ConfigError(f"{key} must be one of {', '.join(map(repr, args))}, got {value!r}")
-    if origin in (tuple, list):
-        if not isinstance(value, (tuple, list)):
-            raise ConfigError(f"{key} must be a {type_name(tp)}, got {value!r}")
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(value) != len(args):
-                raise ConfigError(f"{key} must have {len(args)} items, got {len(value)}")
-            items = [_coerce(v, a, key) for v, a in zip(value, args, strict=True)]
-        else:
-            item_tp = args[0] if args else Any
-            items = [_coerce(v, item_tp, key) for v in value]
-        return origin(items)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{key} must be True or False, got {value!r}")
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return _sane(key, value, int)
-        raise ConfigError(f"{key} must be an int, got {value!r}")
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(_sane(key, value, float))
-        raise ConfigError(f"{key} must be a float, got {value!r}")
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        raise ConfigError(f"{key} must be a string, got {value!r}")
-    raise ConfigError(f"{key} has an unsupported annotation {type_name(tp)}")
-
-
-def _sane(key: str, value: int | float, tp: type) -> int | float:
-    problem = number_problem(key, value, tp)
-    if problem:
-        raise ConfigError(problem)
-    return value
 
 
 def _unknown_key(key: str, known: list[str]) -> ConfigError:
@@ -101,48 +36,16 @@ def _unknown_key(key: str, known: list[str]) -> ConfigError:
     return ConfigError(f"unknown config key '{key}'; {hint}")
 
 
-def parse_value(text: str, tp: Any, key: str) -> Any:
-    """Parse one override value: `ast.literal_eval`, then check and coerce it to `tp`."""
-    stripped = text.strip()
-    lowered = stripped.lower()
-    if lowered in ("true", "false"):
-        value: Any = lowered == "true"
-    elif lowered in ("none", "null"):
-        value = None
-    else:
-        try:
-            value = ast.literal_eval(stripped)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            value = stripped  # a bare word (TypeError: '{[]}' builds an unhashable key): only a `str` field accepts it
-    try:
-        return _coerce(value, tp, key)
-    except ConfigError:
-        if isinstance(value, str):
-            raise
-        try:  # `--set data_root=2024` means the text for a `str` field
-            return _coerce(stripped, tp, key)
-        except ConfigError:
-            pass
-        raise
-
-
 def apply_overrides(cfg: Any, overrides: list[str] | dict[str, str]) -> Any:
     """Return a copy of `cfg` with `["key=value", ...]` (or `{key: "value"}`) applied."""
     types_ = _field_types(type(cfg))
-    pairs = overrides.items() if isinstance(overrides, dict) else map(_split, overrides)
+    pairs = overrides.items() if isinstance(overrides, dict) else map(split_override, overrides)
     changes = {}
     for key, text in pairs:
         if key not in types_:
             raise _unknown_key(key, list(types_))
         changes[key] = parse_value(text, types_[key], key)
     return dataclasses.replace(cfg, **changes)
-
-
-def _split(item: str) -> tuple[str, str]:
-    key, sep, value = item.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"--set expects key=value, got {item!r}")
-    return key.strip(), value
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
@@ -156,7 +59,7 @@ def config_from_dict(config_cls: type, data: dict[str, Any]) -> Any:
     unknown = [k for k in data if k not in types_]
     if unknown:
         raise _unknown_key(unknown[0], list(types_))
-    return config_cls(**{k: _coerce(v, types_[k], k) for k, v in data.items()})
+    return config_cls(**{k: coerce(v, types_[k], k) for k, v in data.items()})
 
 
 _FIELD_LINE = re.compile(r"^\s+([A-Za-z_]\w*)\s*:")

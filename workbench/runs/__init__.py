@@ -6,12 +6,35 @@ cancel, resume), `results` (history, verdicts, curves). Layer 5.
 
 from __future__ import annotations
 
-from workbench.runs.folders import ACTIVE, CANCELLED, DONE, FAILED, INVALID, QUEUED, RUNNING, STATE_ICONS, get_run, list_runs, log_tail, queued_runs, read_metrics
+from workbench.runs.folders import (
+    ACTIVE,
+    CANCELLED,
+    DONE,
+    FAILED,
+    INVALID,
+    QUEUED,
+    RUNNING,
+    STATE_ICONS,
+    get_run,
+    list_runs,
+    log_tail,
+    queued_runs,
+    read_metrics,
+)
 from workbench.runs.overrides import default_text, overrides_from_form
 from workbench.runs.processes import python_env
 from workbench.runs.queue import cancel, ensure_supervisor, pump, resume, submit, supervise
 from workbench.runs.reproductions import describe, list_reproductions, reproduction_for_paper
-from workbench.runs.results import attach_run_to_notes, claim_rows, compare, correctness_lines, curves_figure, environment, format_table, history_rows
+from workbench.runs.results import (
+    attach_run_to_notes,
+    claim_rows,
+    compare,
+    correctness_lines,
+    curves_figure,
+    environment,
+    format_table,
+    history_rows,
+)
 
 __all__ = [
     "ACTIVE",

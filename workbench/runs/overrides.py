@@ -1,13 +1,12 @@
-"""`--set key=value` overrides of a reproduction's Config, typed and checked before launch.
+"""The one `--set key=value` grammar: typed overrides of a reproduction's Config.
 
-The child checks them again (`reproductions.common.config` is the authority); this copy exists
-because importing that package imports torch, and the app and the CLI must not. It reads the
-annotations `python -m reproductions describe` prints ("int | None", "tuple[int, ...]",
-"Literal['a', 'b']") into typing objects with `ast`, parses each value with
-`ast.literal_eval` (a bare word is a string), and refuses an unknown key, a wrong type, an
-absurd number (`number_problem`) or a value outside the contract every Config keeps
-(`steps` >= 1, `lr` > 0, ...) in one line. tests/test_runs.py checks that this parser and the
-reproductions' agree; `number_problem` is the one rule both apply.
+Used twice with the same code: before launch, by the app and the CLI (which must not import
+torch, so they read the annotations `python -m reproductions describe` prints, "int | None",
+"tuple[int, ...]", "Literal['a', 'b']", into typing objects with `ast`), and in the child, by
+`reproductions.common.config.apply_overrides` on the real dataclass. A value is parsed with
+`ast.literal_eval` (never `exec`; a bare word is a string), coerced to its annotation
+(`coerce`), and refused in one line for a wrong type, an absurd number (`number_problem`) or,
+before launch, a value outside the contract every Config keeps (`steps` >= 1, `lr` > 0, ...).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import math
+import types
 import typing
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -31,8 +31,8 @@ CONTRACT_POSITIVE = ("lr",)
 MAX_CONFIG_NUMBER = 2**31 - 1
 
 
-class OverrideError(WorkbenchError, ValueError):
-    """A `--set key=value` override refused before launch: unknown key, wrong type, range."""
+class ConfigError(WorkbenchError, ValueError):
+    """A bad config value (a `--set` override, a config file, a data setting); one line."""
 
 
 # --- annotations and values ---------------------------------------------------------------------
@@ -63,7 +63,7 @@ def parse_type(text: str) -> Any:
     try:
         return _type_of(ast.parse(text, mode="eval").body)
     except (SyntaxError, ValueError, KeyError) as exc:
-        raise OverrideError(f"cannot read the annotation {text!r}: {exc}") from None
+        raise ConfigError(f"cannot read the annotation {text!r}: {exc}") from None
 
 
 def _type_of(node: ast.AST) -> Any:
@@ -91,30 +91,30 @@ def _type_of(node: ast.AST) -> Any:
     raise ValueError(f"unsupported annotation {ast.unparse(node)!r}")
 
 
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """`value` converted to `tp` as the reproductions' `--set` does, or OverrideError."""
+def coerce(value: Any, tp: Any, key: str) -> Any:
+    """`value` converted to `tp` (an int to float, a list to tuple), or ConfigError."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if tp is Any:
         return value
-    if origin is typing.Union:
+    if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         for arg in (a for a in args if a is not type(None)):
-            with contextlib.suppress(OverrideError):
-                return _coerce(value, arg, key)
-        raise OverrideError(f"{key} must be {_shown_type(tp)}, got {value!r}")
+            with contextlib.suppress(ConfigError):
+                return coerce(value, arg, key)
+        raise ConfigError(f"{key} must be {type_name(tp)}, got {value!r}")
     if origin is typing.Literal:
         if value in args:
             return value
-        raise OverrideError(f"{key} must be one of {', '.join(map(repr, args))}, got {value!r}")
+        raise ConfigError(f"{key} must be one of {', '.join(map(repr, args))}, got {value!r}")
     if origin in (tuple, list):
         if not isinstance(value, (tuple, list)):
-            raise OverrideError(f"{key} must be a {_shown_type(tp)}, got {value!r}")
+            raise ConfigError(f"{key} must be a {type_name(tp)}, got {value!r}")
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
-                raise OverrideError(f"{key} must have {len(args)} items, got {len(value)}")
-            return tuple(_coerce(v, a, key) for v, a in zip(value, args, strict=True))
-        return origin(_coerce(v, args[0] if args else Any, key) for v in value)
+                raise ConfigError(f"{key} must have {len(args)} items, got {len(value)}")
+            return tuple(coerce(v, a, key) for v, a in zip(value, args, strict=True))
+        return origin(coerce(v, args[0] if args else Any, key) for v in value)
     checks = {bool: lambda v: isinstance(v, bool),
               int: lambda v: isinstance(v, int) and not isinstance(v, bool),
               float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
@@ -123,16 +123,18 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if checks[tp](value):
             problem = number_problem(key, value, tp) if tp in (int, float) else None
             if problem:
-                raise OverrideError(problem)
+                raise ConfigError(problem)
             return float(value) if tp is float else value
-        article = "an" if tp is int else "a"
-        raise OverrideError(f"{key} must be {'True or False' if tp is bool else article + ' ' + tp.__name__}"
-                            f", got {value!r}")
-    raise OverrideError(f"{key} has an unsupported annotation {_shown_type(tp)}")
+        wanted = {bool: "True or False", int: "an int", float: "a float", str: "a string"}[tp]
+        raise ConfigError(f"{key} must be {wanted}, got {value!r}")
+    raise ConfigError(f"{key} has an unsupported annotation {type_name(tp)}")
 
 
-def _shown_type(tp: Any) -> str:
-    return tp.__name__ if isinstance(tp, type) else str(tp).replace("typing.", "")
+def type_name(tp: Any) -> str:
+    """A readable annotation: `int`, `float | None`, `tuple[int, ...]`."""
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
 
 
 def parse_value(text: str, tp: Any, key: str) -> Any:
@@ -149,13 +151,13 @@ def parse_value(text: str, tp: Any, key: str) -> Any:
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             value = stripped  # TypeError: '{[]}' builds an unhashable key
     try:
-        return _coerce(value, tp, key)
-    except OverrideError:
+        return coerce(value, tp, key)
+    except ConfigError:
         if isinstance(value, str):
             raise
         try:  # `--set data_root=2024` means the text for a `str` field
-            return _coerce(stripped, tp, key)
-        except OverrideError:
+            return coerce(stripped, tp, key)
+        except ConfigError:
             pass
         raise
 
@@ -166,15 +168,16 @@ def parse_value(text: str, tp: Any, key: str) -> Any:
 def _check_range(key: str, value: Any) -> None:
     low = CONTRACT_MINIMUMS.get(key)
     if low is not None and isinstance(value, int) and value < low:
-        raise OverrideError(f"{key} must be >= {low}, got {value}")
+        raise ConfigError(f"{key} must be >= {low}, got {value}")
     if key in CONTRACT_POSITIVE and isinstance(value, (int, float)) and not value > 0:
-        raise OverrideError(f"{key} must be > 0, got {value}")
+        raise ConfigError(f"{key} must be > 0, got {value}")
 
 
 def split_override(item: str) -> tuple[str, str]:
+    """`"key=value"` as `(key, value)`, or ConfigError."""
     key, sep, value = item.partition("=")
     if not sep or not key.strip():
-        raise OverrideError(f"an override is key=value, got {item!r}")
+        raise ConfigError(f"--set expects key=value, got {item!r}")
     return key.strip(), value
 
 
@@ -182,11 +185,11 @@ def validate_overrides(repro: Reproduction, preset: str,
                        overrides: Mapping[str, str] | Sequence[str]) -> dict[str, str]:
     """`{key: text}` after checking the preset, each key, type and contract range.
 
-    Raises OverrideError (one line naming the key) for an unknown preset or key, a value of the
+    Raises ConfigError (one line naming the key) for an unknown preset or key, a value of the
     wrong type, `steps`/`batch_size` < 1, `seed` < 0 or `lr` <= 0.
     """
     if preset not in repro.presets:
-        raise OverrideError(f"{repro.name} has no preset '{preset}'; available: "
+        raise ConfigError(f"{repro.name} has no preset '{preset}'; available: "
                             f"{', '.join(repro.presets)}")
     pairs = overrides.items() if isinstance(overrides, Mapping) else map(split_override, overrides)
     checked: dict[str, str] = {}
@@ -229,7 +232,7 @@ def overrides_from_form(repro: Reproduction, preset: str,
             if not text and type(None) in typing.get_args(f.annotation):
                 text = "None"
             elif not text and f.annotation is not str:
-                raise OverrideError(f"{name} is empty; give a {f.type} or the preset's "
+                raise ConfigError(f"{name} is empty; give a {f.type} or the preset's "
                                     f"default {default_text(f, preset)!r}")
         else:
             text = repr(raw)

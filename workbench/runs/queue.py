@@ -28,11 +28,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from workbench.runs import processes as run_processes
 from workbench.errors import WorkbenchError
 from workbench.fileio import atomic_write_text
-from workbench.runs.overrides import OverrideError, validate_overrides
-from workbench.runs.reproductions import describe
+from workbench.runs import processes as run_processes
 from workbench.runs.folders import (
     ACTIVE,
     CANCELLED,
@@ -46,6 +44,8 @@ from workbench.runs.folders import (
     one_line,
     read_json,
 )
+from workbench.runs.overrides import ConfigError, validate_overrides
+from workbench.runs.reproductions import describe
 from workbench.workspace import Workspace, validate_slug
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def submit(ws: Workspace, name: str, preset: str | None = None,
     preset = preset or repro.default_preset()
     checked = validate_overrides(repro, preset, overrides)
     if checkpoint_every is not None and checkpoint_every < 1:
-        raise OverrideError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+        raise ConfigError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     folder = _new_folder(ws, name)
     _write_json(folder / "request.json", {
         "name": name, "preset": preset, "overrides": checked,

@@ -10,7 +10,6 @@ reproduction (or of `reproductions/common/`) changes.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from typing import Any
 
 from workbench.errors import WorkbenchError, closest
 from workbench.fileio import write_cache_bytes
-from workbench.runs.overrides import OverrideError, parse_type
+from workbench.runs.overrides import ConfigError, parse_type
 from workbench.runs.processes import python_env
 from workbench.workspace import Workspace, validate_slug
 
@@ -78,7 +77,7 @@ class Reproduction:
         known = [f.name for f in self.fields]
         close = closest(name, known)
         hint = f"did you mean '{close}'?" if close else f"known keys: {', '.join(known)}"
-        raise OverrideError(f"{self.name} has no config key '{name}'; {hint}")
+        raise ConfigError(f"{self.name} has no config key '{name}'; {hint}")
 
     def default_preset(self) -> str:
         return "mini" if "mini" in self.presets else self.presets[0]
