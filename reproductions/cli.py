@@ -3,11 +3,13 @@
 ```
 python -m reproductions list [--json]
 python -m reproductions run NAME --preset mini --set lr=1e-3 --out runs/x [--resume]
-python -m reproductions check NAME [--out DIR]     # runs `mini`; exit 1 if a claim fails
+python -m reproductions check NAME [--seeds 5]     # runs `mini`; exit 1 if a claim fails
+                                                    # or could not be evaluated
 python -m reproductions describe NAME --json        # Config fields, presets and claims
 torchrun --nproc_per_node=2 -m reproductions run resnet --preset mini
 ```
-Exit status: 0 success, 1 a claim expected to hold did not, 2 bad input (one line on stderr).
+Exit status: 0 success, 1 a claim expected to hold did not, a claim was not evaluated, or the
+preset evaluates none (`tiny` is a smoke test), 2 bad input (one line on stderr).
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def cmd_describe(args) -> int:
         "variants": {p: list(variants_of(module, c)) for p, c in module.PRESETS.items()},
         "claim_list": [
             {"id": c.id, "text": c.text, "paper": c.paper, "source": c.source,
-             "expected": c.expected, "presets": list(c.presets)}
+             "expected": c.expected, "presets": list(c.presets) if c.margins else [],
+             "needs": c.needs}
             for c in module.CLAIMS
         ],
     }
@@ -113,9 +116,40 @@ def _execute(args, preset: str, out: Path) -> dict:
 
 
 def _print_claims(result: dict) -> None:
+    for name, metrics in result.get("baselines", {}).items():
+        print(f"baseline {name}: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
     for c in result["claims"]:
         measured = f"  [{c['measured']}]" if c["measured"] else ""
-        print(f"{c['verdict']:<28} {c['id']}: {c['text']}{measured}")
+        margin = (f"  margin {c['margin']:+.3g} over {', '.join(c['compared_with'])}"
+                  if c.get("margin") is not None else "")
+        print(f"{c['verdict']:<28} {c['id']}: {c['text']}{measured}{margin}")
+
+
+def _smoke_test(args) -> bool:
+    """True (and says so) when the preset evaluates no claim: `check` would check nothing."""
+    from reproductions.common.claims import evaluated_for
+
+    module = _module(args.name)
+    if evaluated_for(module.CLAIMS, args.preset):
+        return False
+    meant = sorted({p for c in module.CLAIMS if c.margins is not None for p in c.presets})
+    print(f"{args.name}: preset '{args.preset}' is a smoke test and evaluates no claim; "
+          f"check a preset that does: {', '.join(meant) or 'none has claims yet'}")
+    return True
+
+
+def _verdict_line(name: str, rows: list[dict]) -> str:
+    from reproductions.common.claims import NOT_EVALUATED, failed
+
+    bad = failed(rows)
+    unevaluated = [r["id"] for r in rows if r["verdict"] == NOT_EVALUATED]
+    checked = [r["id"] for r in rows if r["margin"] is not None]
+    if unevaluated:
+        return (f"{name}: {len(unevaluated)} claim(s) not evaluated ({', '.join(unevaluated)}): "
+                f"this run lacks what they compare; evaluated: {', '.join(checked) or 'none'}")
+    if bad:
+        return f"{name}: {len(bad)} claim(s) expected to hold did not ({', '.join(r['id'] for r in bad)})"
+    return f"{name}: every claim expected to hold held; evaluated: {', '.join(checked)}"
 
 
 def cmd_run(args) -> int:
@@ -135,6 +169,8 @@ def cmd_run(args) -> int:
 def cmd_check(args) -> int:
     from reproductions.common.claims import failed
 
+    if _smoke_test(args):
+        return 1
     if args.seeds:
         return _check_seeds(args)
     with tempfile.TemporaryDirectory(prefix=f"check-{args.name}-") as tmp:
@@ -142,17 +178,16 @@ def cmd_check(args) -> int:
     if int(os.environ.get("RANK", 0)) != 0:
         return 0
     _print_claims(result)
-    bad = failed(result["claims"])
-    print(f"{args.name}: {len(bad)} claim(s) expected to hold did not" if bad
-          else f"{args.name}: every claim expected to hold held ({result['wall_time_s']:.0f} s)")
-    return 1 if bad else 0
+    print(f"{_verdict_line(args.name, result['claims'])} ({result['wall_time_s']:.0f} s)")
+    return 1 if failed(result["claims"]) else 0
 
 
 def _check_seeds(args) -> int:
-    """`check --seeds N`: seeds 0..N-1; each claim expected to hold must hold for >= 80%."""
-    from reproductions.common.claims import REPRODUCED
+    """`check --seeds N`: seeds 0..N-1; each claim expected to hold must hold for >= 80% of
+    them, and every evaluated claim's margins are printed with their mean and 95% interval."""
+    from reproductions.common.claims import NOT_EVALUATED, REPRODUCED, mean_interval
 
-    held: dict[str, list[str]] = {}
+    rows: dict[str, list[dict]] = {}
     base = list(args.set)
     with tempfile.TemporaryDirectory(prefix=f"check-{args.name}-") as tmp:
         root = Path(args.out) if args.out else Path(tmp)
@@ -162,13 +197,24 @@ def _check_seeds(args) -> int:
             print(f"seed {seed} ({result['wall_time_s']:.0f} s)")
             _print_claims(result)
             for c in result["claims"]:
-                if c["expected"] and c["verdict"] != "not applicable":
-                    held.setdefault(c["id"], []).append(c["verdict"])
+                if c["verdict"] != "not applicable":
+                    rows.setdefault(c["id"], []).append(c)
     need = math.ceil(0.8 * args.seeds)
-    short = [cid for cid, v in held.items() if v.count(REPRODUCED) < need]
-    for cid, v in held.items():
-        print(f"{cid}: held for {v.count(REPRODUCED)} of {args.seeds} seeds")
-    return 1 if short else 0
+    short = []
+    for cid, cs in rows.items():
+        held = sum(c["verdict"] == REPRODUCED for c in cs)
+        if any(c["verdict"] == NOT_EVALUATED for c in cs) or (cs[0]["expected"] and held < need):
+            short.append(cid)
+        line = f"{cid}: held for {held} of {args.seeds} seeds"
+        for against in cs[0]["compared_with"]:
+            values = [c["margins"][against] for c in cs if against in c["margins"]]
+            mean, half = mean_interval(values)
+            line += f"; margin over {against} {mean:+.3g} ± {half:.2g}"
+        print(line + ("" if cs[0]["expected"] else " (not expected in miniature)"))
+    print(f"{args.name}: " + (f"{len(short)} claim(s) short of {need} of {args.seeds} seeds or not "
+                              f"evaluated: {', '.join(short)}" if short else
+                              f"every claim expected to hold held in >= {need} of {args.seeds} seeds"))
+    return 1 if short or not rows else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -304,8 +304,8 @@ CLAIMS = [
         "of the same depth trains far better (the degradation problem, solved).",
         paper="plain-56 has higher training error than plain-20 on CIFAR-10; ResNet-56 lower",
         source="Fig. 1, Fig. 6",
-        predicate=lambda m: _loss(m, "plain-56") > _loss(m, "plain-20")
-        and _loss(m, "plain-56") > 5 * _loss(m, "residual-56"),
+        margins=lambda m: {"plain-20": _loss(m, "plain-56") - _loss(m, "plain-20"),
+                           "residual-56": _loss(m, "plain-56") - 5 * _loss(m, "residual-56")},
         measured=lambda m: ", ".join(f"{v} train loss {_loss(m, v):.3f}" for v in m),
     ),
     Claim(
@@ -315,7 +315,7 @@ CLAIMS = [
         paper="ResNet-56 6.97% vs ResNet-20 8.75% test error; deeper ResNets have lower "
         "training error",
         source="Table 6, Fig. 6 (middle)",
-        predicate=lambda m: _acc(m, "residual-56") >= _acc(m, "residual-20") - 0.02,
+        margins=lambda m: {"residual-20": _acc(m, "residual-56") - _acc(m, "residual-20") + 0.02},
         measured=lambda m: f"training accuracy: residual-20 {_acc(m, 'residual-20'):.3f}, "
         f"residual-56 {_acc(m, 'residual-56'):.3f}, plain-56 {_acc(m, 'plain-56'):.3f}",
     ),

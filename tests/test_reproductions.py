@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,7 +16,7 @@ import torch
 
 from reproductions import REPRODUCTIONS, get
 from reproductions.cli import main as repro_main
-from reproductions.common.claims import VERDICTS, Claim
+from reproductions.common.claims import NOT_APPLICABLE, Claim
 from reproductions.common.config import (
     ConfigError,
     apply_overrides,
@@ -86,7 +85,7 @@ def test_module_exposes_the_contract(name):
         assert isinstance(claim, Claim)
         assert claim.paper and claim.source, f"{claim.id}: quote the paper and say where"
         assert set(claim.presets) <= set(module.PRESETS), claim.id
-    assert any(c.predicate is not None and "mini" in c.presets for c in module.CLAIMS), \
+    assert any(c.margins is not None and "mini" in c.presets for c in module.CLAIMS), \
         "the miniature must make at least one checkable claim"
 
 
@@ -164,7 +163,9 @@ def test_tiny_run_writes_a_complete_result(name, tmp_path):
     for metrics in result["metrics"].values():
         assert metrics and all(isinstance(v, float) for v in metrics.values())
     assert {c["id"] for c in result["claims"]} == {c.id for c in module.CLAIMS}
-    assert all(c["verdict"] in VERDICTS for c in result["claims"])
+    # tiny is a smoke test: it evaluates no claim, and says so rather than "held"
+    assert {c["verdict"] for c in result["claims"]} == {NOT_APPLICABLE}
+    assert isinstance(result["baselines"], dict)
     assert json.loads((tmp_path / "run" / "status.json").read_text())["state"] == "done"
 
 
@@ -262,4 +263,4 @@ def test_cli_list_json_names_every_registered_module(capsys):
     assert repro_main(["list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == list(REPRODUCTIONS)
-    assert all(math.isfinite(r["claims"]) and "mini" in r["presets"] for r in rows)
+    assert all(r["claims"] >= 1 and "mini" in r["presets"] for r in rows)

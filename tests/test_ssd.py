@@ -322,7 +322,7 @@ def test_mini_claims_compare_the_variants():
 
 @pytest.mark.slow
 def test_mini_claims_hold_for_at_least_4_of_5_seeds(tmp_path):
-    held = {c.id: 0 for c in ssd.CLAIMS if c.predicate is not None and c.expected}
+    held = {c.id: 0 for c in ssd.CLAIMS if c.margins is not None and c.expected}
     for seed in range(5):
         cfg = dataclasses.replace(ssd.PRESETS["mini"], seed=seed)
         result = run(ssd, cfg, "mini", tmp_path / f"seed{seed}", name="ssd")

@@ -16,10 +16,12 @@ from reproductions.cli import main as repro_main
 from reproductions.common import data as D
 from reproductions.common.claims import (
     NOT_APPLICABLE,
+    NOT_EVALUATED,
     NOT_REPRODUCED,
     NOT_REPRODUCED_IN_MINIATURE,
     REPRODUCED,
     Claim,
+    failed,
     verdict,
 )
 from reproductions.common.config import ConfigError
@@ -57,7 +59,7 @@ def classifier_module(**overrides) -> types.SimpleNamespace:
         return D.classification_metrics(model, eval_data)
 
     claims = [Claim("learns", "it learns", "n/a", "none",
-                    predicate=lambda m: m["main"]["accuracy"] > 0.0, presets=("tiny",))]
+                    margins=lambda m: {"nothing": m["main"]["accuracy"]}, presets=("tiny",))]
     module = types.SimpleNamespace(PAPER="toy", Config=Config, PRESETS={"tiny": Config()},
                                    build_model=build_model, build_data=build_data,
                                    training_step=training_step, evaluate=evaluate, CLAIMS=claims)
@@ -171,17 +173,27 @@ def test_gradient_clipping_bounds_the_step_when_the_config_asks_for_it():
         assert ((after - before).norm() <= 1e-3 + 1e-6) == bounded
 
 
-def test_claim_verdicts_cover_all_four_outcomes():
-    holds = Claim("a", "t", "p", "Fig. 1", predicate=lambda m: m["main"]["x"] > 1)
-    hoped = Claim("b", "t", "p", "Fig. 1", predicate=lambda m: m["main"]["x"] > 1, expected=False)
-    number = Claim("c", "t", "p", "Table 1")
-    metrics = {"main": {"x": 0.5}}
-    assert verdict(holds, "mini", {"main": {"x": 2.0}})["verdict"] == REPRODUCED
-    assert verdict(holds, "mini", metrics)["verdict"] == NOT_REPRODUCED
-    assert verdict(hoped, "mini", metrics)["verdict"] == NOT_REPRODUCED_IN_MINIATURE
-    assert verdict(number, "mini", metrics)["verdict"] == NOT_APPLICABLE
-    assert verdict(holds, "tiny", metrics)["verdict"] == NOT_APPLICABLE
-    assert verdict(holds, "mini", {"other": {}})["verdict"] == NOT_APPLICABLE  # variant missing
+def test_claim_verdicts_come_from_margins_over_what_the_claim_compares_with():
+    holds = Claim("a", "t", "p", "Fig. 1", margins=lambda m: {"ctrl": m["main"]["x"] - m["ctrl"]["x"],
+                                                             "knn": m["main"]["x"] - m["knn"]["x"]})
+    hoped = Claim("b", "t", "p", "Fig. 1", margins=holds.margins, expected=False)
+    number = Claim("c", "t", "p", "Table 1", needs="preset paper on ImageNet")
+    good = {"main": {"x": 2.0}, "ctrl": {"x": 1.0}, "knn": {"x": 1.5}}
+    row = verdict(holds, "mini", good)
+    assert row["verdict"] == REPRODUCED and row["compared_with"] == ["ctrl", "knn"]
+    assert row["margin"] == 0.5 and row["margins"] == {"ctrl": 1.0, "knn": 0.5}
+    beaten = {**good, "knn": {"x": 2.5}}  # above the control, below a trivial baseline
+    assert verdict(holds, "mini", beaten)["verdict"] == NOT_REPRODUCED
+    assert verdict(holds, "mini", beaten)["margin"] == -0.5
+    assert verdict(hoped, "mini", beaten)["verdict"] == NOT_REPRODUCED_IN_MINIATURE
+    assert verdict(number, "mini", good)["verdict"] == NOT_APPLICABLE
+    assert verdict(number, "mini", good)["needs"] == "preset paper on ImageNet"
+    assert verdict(holds, "tiny", good)["verdict"] == NOT_APPLICABLE
+    missing = verdict(holds, "mini", {"main": {"x": 2.0}})  # --set dropped the control
+    assert missing["verdict"] == NOT_EVALUATED and "'ctrl'" in missing["measured"]
+    assert failed([missing]) == [missing] and failed([row]) == []
+    nan = verdict(holds, "mini", {**good, "ctrl": {"x": float("nan")}})
+    assert nan["verdict"] == NOT_EVALUATED
 
 
 def test_cli_run_then_resume_of_a_finished_run_does_not_train_again(tmp_path, capsys):
@@ -198,13 +210,64 @@ def test_cli_run_then_resume_of_a_finished_run_does_not_train_again(tmp_path, ca
 def test_cli_check_exits_1_when_a_claim_expected_to_hold_fails(tmp_path, capsys, monkeypatch):
     from reproductions import REPRODUCTIONS
 
-    impossible = Claim("never", "cannot hold", "p", "Fig. 0", predicate=lambda m: False,
+    impossible = Claim("never", "cannot hold", "p", "Fig. 0", margins=lambda m: {"ctrl": -1.0},
                        presets=("tiny",))
     module = classifier_module(CLAIMS=[impossible])
     monkeypatch.setitem(REPRODUCTIONS, "toy", module)
     assert repro_main(["check", "toy", "--preset", "tiny", "--quiet"]) == 1
     out = capsys.readouterr().out
-    assert f"{NOT_REPRODUCED:<28} never" in out and "1 claim(s) expected to hold did not" in out
+    assert f"{NOT_REPRODUCED:<28} never" in out and "1 claim(s) expected to hold did not (never)" in out
+
+
+def test_baselines_are_computed_in_the_run_and_claims_compare_against_them(tmp_path):
+    def majority(cfg):  # the trivial baseline on the run's own split
+        _, (x, y) = module.build_data(cfg)
+        return {"majority class": {"accuracy": float((y == y.mode().values).float().mean())}}
+
+    beats = Claim("beats-majority", "t", "p", "Fig. 0", presets=("tiny",),
+                  margins=lambda m: {"majority class": m["main"]["accuracy"]
+                                     - m["majority class"]["accuracy"] + 1.0})
+    module = classifier_module(CLAIMS=[beats], baselines=majority)
+    result = run(module, Config(steps=2), "tiny", tmp_path / "r", name="toy")
+    share = result["baselines"]["majority class"]["accuracy"]
+    assert 0.3 < share < 0.6 and "majority class" not in result["metrics"]
+    row = result["claims"][0]
+    assert row["compared_with"] == ["majority class"]
+    assert row["margin"] == pytest.approx(result["metrics"]["main"]["accuracy"] - share + 1.0)
+    saved = json.loads((tmp_path / "r" / "result.json").read_text())
+    assert saved["baselines"] == result["baselines"]
+    clash = classifier_module(baselines=lambda cfg: {"main": {"accuracy": 0.5}})
+    with pytest.raises(ConfigError, match="baseline 'main' has the name of a variant"):
+        run(clash, Config(steps=1), "tiny", tmp_path / "c", name="toy")
+
+
+def test_check_that_evaluated_nothing_fails_and_names_the_claims(tmp_path, capsys, monkeypatch):
+    """`--set` can drop the variant a claim compares against: the claim is not evaluated, and
+    `check` must not print that everything held."""
+    from reproductions import REPRODUCTIONS
+
+    needs_control = Claim("vs-control", "beats the control", "p", "Fig. 0",
+                          margins=lambda m: {"control": 1 - m["control"]["accuracy"]},
+                          presets=("tiny",))
+    monkeypatch.setitem(REPRODUCTIONS, "toy", classifier_module(CLAIMS=[needs_control]))
+    assert repro_main(["check", "toy", "--preset", "tiny", "--set", "steps=1", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert f"{NOT_EVALUATED:<28} vs-control" in out and "this run has no 'control'" in out
+    assert "1 claim(s) not evaluated (vs-control)" in out and "every claim" not in out
+    args = ["check", "toy", "--preset", "tiny", "--set", "steps=1", "--quiet", "--seeds", "2"]
+    assert repro_main([*args, "--out", str(tmp_path / "s")]) == 1
+    assert "not evaluated: vs-control" in capsys.readouterr().out
+
+
+def test_check_on_a_smoke_test_preset_says_so_and_fails_without_training(capsys, monkeypatch):
+    from reproductions import REPRODUCTIONS
+
+    mini_only = Claim("mini-only", "t", "p", "Fig. 0", margins=lambda m: {"x": 1.0})
+    module = classifier_module(CLAIMS=[mini_only], build_data=None)  # training would crash
+    monkeypatch.setitem(REPRODUCTIONS, "toy", module)
+    assert repro_main(["check", "toy", "--preset", "tiny", "--quiet"]) == 1
+    assert ("preset 'tiny' is a smoke test and evaluates no claim; check a preset that does: "
+            "mini") in capsys.readouterr().out
 
 
 def test_a_new_run_refuses_a_folder_that_already_holds_one(tmp_path):
@@ -221,10 +284,11 @@ def test_check_over_seeds_counts_how_often_each_claim_holds(tmp_path, capsys, mo
 
     # holds only for seeds 0..3: 4 of 5 is enough, 4 of 6 (< 80%) is not
     flaky = Claim("flaky", "holds for low seeds", "p", "Fig. 0",
-                  predicate=lambda m: m["main"]["seed"] < 4, presets=("tiny",))
+                  margins=lambda m: {"seed 4": 4 - m["main"]["seed"] - 0.5}, presets=("tiny",))
     module = classifier_module(CLAIMS=[flaky], evaluate=lambda model, data, cfg: {"seed": cfg.seed})
     monkeypatch.setitem(REPRODUCTIONS, "toy", module)
     args = ["check", "toy", "--preset", "tiny", "--set", "steps=1", "--quiet"]
     assert repro_main([*args, "--seeds", "5", "--out", str(tmp_path / "a")]) == 0
-    assert "flaky: held for 4 of 5 seeds" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "flaky: held for 4 of 5 seeds; margin over seed 4 +1.5 ± 2" in out
     assert repro_main([*args, "--seeds", "6", "--out", str(tmp_path / "b")]) == 1

@@ -1,18 +1,27 @@
-"""Claims: what a paper reports, and what its miniature must show, as checkable predicates.
+"""Claims: what a paper reports, and what its miniature must show, as comparisons made in one run.
 
-A claim's predicate reads the run's metrics, `{variant: {metric: value}}`. Its verdict is one of
-four strings the CLI prints and the app shows:
+A miniature claim compares the paper's method with what the paper argues against, in the same
+run, on the same split: a *control* (another variant of the run: plain vs residual, tanh vs
+ReLU, no position embedding) and, where the claim is about quality, *trivial baselines* (1-NN or
+logistic regression on pixels, distance to the nearest normal image, colour alone, copying the
+input). Its `margins` reads the run's metrics, `{variant or baseline: {metric: value}}`, and
+returns `{what it is compared with: advantage}`, each advantage measured in the claim's
+direction with the claim's threshold already taken off: the claim holds when every margin is
+positive. A claim that quotes a paper-scale number has no `margins`; `needs` says which preset
+and data would measure it.
 
 | verdict | when |
 |---|---|
-| `reproduced in miniature` | the predicate holds |
-| `not reproduced` | it does not, and the miniature was expected to show it (`check` fails) |
-| `not reproduced in miniature` | it does not, and we said beforehand the miniature cannot show it |
-| `not applicable` | no predicate (a paper-scale number), or a preset the claim is not about |
+| `reproduced in miniature` | every margin is positive |
+| `not reproduced` | one is not, and the miniature was expected to show it (`check` fails) |
+| `not reproduced in miniature` | one is not, and we said beforehand the miniature cannot show it |
+| `not evaluated` | the run lacks a variant or metric the comparison needs (`check` fails) |
+| `not applicable` | a paper-scale number, or a preset the claim is not about (`tiny`) |
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +29,12 @@ from typing import Any
 REPRODUCED = "reproduced in miniature"
 NOT_REPRODUCED = "not reproduced"
 NOT_REPRODUCED_IN_MINIATURE = "not reproduced in miniature"
+NOT_EVALUATED = "not evaluated"
 NOT_APPLICABLE = "not applicable"
-VERDICTS = (REPRODUCED, NOT_REPRODUCED, NOT_REPRODUCED_IN_MINIATURE, NOT_APPLICABLE)
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, NOT_REPRODUCED_IN_MINIATURE, NOT_EVALUATED,
+            NOT_APPLICABLE)
 
-Metrics = dict[str, dict[str, float]]  # {variant: {metric: value}}
+Metrics = dict[str, dict[str, float]]  # {variant or baseline: {metric: value}}
 
 
 @dataclass(frozen=True)
@@ -34,30 +45,36 @@ class Claim:
     text: str  # the claim in one sentence
     paper: str  # the paper's value as quoted, e.g. "plain-56 training error > plain-20"
     source: str  # table / figure / section, e.g. "Fig. 6 (left)"
-    predicate: Callable[[Metrics], bool] | None = None  # None: a paper-scale number only
+    # {control or baseline name: advantage in the claim's direction, threshold taken off};
+    # None: a paper-scale number only
+    margins: Callable[[Metrics], dict[str, float]] | None = None
     measured: Callable[[Metrics], str] | None = None  # the miniature's figures, for the report
     expected: bool = True  # False: we expect the miniature *not* to show it (say why in text)
     presets: tuple[str, ...] = field(default=("mini",))
+    needs: str = ""  # a paper-scale claim: the preset and data that would measure it
 
 
 def verdict(claim: Claim, preset: str, metrics: Metrics) -> dict[str, Any]:
-    """`{id, text, paper, source, expected, verdict, measured}` for one claim of one run."""
+    """One claim of one run: `{id, text, paper, source, expected, verdict, measured,
+    compared_with, margin, margins, needs}`; `margin` is the smallest margin (None if none)."""
     row: dict[str, Any] = {
-        "id": claim.id,
-        "text": claim.text,
-        "paper": claim.paper,
-        "source": claim.source,
-        "expected": claim.expected,
-        "measured": "",
+        "id": claim.id, "text": claim.text, "paper": claim.paper, "source": claim.source,
+        "expected": claim.expected, "measured": "", "compared_with": [], "margin": None,
+        "margins": {}, "needs": claim.needs,
     }
-    if claim.predicate is None or preset not in claim.presets:
+    if claim.margins is None or preset not in claim.presets:
         return {**row, "verdict": NOT_APPLICABLE}
     try:
-        holds = bool(claim.predicate(metrics))
+        margins = {str(k): float(v) for k, v in claim.margins(metrics).items()}
         row["measured"] = claim.measured(metrics) if claim.measured else ""
     except KeyError as err:  # a variant or metric this run did not produce (e.g. --set)
-        return {**row, "verdict": NOT_APPLICABLE, "measured": f"missing {err}"}
-    if holds:
+        return {**row, "verdict": NOT_EVALUATED, "measured": f"this run has no {err}"}
+    if not margins or not all(math.isfinite(v) for v in margins.values()):
+        return {**row, "verdict": NOT_EVALUATED, "margins": margins,
+                "measured": "no finite margin: the comparison could not be computed"}
+    row |= {"compared_with": list(margins), "margins": margins,
+            "margin": min(margins.values())}
+    if row["margin"] > 0:
         return {**row, "verdict": REPRODUCED}
     return {**row, "verdict": NOT_REPRODUCED if claim.expected else NOT_REPRODUCED_IN_MINIATURE}
 
@@ -66,6 +83,24 @@ def verdicts(claims: list[Claim], preset: str, metrics: Metrics) -> list[dict[st
     return [verdict(c, preset, metrics) for c in claims]
 
 
+def evaluated_for(claims: list[Claim], preset: str) -> list[str]:
+    """The ids of the claims `preset` is meant to evaluate (none for a smoke-test preset)."""
+    return [c.id for c in claims if c.margins is not None and preset in c.presets]
+
+
 def failed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows that make `check` fail: a claim expected to hold that did not."""
-    return [r for r in rows if r["verdict"] == NOT_REPRODUCED]
+    """The rows that make `check` fail: a claim expected to hold that did not, or one the run
+    could not evaluate (a check that checked nothing must not pass)."""
+    return [r for r in rows if r["verdict"] in (NOT_REPRODUCED, NOT_EVALUATED)]
+
+
+def mean_interval(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% interval (Student t; 0 for a single value)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, 0.0
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    t95 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 7: 2.447, 8: 2.365, 9: 2.306,
+           10: 2.262}.get(n, 1.96)
+    return mean, t95 * sd / math.sqrt(n)

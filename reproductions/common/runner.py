@@ -1,4 +1,5 @@
-"""Run one reproduction into a run folder: every variant, its evaluation, the claims' verdicts."""
+"""Run one reproduction into a run folder: every variant, its evaluation, the trivial baselines
+on the same split (a module's optional `baselines(cfg)`), the claims' verdicts."""
 
 from __future__ import annotations
 
@@ -39,6 +40,17 @@ def training_curve(folder: Path, variant: str) -> list[dict]:
 
 def variants_of(module, cfg) -> dict[str, Any]:
     return module.variants(cfg) if hasattr(module, "variants") else {"main": cfg}
+
+
+def baselines_of(module, cfg, variants: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """`{baseline: {metric: value}}` from the module's `baselines(cfg)` (none if it has none);
+    a baseline's name must not be a variant's, since claims read both from one mapping."""
+    if not hasattr(module, "baselines"):
+        return {}
+    found = {str(b): {k: float(v) for k, v in m.items()} for b, m in module.baselines(cfg).items()}
+    if clash := sorted(set(found) & set(variants)):
+        raise ConfigError(f"baseline {clash[0]!r} has the name of a variant; rename one")
+    return found
 
 
 def run(module, cfg, preset: str, out: str | Path, *, name: str | None = None,
@@ -90,9 +102,15 @@ def run(module, cfg, preset: str, out: str | Path, *, name: str | None = None,
                 dist.barrier()
             timing[variant] = round(time.monotonic() - t0, 2)
             done += vcfg.steps
+        t0 = time.monotonic()
+        baselines = baselines_of(module, cfg, runs) if rank == 0 else {}
+        if baselines:
+            timing["baselines"] = round(time.monotonic() - t0, 2)
+            log.info("baselines: %s", baselines)
         result = {
             "name": name, "paper": module.PAPER, "preset": preset,
-            "metrics": metrics, "claims": verdicts(module.CLAIMS, preset, metrics),
+            "metrics": metrics, "baselines": baselines,
+            "claims": verdicts(module.CLAIMS, preset, {**baselines, **metrics}),
             "seed": cfg.seed, "device": str(dev), "world_size": world,
             "torch": torch.__version__, "python": platform.python_version(),
             "git_commit": git_commit(), "wall_time_s": round(time.monotonic() - started, 2),
