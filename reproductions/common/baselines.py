@@ -1,0 +1,74 @@
+"""Trivial baselines a miniature's claim must beat, computed in the same run on the same split.
+
+A miniature shows something about its paper only where a method with no learning in it (or
+almost none) does worse: 1-NN and logistic regression on raw pixels for a classifier, the
+distance to the nearest or to the mean normal image for an anomaly score. Each function takes
+the split as tensors and returns one number; a module's `baselines(cfg)` names them
+(`{"1-NN pixels": {"accuracy": ...}}`) and its claims' `margins` compare against them.
+scikit-learn (already a dependency: `load_digits`) does the fitting: a well-tested logistic
+regression is not this project's value.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+
+def _flat(x: torch.Tensor) -> np.ndarray:
+    return x.reshape(len(x), -1).double().numpy()
+
+
+def _sq_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances, rows of `a` to rows of `b` (blocks keep memory small)."""
+    bb = (b * b).sum(1)
+    out = np.empty((len(a), len(b)))
+    for i in range(0, len(a), 1024):
+        block = a[i:i + 1024]
+        out[i:i + 1024] = (block * block).sum(1)[:, None] - 2 * block @ b.T + bb[None, :]
+    return np.maximum(out, 0.0)
+
+
+def nearest_neighbour_accuracy(train_x: torch.Tensor, train_y: torch.Tensor,
+                               test_x: torch.Tensor, test_y: torch.Tensor) -> float:
+    """Test accuracy of 1-NN on the raw values (Euclidean)."""
+    nearest = _sq_distances(_flat(test_x), _flat(train_x)).argmin(1)
+    return float((train_y.numpy()[nearest] == test_y.numpy()).mean())
+
+
+def logistic_regression_accuracy(train_x: torch.Tensor, train_y: torch.Tensor,
+                                 test_x: torch.Tensor, test_y: torch.Tensor,
+                                 max_iter: int = 500) -> float:
+    """Test accuracy of multinomial logistic regression on the raw values (standardised)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+    with warnings.catch_warnings():  # not converging in max_iter is fine for a baseline
+        warnings.simplefilter("ignore")
+        model.fit(_flat(train_x), train_y.numpy())
+    return float((model.predict(_flat(test_x)) == test_y.numpy()).mean())
+
+
+def auroc(scores: np.ndarray | torch.Tensor, is_anomaly: np.ndarray | torch.Tensor) -> float:
+    """Area under the ROC curve of `scores` (higher = more anomalous)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(np.asarray(is_anomaly, dtype=int), np.asarray(scores)))
+
+
+def nearest_normal_auroc(normal_train_x: torch.Tensor, test_x: torch.Tensor,
+                         is_anomaly: torch.Tensor) -> float:
+    """AUROC of the distance from each test image to its nearest training (normal) image."""
+    scores = _sq_distances(_flat(test_x), _flat(normal_train_x)).min(1)
+    return auroc(scores, is_anomaly)
+
+
+def mean_normal_auroc(normal_train_x: torch.Tensor, test_x: torch.Tensor,
+                      is_anomaly: torch.Tensor) -> float:
+    """AUROC of the distance from each test image to the mean training (normal) image."""
+    mean = _flat(normal_train_x).mean(0, keepdims=True)
+    return auroc(_sq_distances(_flat(test_x), mean)[:, 0], is_anomaly)
