@@ -272,7 +272,7 @@ def test_questions_are_drawn_from_pass_three_and_question_lines(session_handout)
         ("That degradation is an optimisation problem.", ("alice",))]
     assert groups["Open questions"] == [
         ("Why is option B used on ImageNet but option A on CIFAR?", ("alice",))]
-    assert groups["Future work"] == [("Study depth against data size.", ("bob",))]
+    assert groups["Ideas for future work"] == [("Study depth against data size.", ("bob",))]
 
 
 def test_a_paper_without_notes_pdf_or_run_says_what_is_missing(session_handout):

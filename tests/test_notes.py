@@ -22,6 +22,7 @@ from workbench.notes.method import (
     InvalidPass,
     budget_state,
     get_pass,
+    pass_fields,
     pass_material,
 )
 from workbench.notes.model import DONE, IN_PROGRESS, FiveCsMissing, apply_form, form_values
@@ -104,14 +105,14 @@ def test_note_file_is_readable_markdown_with_front_matter(ws):
 
 
 _heading_lines = st.sampled_from(
-    [f"## {h}" for _, h in notes.TEXT_FIELDS] + ["\\## Category", "\\\\## Summary  ", "---",
+    [f"## {f.heading}" for f in notes.TEXT_FIELDS] + ["\\## Category", "\\\\## Summary  ", "---",
                                                  "# title", "## Other", "", "  ", "\r"])
 _texts = st.lists(st.one_of(_heading_lines, st.text(st.characters(
     blacklist_categories=("Cs",)), max_size=30)), max_size=8).map("\n".join)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(key=st.sampled_from([k for k, _ in notes.TEXT_FIELDS]), text=_texts, preamble=_texts)
+@given(key=st.sampled_from([f.key for f in notes.TEXT_FIELDS]), text=_texts, preamble=_texts)
 def test_any_typed_text_round_trips_exactly(key, text, preamble):
     note = dataclasses.replace(notes.new_note("resnet", "alice"),
                                preamble=notes.normalize_text(preamble))
@@ -176,6 +177,124 @@ def test_plain_markdown_without_front_matter_is_read_as_body(ws):
     note, _ = load_note(ws, "resnet", "alice")
     assert note.contributions == "Residual blocks."
     assert note.preamble == "# notes"
+
+
+# a note as the app wrote it before the field labels were unified: its `## Headings` are the
+# file format and must keep loading, whatever the labels on the page say
+SHIPPED_FORMAT = """\
+---
+paper: resnet
+reader: alice
+pass1:
+  status: done
+  started: '2025-03-03T10:02:11+01:00'
+  finished: '2025-03-03T10:14:40+01:00'
+  minutes: 12.5
+  timer_started: null
+  checked:
+  - headings
+pass2:
+  status: in progress
+  started: '2025-03-04T09:00:00+01:00'
+  finished: null
+  minutes: 3
+  timer_started: null
+  checked: []
+pass3:
+  status: not started
+  started: null
+  finished: null
+  minutes: 0
+  timer_started: null
+  checked: []
+references_next:
+- batchnorm
+runs_consulted:
+- resnet-mini-1
+---
+
+# Deep Residual Learning: reading notes by alice
+
+## Pass 1 notes
+
+p1
+
+## Category
+
+cat
+
+## Context
+
+ctx
+
+## Correctness
+
+cor
+
+## Contributions
+
+con
+
+## Clarity
+
+cla
+
+## Pass 2 notes
+
+p2
+
+## Summary
+
+sum
+
+## Figures and graphs
+
+fig
+
+## Pass 3 notes
+
+p3
+
+## Assumptions challenged
+
+ass
+
+## What I would do differently
+
+dif
+
+## Future work
+
+fut
+"""
+
+
+def test_a_note_in_the_shipped_format_loads_every_field_and_saves_unchanged(ws):
+    path = ws.note_path("resnet", "alice")
+    path.parent.mkdir(parents=True)
+    path.write_text(SHIPPED_FORMAT)
+    note, version = load_note(ws, "resnet", "alice")
+    texts = {k: v for k, v in form_values(note).items() if not k.startswith("check_")}
+    assert texts == {
+        "p1_notes": "p1", "c_category": "cat", "c_context": "ctx", "c_correctness": "cor",
+        "c_contributions": "con", "c_clarity": "cla", "p2_notes": "p2", "summary": "sum",
+        "figures": "fig", "p3_notes": "p3", "assumptions": "ass", "differently": "dif",
+        "future_work": "fut", "references_next": "batchnorm", "runs_consulted": "resnet-mini-1"}
+    assert note.preamble == "# Deep Residual Learning: reading notes by alice"
+    assert render(note) == SHIPPED_FORMAT
+    save_note(ws, note, version)
+    assert path.read_text() == SHIPPED_FORMAT
+
+
+def test_labels_come_from_the_one_field_table():
+    assert notes.field_label("future_work") == "Ideas for future work"
+    assert notes.field_label("c_clarity") == "Clarity"
+    assert notes.field_label("runs_consulted") == "Reproduction runs consulted"
+    assert notes.field_label("check_2_graphs") == "pass 2 checklist"
+    assert notes.form_keys(2) == ("p2_notes", "summary", "figures", "references_next",
+                                  *(notes.check_key(2, i.key) for i in PASSES[1].checklist))
+    assert [f.key for f in pass_fields(3)] == ["p3_notes", "assumptions", "differently",
+                                               "future_work", "runs_consulted"]
 
 
 def test_unsafe_paper_or_reader_never_becomes_a_path(ws):
@@ -388,6 +507,10 @@ def test_cli_notes_prints_markdown_and_writes_a_file(ws, capsys, tmp_path):
     out = capsys.readouterr().out
     assert out.startswith("# Deep Residual Learning for Image Recognition\n")
     assert "### Category: What type of paper is this?" in out
+    assert "### Summary: the main thrust, with supporting evidence, for someone else" \
+        "\n\ndeeper is better\n" in out
+    assert "### References to read next: paper ids or titles\n\n- batchnorm\n" in out
+    assert "### Ideas for future work\n\nf\n" in out
     assert "my category answer" in out
     assert "- [x] Read the section and sub-section headings" in out
     assert "- [ ] Read the conclusions" in out

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests import apptest_helpers
 from tests.apptest_helpers import APP, click, errors
-from workbench.notes.method import FIVE_CS
+from workbench.notes.method import FIVE_CS, pass_fields
 from workbench.notes.model import DONE, IN_PROGRESS, apply_form, new_note
 from workbench.notes.store import load_note, save_note
 from workbench.workspace import Workspace
@@ -112,6 +112,17 @@ def test_all_three_passes_through_the_app_end_in_a_readable_file(ws):
     text = ws.note_path("resnet", "alice").read_text()
     assert "## Summary\n\nResidual learning lets 152 layers train.\n" in text
     assert "checked:\n  - graphs\n" in text
+
+
+def test_each_pass_shows_its_fields_with_the_labels_of_the_field_table(ws):
+    at = open_page()
+    assert [t.label for t in at.text_area] == [f.title for f in pass_fields(1)]
+    at.radio(key="read_pass").set_value(3).run()
+    assert [t.key for t in at.text_area] == ["p3_notes", "assumptions", "differently",
+                                             "future_work", "runs_consulted"]
+    assert at.text_area(key="future_work").label == "Ideas for future work"
+    assert at.text_area(key="runs_consulted").label == "Reproduction runs consulted: run ids"
+    assert at.text_area(key="runs_consulted").placeholder == "One a line"
 
 
 def test_unfinished_five_cs_keep_pass_1_open_with_a_clear_message(ws):

@@ -1,10 +1,10 @@
-"""Reading the small YAML files users write (notes, sessions): `yaml.safe_load` without
-aliases, and `read_small`, which refuses a file too large to be one before reading it.
+"""Reading the small YAML files users write (notes, sessions): `load_small`, `yaml.safe_load`
+without aliases, and `read_small`, which refuses a file too large to be one before reading it.
 
-Every problem surfaces as a `yaml.MarkedYAMLError` carrying the line, so each caller turns it
-into its own typed, line-numbered error: a date that does not exist (`2025-02-29`, month 13,
-`23:59:60`, offset `+25:00`) or an integer past Python's digit limit raises `ValueError` inside
-PyYAML's constructors, and would otherwise escape as a raw traceback.
+Every problem surfaces as one `YamlProblem` carrying the line, so each caller turns it into its
+own typed, line-numbered error: a date that does not exist (`2025-02-29`, month 13, `23:59:60`,
+offset `+25:00`) or an integer past Python's digit limit raises `ValueError` inside PyYAML's
+constructors, and would otherwise escape as a raw traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -49,6 +50,30 @@ class NoAliasLoader(yaml.SafeLoader):
                 if isinstance(exc, ValueError):
                     problem += f" ({str(exc).split(':')[0]})"
             raise BadValue(None, None, problem, node.start_mark) from None
+
+class YamlProblem(ValueError):
+    """Why a small YAML text cannot be read: `line` (in its file, or None), `problem` (one line),
+    and `syntax` (True for broken YAML; False for a value that cannot be built, or nesting so
+    deep that Python's recursion limit stops the reader: `problem` says it in full)."""
+
+    def __init__(self, line: int | None, problem: str, syntax: bool):
+        super().__init__(problem)
+        self.line, self.problem, self.syntax = line, problem, syntax
+
+
+def load_small(text: str, first_line: int = 1) -> Any:
+    """`text` read by `NoAliasLoader`, or `YamlProblem`; `first_line` is the line number of the
+    text's first line in its file (front matter after a `---` line starts at 2)."""
+    try:
+        return yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 (a SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise YamlProblem(mark.line + first_line if mark is not None else None, problem,
+                          syntax=not isinstance(exc, BadValue)) from None
+    except RecursionError:
+        raise YamlProblem(None, "the YAML is nested too deeply", syntax=False) from None
+
 
 def read_small(path: Path, max_bytes: int, error: type[Exception], name: str,
                hint: str = "move it away") -> bytes | None:

@@ -1,6 +1,7 @@
-"""Reading: `method` (the three passes and five Cs as data), `model` (a note and its passes),
-`store` (the file format, saving, export), `editor` (an open note in the app), `progress` (who is
-where), `material` (what each pass needs from the PDF). Layer 4: imports catalog, sources, pdf.
+"""Reading: `method` (the three passes, the five Cs and the note's fields as data), `model` (a
+note and its passes), `store` (the file format, saving, export), `editor` (an open note in the
+app), `progress` (who is where), `material` (what each pass needs from the PDF). Layer 4:
+imports catalog, sources, pdf.
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from workbench.notes.editor import NoteEditor
 from workbench.notes.material import read_paper_ids, reading_material
 from workbench.notes.method import (
     FIVE_CS,
+    NOTE_FIELDS,
     PASSES,
     FiveC,
+    NoteField,
     budget_state,
     get_pass,
+    note_field,
     paper_links,
+    pass_fields,
     pass_material,
 )
 from workbench.notes.model import (
@@ -45,8 +50,10 @@ __all__ = [
     "DONE",
     "FIVE_CS",
     "FiveC",
+    "NOTE_FIELDS",
     "NoteConflict",
     "NoteEditor",
+    "NoteField",
     "NoteUnreadable",
     "PASSES",
     "budget_state",
@@ -61,7 +68,9 @@ __all__ = [
     "iter_note_files",
     "load_note",
     "load_progress",
+    "note_field",
     "paper_links",
+    "pass_fields",
     "pass_material",
     "read_paper_ids",
     "reading_material",

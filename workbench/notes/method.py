@@ -1,4 +1,5 @@
-"""The three-pass method and the five Cs, as data the app, the notes and the CLI share.
+"""The three-pass method, the five Cs and the note's fields, as data the app, the notes, the CLI
+and the handout share.
 
 Sources: S. Keshav, "How to Read a Paper" (2016, `shared/pdfs/keshav_how_to_read_a_paper.pdf`)
 and the course's lecture notes ("Reading papers": first pass 10-15 min, answer the five Cs;
@@ -139,6 +140,64 @@ FIVE_CS: tuple[FiveC, ...] = (
     FiveC("contributions", "Contributions", "What are the paper's main contributions?"),
     FiveC("clarity", "Clarity", "Is the paper well written?"),
 )
+
+
+@dataclass(frozen=True)
+class NoteField:
+    """A field of a reading note, once for the Read page, the note file, the export, the handout."""
+
+    key: str           # form and widget key: the `Note` attribute, `c_<five C>` or `p<n>_notes`
+    label: str         # its name wherever a reader sees it (page, export, handout, messages)
+    pass_number: int   # the pass it is written in
+    heading: str | None  # its `## Heading` in the note file, None for a front-matter list;
+                         # never rename one that has shipped: old files would lose the text
+    prompt: str = ""   # what to write, shown after the label on the Read page and in the export
+    height: int = 100  # the Read page's text area, in pixels
+    is_list: bool = False  # one item a line in the form, a YAML list in the front matter
+
+    @property
+    def title(self) -> str:
+        """'Summary: the main thrust, ...', or the label alone when there is no prompt."""
+        return f"{self.label}: {self.prompt}" if self.prompt else self.label
+
+
+def _pass_notes(number: int) -> NoteField:
+    return NoteField(f"p{number}_notes", f"Pass {number} notes", number, f"Pass {number} notes",
+                     "key points, terms you did not understand, questions for the authors", 150)
+
+
+# every field in pass order, the pass's free notes first; the note file's body keeps this order
+NOTE_FIELDS: tuple[NoteField, ...] = (
+    _pass_notes(1),
+    *(NoteField(f"c_{c.key}", c.name, 1, c.name, c.question, 80) for c in FIVE_CS),
+    _pass_notes(2),
+    NoteField("summary", "Summary", 2, "Summary",
+              "the main thrust, with supporting evidence, for someone else", 150),
+    NoteField("figures", "Figures and graphs", 2, "Figures and graphs",
+              "axes labelled? error bars? significant?"),
+    NoteField("references_next", "References to read next", 2, None, "paper ids or titles",
+              is_list=True),
+    _pass_notes(3),
+    NoteField("assumptions", "Assumptions challenged", 3, "Assumptions challenged", height=120),
+    NoteField("differently", "What I would do differently", 3, "What I would do differently",
+              height=120),
+    NoteField("future_work", "Ideas for future work", 3, "Future work"),
+    NoteField("runs_consulted", "Reproduction runs consulted", 3, None, "run ids", 80,
+              is_list=True),
+)
+
+
+def note_field(key: str) -> NoteField:
+    """The field with this form key ('summary', 'c_category', 'p2_notes'); KeyError if none."""
+    for f in NOTE_FIELDS:
+        if f.key == key:
+            return f
+    raise KeyError(key)
+
+
+def pass_fields(number: int) -> tuple[NoteField, ...]:
+    """The fields written in pass `number`, its free notes first."""
+    return tuple(f for f in NOTE_FIELDS if f.pass_number == get_pass(number).number)
 
 
 def get_pass(number: object) -> ReadingPass:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from workbench.errors import WorkbenchError
-from workbench.notes.method import FIVE_CS, PASSES, get_pass
+from workbench.notes.method import FIVE_CS, NOTE_FIELDS, PASSES, get_pass, pass_fields
 from workbench.workspace import slugify, validate_slug
 
 NOT_STARTED, IN_PROGRESS, DONE = "not started", "in progress", "done"
@@ -101,19 +101,8 @@ def default_reader() -> str:
 
 # --- the form: a flat view of the editable fields (the app's widget keys) ----------------------
 
-# (form key, body heading) for every text field, in file order
-TEXT_FIELDS: tuple[tuple[str, str], ...] = (
-    ("p1_notes", "Pass 1 notes"),
-    *((f"c_{c.key}", c.name) for c in FIVE_CS),
-    ("p2_notes", "Pass 2 notes"),
-    ("summary", "Summary"),
-    ("figures", "Figures and graphs"),
-    ("p3_notes", "Pass 3 notes"),
-    ("assumptions", "Assumptions challenged"),
-    ("differently", "What I would do differently"),
-    ("future_work", "Future work"),
-)
-LIST_FIELDS = ("references_next", "runs_consulted")  # one item per line in the form
+TEXT_FIELDS = tuple(f for f in NOTE_FIELDS if not f.is_list)  # the body's sections, in order
+LIST_FIELDS = tuple(f.key for f in NOTE_FIELDS if f.is_list)  # one item per line in the form
 
 
 def check_key(number: int, item: str) -> str:
@@ -122,10 +111,7 @@ def check_key(number: int, item: str) -> str:
 
 def form_keys(number: int) -> tuple[str, ...]:
     """The form keys a reader edits while on pass `number` (its notes, fields, checklist)."""
-    fields = {1: ("p1_notes", *(f"c_{c.key}" for c in FIVE_CS)),
-              2: ("p2_notes", "summary", "figures", "references_next"),
-              3: ("p3_notes", "assumptions", "differently", "future_work", "runs_consulted")}
-    return fields[get_pass(number).number] + tuple(
+    return tuple(f.key for f in pass_fields(number)) + tuple(
         check_key(number, item.key) for item in get_pass(number).checklist)
 
 
@@ -136,9 +122,10 @@ def _attr(key: str) -> str:
 def form_values(note: Note) -> dict[str, str | bool]:
     """Every editable field as a flat dict: texts, lists (one item a line), checklist ticks."""
     values: dict[str, str | bool] = {}
-    for key, _ in TEXT_FIELDS:
-        m = re.fullmatch(r"p([123])_notes", key)
-        values[key] = note.pass_note(int(m.group(1))).notes if m else getattr(note, _attr(key))
+    for f in TEXT_FIELDS:
+        m = re.fullmatch(r"p([123])_notes", f.key)
+        values[f.key] = (note.pass_note(int(m.group(1))).notes if m
+                         else getattr(note, _attr(f.key)))
     for key in LIST_FIELDS:
         values[key] = "\n".join(getattr(note, key))
     for p in PASSES:
@@ -151,7 +138,7 @@ def form_values(note: Note) -> dict[str, str | bool]:
 def apply_form(note: Note, values: Mapping[str, object]) -> Note:
     """`note` with the fields present in `values` (see `form_values`) replaced; texts normalized."""
     changes: dict = {}
-    for key, _ in TEXT_FIELDS:
+    for key in (f.key for f in TEXT_FIELDS):
         if key in values:
             m = re.fullmatch(r"p([123])_notes", key)
             text = normalize_text(str(values[key] or ""))
@@ -213,8 +200,7 @@ def merge_forms(base: Mapping, mine: Mapping, theirs: Mapping) -> tuple[dict, li
 
 def field_label(key: str) -> str:
     """'c_category' -> 'Category', 'check_2_graphs' -> 'pass 2 checklist' (for messages)."""
-    labels = dict(TEXT_FIELDS) | {"references_next": "References to read next",
-                                  "runs_consulted": "Runs consulted"}
+    labels = {f.key: f.label for f in NOTE_FIELDS}
     if key in labels:
         return labels[key]
     m = re.fullmatch(r"check_(\d)_.*", key)

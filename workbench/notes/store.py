@@ -47,7 +47,7 @@ import yaml
 
 from workbench.errors import WorkbenchError
 from workbench.fileio import atomic_write_bytes, locked, version_of
-from workbench.notes.method import FIVE_CS, PASSES
+from workbench.notes.method import PASSES, pass_fields
 from workbench.notes.model import (
     LIST_FIELDS,
     NOT_STARTED,
@@ -63,7 +63,7 @@ from workbench.notes.model import (
     normalize_text,
     parse_time,
 )
-from workbench.safeyaml import BadValue, NoAliasLoader, read_small
+from workbench.safeyaml import YamlProblem, load_small, read_small
 from workbench.workspace import SLUG_RE, OutsideWorkspace, Workspace
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ MAX_NOTE_BYTES = 1_000_000  # ~150,000 words; a larger file is a mistake, and lo
 
 # --- the file format -----------------------------------------------------------------------------
 
-_HEADINGS = [h for _, h in TEXT_FIELDS]
+_HEADINGS = [f.heading for f in TEXT_FIELDS]
 _HEADING_ALT = "|".join(re.escape(h) for h in _HEADINGS)
 _HEADING_RE = re.compile(rf"## ({_HEADING_ALT})[ \t]*")
 _ESCAPE_RE = re.compile(rf"\\*## (?:{_HEADING_ALT})[ \t]*")     # may need one more backslash
@@ -125,9 +125,9 @@ def render(note: Note) -> str:
     head = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
     values = form_values(note)
     parts = [_escape(normalize_text(note.preamble))] if note.preamble.strip() else []
-    for key, heading in TEXT_FIELDS:
-        text = _escape(normalize_text(str(values[key])))
-        parts.append(f"## {heading}\n\n{text}" if text else f"## {heading}")
+    for f in TEXT_FIELDS:
+        text = _escape(normalize_text(str(values[f.key])))
+        parts.append(f"## {f.heading}\n\n{text}" if text else f"## {f.heading}")
     return f"---\n{head}---\n\n" + "\n\n".join(parts) + "\n"
 
 
@@ -216,16 +216,12 @@ def parse(data: bytes, paper_id: str, reader: str) -> Note:
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     head, body = _split_front_matter(text)
     try:
-        front = yaml.load(head, Loader=NoAliasLoader) if head.strip() else {}  # noqa: S506
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 2}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        if isinstance(exc, BadValue):
-            raise _Unreadable(f"{where}{problem}") from None
-        raise _Unreadable(f"{where}front matter is not valid YAML ({problem})") from None
-    except RecursionError:
-        raise _Unreadable("the front matter is nested too deeply") from None
+        front = load_small(head, first_line=2) if head.strip() else {}
+    except YamlProblem as exc:
+        where = f"line {exc.line}: " if exc.line is not None else ""
+        if not exc.syntax:
+            raise _Unreadable(f"{where}{exc.problem}") from None
+        raise _Unreadable(f"{where}front matter is not valid YAML ({exc.problem})") from None
     if front is None:
         front = {}
     if not isinstance(front, dict):
@@ -246,7 +242,7 @@ def parse(data: bytes, paper_id: str, reader: str) -> Note:
                 current.append("")
         else:
             current.append(line)
-    texts = {key: _unescape(sections.get(heading, [])) for key, heading in TEXT_FIELDS}
+    texts = {f.key: _unescape(sections.get(f.heading, [])) for f in TEXT_FIELDS}
     note = Note(
         paper=paper_id, reader=reader,
         passes=tuple(_pass_from(front.get(f"pass{i}"), i) for i in (1, 2, 3)),
@@ -354,26 +350,12 @@ def export_markdown(note: Note, paper=None) -> str:
         out.append(f"| {p.number}. {p.name} | {pn.status}{running} | "
                    f"{elapsed_minutes(pn):.0f} | {pn.started or ''} | {pn.finished or ''} |")
     values = form_values(note)
-
-    def section(heading: str, text: str) -> None:
-        out.extend(["", f"### {heading}", "", text or "_(empty)_"])
-
     for p in PASSES:
         out += ["", f"## Pass {p.number}: {p.name}", ""]
         out += [f"- [{'x' if values[check_key(p.number, i.key)] else ' '}] {i.text}"
                 for i in p.checklist]
-        section("Notes", str(values[f"p{p.number}_notes"]))
-        if p.number == 1:
-            for c in FIVE_CS:
-                section(f"{c.name}: {c.question}", getattr(note, c.key))
-        elif p.number == 2:
-            section("Summary", note.summary)
-            section("Figures and graphs", note.figures)
-            section("References to read next",
-                    "\n".join(f"- {r}" for r in note.references_next))
-        else:
-            section("Assumptions challenged", note.assumptions)
-            section("What I would do differently", note.differently)
-            section("Future work", note.future_work)
-            section("Runs consulted", "\n".join(f"- {r}" for r in note.runs_consulted))
+        for f in pass_fields(p.number):
+            text = ("\n".join(f"- {r}" for r in getattr(note, f.key)) if f.is_list
+                    else str(values[f.key]))
+            out.extend(["", f"### {f.title}", "", text or "_(empty)_"])
     return "\n".join(out) + "\n"

@@ -12,8 +12,9 @@ gathered into a `Handout` (plain data) that the renderers format.
   after, and a reading order (its direct references, cited before citing);
 - the latest finished run of its reproduction (`workbench.runs.folders`): each claim's number in the
   paper beside the run's measurement and verdict;
-- discussion points from the pass-3 notes (assumptions challenged, what we would do
-  differently, future work) and every question a reader wrote in the pass notes.
+- discussion points from the pass-3 fields (`workbench.notes.NOTE_FIELDS` names them: assumptions
+  challenged, what I would do differently, ideas for future work) and every question a reader
+  wrote in the pass notes.
 
 Whatever is missing (no notes, no PDF, no run, an unreadable note) is recorded in
 `PaperHandout.missing` and printed where the section would be: a handout never fails for lack
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from workbench.errors import WorkbenchError, closest
-from workbench.notes import FIVE_CS, FiveC
+from workbench.notes import FIVE_CS, FiveC, note_field
 from workbench.sessions.figures import KeyFigure, key_figures
 from workbench.workspace import Workspace
 
@@ -143,7 +144,10 @@ class Handout:
 
 # --- gathering -----------------------------------------------------------------------------------------
 
-SECTION_NAMES = {"notes": "reading notes", "five_cs": "five Cs", "summary": "pass-2 summary",
+_SUMMARY = note_field("summary")
+SUMMARY_HEADING = f"{_SUMMARY.label} (pass {_SUMMARY.pass_number})"  # the renderers' heading
+SECTION_NAMES = {"notes": "reading notes", "five_cs": "five Cs",
+                 "summary": f"pass-{_SUMMARY.pass_number} {_SUMMARY.label.lower()}",
                  "figures": "figures", "neighbourhood": "citation neighbourhood",
                  "results": "reproduction results", "questions": "discussion questions",
                  "presenters": "presenter"}
@@ -201,9 +205,9 @@ def split_items(text: str) -> list[str]:
 
 def _questions(notes) -> tuple[QuestionGroup, ...]:
     """Discussion points from the pass-3 fields and every question ('...?') in the pass notes."""
-    def per_field(attr):
-        return _merge([(n.reader, item) for n in notes
-                       for item in split_items(getattr(n, attr) or "")])
+    def per_field(key: str) -> QuestionGroup:
+        return QuestionGroup(note_field(key).label, _merge(
+            [(n.reader, item) for n in notes for item in split_items(getattr(n, key) or "")]))
 
     asked: list[tuple[str, str]] = []
     for n in notes:
@@ -212,10 +216,8 @@ def _questions(notes) -> tuple[QuestionGroup, ...]:
                 line = _BULLET_RE.sub("", line).strip()
                 if line.endswith("?") and len(line) > 8:
                     asked.append((n.reader, line))
-    groups = [QuestionGroup("Assumptions challenged", per_field("assumptions")),
-              QuestionGroup("Open questions", _merge(asked)),
-              QuestionGroup("What we would do differently", per_field("differently")),
-              QuestionGroup("Future work", per_field("future_work"))]
+    groups = [per_field("assumptions"), QuestionGroup("Open questions", _merge(asked)),
+              per_field("differently"), per_field("future_work")]
     return tuple(g for g in groups if g.items)
 
 
@@ -304,7 +306,7 @@ def paper_handout(ws: Workspace, catalog, paper_id: str, graph, all_runs, keys: 
         missing["five_cs"] = "no reader has answered the five Cs yet (pass 1)"
     summaries = _merge([(n.reader, n.summary) for n in notes])
     if notes and not summaries:
-        missing["summary"] = "no pass-2 summary yet"
+        missing["summary"] = f"no {SECTION_NAMES['summary']} yet"
     figures, why = key_figures(ws, paper, notes)
     if why:
         missing["figures"] = why

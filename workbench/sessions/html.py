@@ -16,7 +16,13 @@ from collections.abc import Mapping, Sequence
 from workbench.notes import FIVE_CS
 from workbench.safetext import safe_url
 from workbench.sessions.figures import FIGURE_DPI, KeyFigure
-from workbench.sessions.handout import SECTION_NAMES, Attributed, Handout, PaperHandout
+from workbench.sessions.handout import (
+    SECTION_NAMES,
+    SUMMARY_HEADING,
+    Attributed,
+    Handout,
+    PaperHandout,
+)
 from workbench.sessions.markdown import order_label
 
 PAGE = (595.0, 842.0)     # A4 in points
@@ -71,8 +77,15 @@ def _answers_html(answers: Sequence[Attributed], first_end_id: str) -> str:
 
 
 def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:
+    """One paper's section; each helper gives the HTML lines of one part, in reading order."""
+    return "\n".join([*_html_head(ph, n, new_page), *_html_five_cs(ph), *_html_summary(ph),
+                      *_html_figures(ph), *_html_neighbourhood(ph), *_html_results(ph),
+                      *_html_questions(ph), "</section>"])
+
+
+def _html_head(ph: PaperHandout, n: int | None, new_page: bool) -> list[str]:
+    """The section's opening tag, title, presenters, citation key and links, and what is missing."""
     p, m = ph.paper, ph.missing
-    content_pt = PAGE[0] - MARGIN[0] - MARGIN[2]
     parts = [f'<section class="paper{" newpage" if new_page else ""}" id="{_esc(p.id)}">',
              f'<h2>{f"{n}. " if n else ""}{_esc(p.title)}</h2>']
     who = (f"presented by <b>{_esc(', '.join(ph.presenters))}</b>" if ph.presenters else
@@ -84,26 +97,37 @@ def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:
     if m:
         parts.append('<p class="gaps"><b>Not available:</b> '
                      + _esc("; ".join(SECTION_NAMES[k] for k in m)) + ".</p>")
+    return parts
 
-    parts.append(f'<h3 id="{_esc(p.id)}-fivecs">The five Cs</h3>')
-    if "notes" in m and not ph.readers:
+
+def _html_five_cs(ph: PaperHandout) -> list[str]:
+    p, m = ph.paper, ph.missing
+    parts = [f'<h3 id="{_esc(p.id)}-fivecs">The five Cs</h3>']
+    if "notes" in m:
         parts.append(_missing_html(m["notes"]))
-    else:
-        if "notes" in m:
-            parts.append(_missing_html(m["notes"]))
-        for c, answers in ph.five_cs:
-            cid = f"{_esc(p.id)}-{c.key}"
-            body = _answers_html(answers, f"{cid}-end") or \
-                '<p class="missing">not answered yet</p>'
-            parts.append(f'<div class="c"><h4 id="{cid}">{_esc(c.name)} '
-                         f'<span class="q">{_esc(c.question)}</span></h4>{body}</div>')
-        parts.append(f'<p class="small">Notes by {_esc(", ".join(ph.readers))}.</p>')
+    if "notes" in m and not ph.readers:
+        return parts
+    for c, answers in ph.five_cs:
+        cid = f"{_esc(p.id)}-{c.key}"
+        body = _answers_html(answers, f"{cid}-end") or '<p class="missing">not answered yet</p>'
+        parts.append(f'<div class="c"><h4 id="{cid}">{_esc(c.name)} '
+                     f'<span class="q">{_esc(c.question)}</span></h4>{body}</div>')
+    parts.append(f'<p class="small">Notes by {_esc(", ".join(ph.readers))}.</p>')
+    return parts
 
-    parts.append(f'<h3 id="{_esc(p.id)}-summary">Summary (pass 2)</h3>')
-    parts.append(_answers_html(ph.summaries, f"{_esc(p.id)}-summary-end")
-                 or _missing_html(m.get("summary") or m.get("notes", "no summary")))
 
-    parts.append(f'<h3 id="{_esc(p.id)}-figures">Key figures</h3>')
+def _html_summary(ph: PaperHandout) -> list[str]:
+    p, m = ph.paper, ph.missing
+    return [f'<h3 id="{_esc(p.id)}-summary">{_esc(SUMMARY_HEADING)}</h3>',
+            _answers_html(ph.summaries, f"{_esc(p.id)}-summary-end")
+            or _missing_html(m.get("summary") or m.get("notes", "no summary"))]
+
+
+def _html_figures(ph: PaperHandout) -> list[str]:
+    """Each key figure embedded as a PNG at its printed width, with its caption and page."""
+    p = ph.paper
+    content_pt = PAGE[0] - MARGIN[0] - MARGIN[2]
+    parts = [f'<h3 id="{_esc(p.id)}-figures">Key figures</h3>']
     for i, f in enumerate(ph.figures):
         b64 = base64.b64encode(f.png).decode("ascii")
         width = _img_width_pt(f, content_pt)
@@ -113,47 +137,57 @@ def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:
                      f'id="{fid}-caption">'
                      f'{_esc(f.caption)} <span class="page">(p. {f.page})</span></p></div>')
     if not ph.figures:
-        parts.append(_missing_html(m["figures"]))
+        parts.append(_missing_html(ph.missing["figures"]))
+    return parts
 
-    parts.append(f'<h3 id="{_esc(p.id)}-hood">Citation neighbourhood</h3>')
-    hood = ph.neighbourhood
+
+def _html_neighbourhood(ph: PaperHandout) -> list[str]:
+    """What the paper builds on and what came after (two columns), then the reading order."""
+    p, hood = ph.paper, ph.neighbourhood
+    parts = [f'<h3 id="{_esc(p.id)}-hood">Citation neighbourhood</h3>']
     if hood is None:
-        parts.append(_missing_html(m["neighbourhood"]))
-    else:
-        cols = []
-        for label, refs, total in (("Builds on", hood.builds_on, hood.builds_on_total),
-                                   ("Came after", hood.came_after, hood.came_after_total)):
-            more = f' <span class="q">({len(refs)} most cited of {total})</span>' \
-                if total > len(refs) else ""
-            items = "".join(f"<li>{_esc(r.short)}: <i>{_esc(r.title)}</i></li>" for r in refs)
-            cols.append(f"<td><b>{label}</b>{more}<ul>{items}</ul></td>" if refs else
-                        f'<td><b>{label}</b><p class="missing">no catalog paper</p></td>')
-        parts.append(f'<table class="hood"><tr>{"".join(cols)}</tr></table>')
-        order = order_label(hood, escape=_esc, strong="")
-        parts.append(f'<p id="{_esc(p.id)}-hood-end"><b>Reading order</b> (cited before '
-                     f"citing): {order}</p>")
+        return [*parts, _missing_html(ph.missing["neighbourhood"])]
+    cols = []
+    for label, refs, total in (("Builds on", hood.builds_on, hood.builds_on_total),
+                               ("Came after", hood.came_after, hood.came_after_total)):
+        more = f' <span class="q">({len(refs)} most cited of {total})</span>' \
+            if total > len(refs) else ""
+        items = "".join(f"<li>{_esc(r.short)}: <i>{_esc(r.title)}</i></li>" for r in refs)
+        cols.append(f"<td><b>{label}</b>{more}<ul>{items}</ul></td>" if refs else
+                    f'<td><b>{label}</b><p class="missing">no catalog paper</p></td>')
+    parts.append(f'<table class="hood"><tr>{"".join(cols)}</tr></table>')
+    order = order_label(hood, escape=_esc, strong="")
+    parts.append(f'<p id="{_esc(p.id)}-hood-end"><b>Reading order</b> (cited before '
+                 f"citing): {order}</p>")
+    return parts
 
-    parts.append(f'<div class="block"><h3 id="{_esc(p.id)}-results">Reproduction: the '
-                 "paper's numbers beside ours</h3>")
-    if ph.results is None:
-        parts.append(_missing_html(m["results"]))
-    else:
-        r = ph.results
-        parts.append(f'<p class="small">Latest finished run <code>{_esc(r.run_id)}</code> of '
-                     f'<code>{_esc(r.reproduction)}</code>, preset <code>{_esc(r.preset)}</code>'
-                     f'{", finished " + _esc(r.finished) if r.finished else ""}.</p>')
-        rows = "".join(
-            f'<tr><td>{_esc(c.text or c.claim)}</td><td>{_esc(c.paper_value)}<br/><span '
-            f'class="q">{_esc(c.source)}</span></td><td>{_esc(c.measured) or "—"}</td>'
-            f'<td class="{_verdict_class(c.verdict)}">{_esc(c.verdict)}</td></tr>'
-            for c in r.claims)
-        parts.append('<table class="results"><thead><tr><th>Claim</th><th>The paper</th>'
-                     f'<th>This run</th><th>Verdict</th></tr></thead><tbody>{rows}</tbody>'
-                     "</table>")
-        parts.append(f'<p class="small" id="{_esc(p.id)}-results-end">{_VERDICT_LEGEND}</p>')
-    parts.append("</div>")
 
-    parts.append(f'<h3 id="{_esc(p.id)}-questions">Questions for discussion</h3>')
+def _html_results(ph: PaperHandout) -> list[str]:
+    """The latest finished run: each claim's number in the paper beside the run's, a verdict."""
+    p, r = ph.paper, ph.results
+    parts = [f'<div class="block"><h3 id="{_esc(p.id)}-results">Reproduction: the '
+             "paper's numbers beside ours</h3>"]
+    if r is None:
+        return [*parts, _missing_html(ph.missing["results"]), "</div>"]
+    parts.append(f'<p class="small">Latest finished run <code>{_esc(r.run_id)}</code> of '
+                 f'<code>{_esc(r.reproduction)}</code>, preset <code>{_esc(r.preset)}</code>'
+                 f'{", finished " + _esc(r.finished) if r.finished else ""}.</p>')
+    rows = "".join(
+        f'<tr><td>{_esc(c.text or c.claim)}</td><td>{_esc(c.paper_value)}<br/><span '
+        f'class="q">{_esc(c.source)}</span></td><td>{_esc(c.measured) or "—"}</td>'
+        f'<td class="{_verdict_class(c.verdict)}">{_esc(c.verdict)}</td></tr>'
+        for c in r.claims)
+    parts.append('<table class="results"><thead><tr><th>Claim</th><th>The paper</th>'
+                 f'<th>This run</th><th>Verdict</th></tr></thead><tbody>{rows}</tbody>'
+                 "</table>")
+    parts.append(f'<p class="small" id="{_esc(p.id)}-results-end">{_VERDICT_LEGEND}</p>')
+    return [*parts, "</div>"]
+
+
+def _html_questions(ph: PaperHandout) -> list[str]:
+    """The discussion points by group, numbered on across the groups, each attributed."""
+    p, m = ph.paper, ph.missing
+    parts = [f'<h3 id="{_esc(p.id)}-questions">Questions for discussion</h3>']
     k = 0
     for g in ph.questions:
         items = []
@@ -167,8 +201,7 @@ def _html_paper(ph: PaperHandout, n: int | None, new_page: bool) -> str:
                      f'{"".join(items)}</ol>')
     if not ph.questions:
         parts.append(_missing_html(m.get("questions") or m.get("notes", "no notes")))
-    parts.append("</section>")
-    return "\n".join(parts)
+    return parts
 
 
 _VERDICT_LEGEND = ("The miniature is a CPU-minutes version of the experiment: “reproduced in "

@@ -14,6 +14,7 @@ import textwrap
 from workbench.safetext import md_literal, safe_markdown
 from workbench.sessions.handout import (
     SECTION_NAMES,
+    SUMMARY_HEADING,
     Handout,
     Neighbourhood,
     PaperHandout,
@@ -48,6 +49,13 @@ def _names(names) -> str:
 
 
 def _md_paper(ph: PaperHandout, n: int | None, asset_dir: str) -> list[str]:
+    """One paper's part; each helper gives the Markdown lines of one section, in reading order."""
+    return [*_md_head(ph, n), *_md_five_cs(ph), *_md_summary(ph), *_md_figures(ph, asset_dir),
+            *_md_neighbourhood(ph), *_md_results(ph), *_md_questions(ph)]
+
+
+def _md_head(ph: PaperHandout, n: int | None) -> list[str]:
+    """Title, presenters, citation key, the full citation, what is missing and who wrote notes."""
     p, m = ph.paper, ph.missing
     out = [f"## {f'{n}. ' if n else ''}{md_literal(p.title)}", ""]
     line = f"*{md_literal(p.short)}*"
@@ -60,51 +68,70 @@ def _md_paper(ph: PaperHandout, n: int | None, asset_dir: str) -> list[str]:
         out += ["**Not available:** " + "; ".join(SECTION_NAMES[k] for k in m) + ".", ""]
     if ph.readers:
         out += [f"Notes by {_names(ph.readers)}.", ""]
+    return out
 
-    out += ["### The five Cs", ""]
-    if "notes" in m and not ph.readers:
-        out += [_md_missing(m["notes"]), ""]
-    else:
-        for c, answers in ph.five_cs:
-            out += [f"**{c.name}**: _{c.question}_", ""]
-            out += [f"- {_md_indent(a.text)} — *{md_literal(a.by)}*" for a in answers] or \
-                ["- _not answered yet_"]
-            out.append("")
-    out += ["### Summary (pass 2)", ""]
-    out += ([f"{safe_markdown(a.text.strip())}\n\n— *{md_literal(a.by)}*\n"
-             for a in ph.summaries]
-            or [_md_missing(m.get("summary") or m.get("notes", "no summary")), ""])
-    out += ["### Key figures", ""]
+
+def _md_five_cs(ph: PaperHandout) -> list[str]:
+    out = ["### The five Cs", ""]
+    if "notes" in ph.missing and not ph.readers:
+        return [*out, _md_missing(ph.missing["notes"]), ""]
+    for c, answers in ph.five_cs:
+        out += [f"**{c.name}**: _{c.question}_", ""]
+        out += [f"- {_md_indent(a.text)} — *{md_literal(a.by)}*" for a in answers] or \
+            ["- _not answered yet_"]
+        out.append("")
+    return out
+
+
+def _md_summary(ph: PaperHandout) -> list[str]:
+    m = ph.missing
+    return [f"### {SUMMARY_HEADING}", "",
+            *([f"{safe_markdown(a.text.strip())}\n\n— *{md_literal(a.by)}*\n"
+               for a in ph.summaries]
+              or [_md_missing(m.get("summary") or m.get("notes", "no summary")), ""])]
+
+
+def _md_figures(ph: PaperHandout, asset_dir: str) -> list[str]:
+    out = ["### Key figures", ""]
     for f in ph.figures:
         out += [f"![{md_literal(f.label)}]({asset_dir}/{f.file_name})", "",
                 f"*{md_literal(f.caption)}* (p. {f.page})", ""]
     if not ph.figures:
-        out += [_md_missing(m["figures"]), ""]
-    out += ["### Citation neighbourhood", ""]
+        out += [_md_missing(ph.missing["figures"]), ""]
+    return out
+
+
+def _md_neighbourhood(ph: PaperHandout) -> list[str]:
+    out = ["### Citation neighbourhood", ""]
     hood = ph.neighbourhood
     if hood is None:
-        out += [_md_missing(m["neighbourhood"]), ""]
-    else:
-        for label, refs, total in (("Builds on", hood.builds_on, hood.builds_on_total),
-                                   ("Came after", hood.came_after, hood.came_after_total)):
-            more = f" (the {len(refs)} most cited of {total})" if total > len(refs) else ""
-            out += [f"**{label}**{more}: " + ("; ".join(f"{md_literal(r.short)}, "
-                                                         f"*{md_literal(r.title)}*" for r in refs)
-                                               or "no catalog paper"), ""]
-        out += [f"**Reading order**: {order_label(hood)}", ""]
-    out += ["### Reproduction", ""]
-    if ph.results is None:
-        out += [_md_missing(m["results"]), ""]
-    else:
-        r = ph.results
-        out += [f"Run `{r.run_id}` of `{r.reproduction}` (preset `{r.preset}`, finished "
-                f"{md_literal(r.finished or 'n/a')}):", "",
-                "| Claim | The paper | This run | Verdict |",
-                "|---|---|---|---|"]
-        out += [f"| {_cell(c.text or c.claim)} | {_cell(c.paper_value)} ({_cell(c.source)}) | "
-                f"{_cell(c.measured) or '—'} | {_cell(c.verdict)} |" for c in r.claims]
-        out.append("")
-    out += ["### Questions for discussion", ""]
+        return [*out, _md_missing(ph.missing["neighbourhood"]), ""]
+    for label, refs, total in (("Builds on", hood.builds_on, hood.builds_on_total),
+                               ("Came after", hood.came_after, hood.came_after_total)):
+        more = f" (the {len(refs)} most cited of {total})" if total > len(refs) else ""
+        out += [f"**{label}**{more}: " + ("; ".join(f"{md_literal(r.short)}, "
+                                                     f"*{md_literal(r.title)}*" for r in refs)
+                                           or "no catalog paper"), ""]
+    return [*out, f"**Reading order**: {order_label(hood)}", ""]
+
+
+def _md_results(ph: PaperHandout) -> list[str]:
+    out = ["### Reproduction", ""]
+    r = ph.results
+    if r is None:
+        return [*out, _md_missing(ph.missing["results"]), ""]
+    out += [f"Run `{r.run_id}` of `{r.reproduction}` (preset `{r.preset}`, finished "
+            f"{md_literal(r.finished or 'n/a')}):", "",
+            "| Claim | The paper | This run | Verdict |",
+            "|---|---|---|---|"]
+    out += [f"| {_cell(c.text or c.claim)} | {_cell(c.paper_value)} ({_cell(c.source)}) | "
+            f"{_cell(c.measured) or '—'} | {_cell(c.verdict)} |" for c in r.claims]
+    return [*out, ""]
+
+
+def _md_questions(ph: PaperHandout) -> list[str]:
+    """The discussion points by group, numbered on across the groups, each attributed."""
+    out = ["### Questions for discussion", ""]
     k = 0
     for g in ph.questions:
         out += [f"**{g.heading}**", ""]
@@ -113,6 +140,7 @@ def _md_paper(ph: PaperHandout, n: int | None, asset_dir: str) -> list[str]:
             out.append(f"{k}. {_md_indent(a.text)} — *{md_literal(a.by)}*")
         out.append("")
     if not ph.questions:
+        m = ph.missing
         out += [_md_missing(m.get("questions") or m.get("notes", "no notes")), ""]
     return out
 

@@ -35,7 +35,7 @@ import yaml
 
 from workbench.errors import InvalidId, WorkbenchError, did_you_mean
 from workbench.fileio import atomic_write_text, version_of
-from workbench.safeyaml import BadValue, NoAliasLoader, read_small
+from workbench.safeyaml import YamlProblem, load_small, read_small
 from workbench.workspace import SLUG_RE, Workspace, slugify, validate_slug
 
 log = logging.getLogger(__name__)
@@ -192,17 +192,13 @@ def parse_session(text: str, slug: str, catalog=None) -> Session:
     """A session from file text; `SessionInvalid` with the line of a YAML syntax error."""
     where = f"sessions/{slug}.yaml"
     try:
-        data = yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        if isinstance(exc, BadValue):
-            raise SessionInvalid(f"{where}{line}: {problem}") from None
-        raise SessionInvalid(f"{where}{line}: not valid YAML ({problem}); fix the indentation "
+        data = load_small(text)
+    except YamlProblem as exc:
+        line = f":{exc.line}" if exc.line is not None else ""
+        if not exc.syntax:
+            raise SessionInvalid(f"{where}{line}: {exc.problem}") from None
+        raise SessionInvalid(f"{where}{line}: not valid YAML ({exc.problem}); fix the indentation "
                              "or quoting") from None
-    except RecursionError:
-        raise SessionInvalid(f"{where}: YAML nesting is too deep") from None
     return build_session(slug, data if data is not None else {}, catalog, where)
 
 

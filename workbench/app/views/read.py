@@ -14,12 +14,13 @@ from workbench.app.views.reading import (
 )
 from workbench.notes import (
     DONE,
-    FIVE_CS,
     PASSES,
+    NoteField,
     budget_state,
     check_key,
     elapsed_minutes,
     get_pass,
+    pass_fields,
     pass_material,
 )
 from workbench.runs import correctness_lines
@@ -46,6 +47,10 @@ def action_button(label: str, key: str, action: str, where=st, **kw) -> None:
     where.button(label, key=key, on_click=run_action, args=(action, number), **kw)
 
 
+def field_box(f: NoteField) -> None:
+    note_text(f.title, f.key, height=f.height, placeholder="One a line" if f.is_list else None)
+
+
 left, right = st.columns([3, 2])
 with right:
     for part in pass_material(paper, number, workspace()):
@@ -69,30 +74,16 @@ with left:
     st.subheader("Checklist")
     for item in rp.checklist:
         note_check(item.text, check_key(number, item.key))
-    note_text("Notes", f"p{number}_notes", height=150,
-              help="Key points, terms you did not understand, questions for the authors")
+    notes_field, *fields = pass_fields(number)
+    field_box(notes_field)
     if number == 1:
         st.subheader("The five Cs")
         st.caption("Answer all five to finish pass 1.")
-        for c in FIVE_CS:
-            note_text(f"{c.name}: {c.question}", f"c_{c.key}", height=80)
-            if c.key == "correctness":  # verdicts of the reproduction runs consulted (pass 3)
-                for line in correctness_lines(workspace(), editor.note.runs_consulted):
-                    st.caption(line)
-    elif number == 2:
-        note_text("Summary: the main thrust, with supporting evidence, for someone else",
-                  "summary", height=150)
-        note_text("Figures and graphs: axes labelled? error bars? significant?",
-                  "figures", height=100)
-        note_text("References to read next (paper ids or titles, one a line)",
-                  "references_next", height=100)
-    else:
-        note_text("Assumptions challenged", "assumptions", height=120)
-        note_text("What my re-implementation would do differently", "differently",
-                  height=120)
-        note_text("Ideas for future work", "future_work", height=100)
-        note_text("Reproduction runs consulted (run ids, one a line)", "runs_consulted",
-                  height=80)
+    for f in fields:
+        field_box(f)
+        if f.key == "c_correctness":  # verdicts of the reproduction runs consulted (pass 3)
+            for line in correctness_lines(workspace(), editor.note.runs_consulted):
+                st.caption(line)
 
     save, finish = st.columns(2)
     action_button("💾 Save", "save_note", "save", save)
