@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -61,6 +62,10 @@ class _Validator:
 
     def add(self, line0: int, col0: int, message: str, severity: str = "error"):
         self.problems.append(Problem(self.file, line0 + 1, col0 + 1, message, severity))
+
+    def add_at(self, node, key: str, message: str):
+        """An error at the value of `node[key]`."""
+        self.add(*node_pos(node, key, value=True), message)
 
     @property
     def errors(self) -> list[Problem]:
@@ -155,209 +160,308 @@ def validate_text(text: str, file: str = "papers.yaml", context: Catalog | None 
     just them. Adding papers to a large catalog thus checks the new lines, not the whole file.
     """
     v = _Validator(file)
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-        v.add(0, 0, f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB; is this the catalog?")
+    doc = _read_document(text, v)
+    if doc is None:
         return None, v.problems
-    if "\x00" in text:
-        v.add(0, 0, "file contains NUL bytes; it is not a text YAML file")
-        return None, v.problems
-    doc = load_tree(text, v.add)
+    _check_top_keys(doc, v)
+    topics, topic_ids = _check_topics(doc, context, v)
+    rules = _PaperRules(text, topic_ids, _known_reproductions(), date.today().year + 1,
+                        {p.id: p.line for p in context.papers} if context else {})
+    entries = _check_papers(doc, rules, v)
+    good = _check_citations(entries, rules.seen_ids, context, v)
+    v.problems.sort(key=lambda pr: (pr.line, pr.col))
     if v.errors:
         return None, v.problems
+    return Catalog(tuple(topics), tuple(good), warnings=tuple(v.warnings)), v.problems
+
+
+# --- the document and its topics --------------------------------------------------------------
+
+
+def _read_document(text: str, v: _Validator) -> YMap | None:
+    """The parsed top-level mapping, or None after reporting why there is none."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        v.add(0, 0, f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB; is this the catalog?")
+        return None
+    if "\x00" in text:
+        v.add(0, 0, "file contains NUL bytes; it is not a text YAML file")
+        return None
+    doc = load_tree(text, v.add)
+    if v.errors:
+        return None
     if not isinstance(doc, YMap):
         v.add(0, 0, "the catalog must be a mapping with 'topics:' and 'papers:' lists")
-        return None, v.problems
+        return None
+    return doc
+
+
+def _check_top_keys(doc: YMap, v: _Validator) -> None:
     for key in doc:
         if key not in TOP_KEYS:
             line, col = node_pos(doc, key)
             v.add(line, col, f"unknown top-level key {_q(key)}{_suggest(key, TOP_KEYS)}; "
                   "allowed: topics, papers")
 
-    # topics
+
+def _check_topics(doc: YMap, context: Catalog | None, v: _Validator
+                  ) -> tuple[list[Topic], dict[str, int]]:
+    """The valid topics, and every topic id a paper may name, mapped to its line (0 for the
+    context's topics; a topic without a title still counts as named)."""
     topics: list[Topic] = []
     raw_topics = doc.get("topics")
     if context is not None and raw_topics is None:
-        raw_topics = YSeq()
-        raw_topics.lc = doc.lc
-        topics = list(context.topics)
+        topics, raw_topics = list(context.topics), ()
     elif not isinstance(raw_topics, YSeq):
         line, col = node_pos(doc, "topics") if "topics" in doc else (0, 0)
         v.add(line, col, "'topics:' must be a list of {id, title} entries")
-        raw_topics = []
-    seen_topics: dict[str, int] = {t.id: 0 for t in topics}
+        raw_topics = ()
+    topic_ids: dict[str, int] = {t.id: 0 for t in topics}
     for i, t in enumerate(raw_topics):
-        line, col = node_pos(raw_topics, index=i)
-        if not isinstance(t, YMap):
-            v.add(line, col, f"topic #{i + 1} must be a mapping with 'id' and 'title'")
-            continue
-        for key in t:
-            if key not in TOPIC_KEYS:
-                kl, kc = node_pos(t, key)
-                v.add(kl, kc, f"unknown topic key {_q(key)}{_suggest(key, TOPIC_KEYS)}")
-        tid, title = t.get("id"), t.get("title")
-        if not isinstance(tid, str) or not SLUG_RE.fullmatch(tid):
-            v.add(line, col, f"topic id {tid!r} must be a slug like 'cnns'")
-            continue
-        if tid in seen_topics:
-            v.add(line, col, f"duplicate topic id '{tid}' (first on line {seen_topics[tid]})")
-            continue
-        seen_topics[tid] = line + 1
-        if not isinstance(title, str) or not title.strip():
-            v.add(line, col, f"topic '{tid}' needs a non-empty 'title'")
-            continue
-        topics.append(Topic(tid, title.strip()))
+        topic = _check_topic(i, t, raw_topics, topic_ids, v)
+        if topic is not None:
+            topics.append(topic)
+    return topics, topic_ids
 
-    # papers, first pass: fields (positions are looked up only for a problem: 20,000 papers)
-    raw_papers = doc.get("papers")
-    if raw_papers is None and "papers" in doc:
-        raw_papers = []  # `papers:` with no entries yet
-    elif not isinstance(raw_papers, YSeq):
-        line, col = node_pos(doc, "papers") if "papers" in doc else (0, 0)
-        v.add(line, col, "'papers:' must be a list of paper entries")
-        raw_papers = []
-    repro_names = _known_reproductions()
-    max_year = date.today().year + 1
-    seen_ids: dict[str, int] = {p.id: p.line for p in context.papers} if context else {}
-    papers: list[tuple[dict, YMap, bool]] = []
+
+def _check_topic(i: int, t, raw_topics: YSeq, topic_ids: dict[str, int], v: _Validator
+                 ) -> Topic | None:
+    """Topic #i+1, or None after reporting its problem; records its id in `topic_ids`."""
+    line, col = node_pos(raw_topics, index=i)
+    if not isinstance(t, YMap):
+        v.add(line, col, f"topic #{i + 1} must be a mapping with 'id' and 'title'")
+        return None
+    for key in t:
+        if key not in TOPIC_KEYS:
+            kl, kc = node_pos(t, key)
+            v.add(kl, kc, f"unknown topic key {_q(key)}{_suggest(key, TOPIC_KEYS)}")
+    tid, title = t.get("id"), t.get("title")
+    if not isinstance(tid, str) or not SLUG_RE.fullmatch(tid):
+        v.add(line, col, f"topic id {tid!r} must be a slug like 'cnns'")
+        return None
+    if tid in topic_ids:
+        v.add(line, col, f"duplicate topic id '{tid}' (first on line {topic_ids[tid]})")
+        return None
+    topic_ids[tid] = line + 1
+    if not isinstance(title, str) or not title.strip():
+        v.add(line, col, f"topic '{tid}' needs a non-empty 'title'")
+        return None
+    return Topic(tid, title.strip())
+
+
+# --- papers, first pass: each entry's fields ----------------------------------------------------
+
+
+@dataclass
+class _PaperRules:
+    """What each paper entry is checked against."""
+    text: str                   # the file, to quote a value as written (an arXiv id read as a number)
+    topic_ids: dict[str, int]   # topics a paper may name
+    reproductions: set[str]     # reproduction modules a paper may name
+    max_year: int
+    seen_ids: dict[str, int]    # paper id -> line of its entry; the first pass adds each new one
+
+
+def _check_papers(doc: YMap, rules: _PaperRules, v: _Validator) -> list[tuple[dict, YMap, bool]]:
+    """(fields, node, no error so far) of each entry that holds a new paper id. Positions are
+    looked up only for a problem: a catalog can hold 20,000 papers."""
+    raw_papers = _paper_list(doc, v)
     item_pos = raw_papers.lc.items if isinstance(raw_papers, YSeq) else []
+    entries = []
     for i, p in enumerate(raw_papers):
         line, col = item_pos[i]
         if not isinstance(p, YMap):
             v.add(line, col, f"paper #{i + 1} must be a mapping (id, title, authors, ...)")
             continue
-
-        def bad(key, message, p=p):
-            kl, kc = node_pos(p, key, value=True)
-            v.add(kl, kc, message)
-
-        ok = True
-        if not _PAPER_KEY_SET.issuperset(p):
-            for key in p:
-                if key not in _PAPER_KEY_SET:
-                    kl, kc = node_pos(p, key)
-                    v.add(kl, kc, f"unknown key {_q(key)}{_suggest(key, PAPER_KEYS)}; "
-                          f"allowed: {', '.join(PAPER_KEYS)}")
-            ok = False
-        for key in REQUIRED_PAPER_KEYS:
-            if p.get(key) in (None, "", []):
-                v.add(line, col, f"paper #{i + 1} ({_q(p.get('id', 'no id'))[1:-1]}) is missing '{key}'")
-                ok = False
-        pid = p.get("id")
-        if pid is not None:
-            if not isinstance(pid, str) or not SLUG_RE.fullmatch(pid) or len(pid) > MAX_SLUG_LEN:
-                bad("id", f"id {pid!r:.100} is not a slug: use lowercase letters, digits and "
-                    f"'-', at most {MAX_SLUG_LEN} characters (e.g. '{_slug_hint(pid)}')")
-                ok = False
-            elif pid in seen_ids:
-                bad("id", f"duplicate id '{pid}' (first used on line {seen_ids[pid]}); "
-                    "ids must be unique")
-                ok = False
-            else:
-                seen_ids[pid] = line + 1
         fields: dict = {"line": line + 1}
-        for key, limit in _TEXT_LIMITS:
-            val = p.get(key)
-            if val is None:
-                continue
-            if not isinstance(val, str) or not val.strip():
-                bad(key, f"'{key}' must be a non-empty string")
-                ok = False
-                continue
+        # a list, not a generator: every check runs and reports its own problems
+        ok = all([_check_paper_keys(i, p, line, col, v), _check_paper_id(p, line, rules, v),
+                  _check_texts(p, fields, v), _check_values(p, fields, rules, v),
+                  _check_lists(p, fields, v)])
+        pid = p.get("id")
+        if isinstance(pid, str) and rules.seen_ids.get(pid) == line + 1:
+            fields["id"] = pid
+            entries.append((fields, p, ok))
+    return entries
+
+
+def _paper_list(doc: YMap, v: _Validator) -> list:
+    raw_papers = doc.get("papers")
+    if raw_papers is None and "papers" in doc:
+        return []  # `papers:` with no entries yet
+    if not isinstance(raw_papers, YSeq):
+        line, col = node_pos(doc, "papers") if "papers" in doc else (0, 0)
+        v.add(line, col, "'papers:' must be a list of paper entries")
+        return []
+    return raw_papers
+
+
+def _check_paper_keys(i: int, p: YMap, line: int, col: int, v: _Validator) -> bool:
+    """False after reporting unknown keys or missing required ones."""
+    ok = True
+    if not _PAPER_KEY_SET.issuperset(p):
+        for key in p:
+            if key not in _PAPER_KEY_SET:
+                kl, kc = node_pos(p, key)
+                v.add(kl, kc, f"unknown key {_q(key)}{_suggest(key, PAPER_KEYS)}; "
+                      f"allowed: {', '.join(PAPER_KEYS)}")
+        ok = False
+    for key in REQUIRED_PAPER_KEYS:
+        if p.get(key) in (None, "", []):
+            v.add(line, col, f"paper #{i + 1} ({_q(p.get('id', 'no id'))[1:-1]}) is missing '{key}'")
+            ok = False
+    return ok
+
+
+def _check_paper_id(p: YMap, line: int, rules: _PaperRules, v: _Validator) -> bool:
+    """False after reporting an id that is not a slug or is taken; a new id is recorded."""
+    pid = p.get("id")
+    if pid is None:
+        return True  # reported as missing
+    if not isinstance(pid, str) or not SLUG_RE.fullmatch(pid) or len(pid) > MAX_SLUG_LEN:
+        v.add_at(p, "id", f"id {pid!r:.100} is not a slug: use lowercase letters, digits and "
+                 f"'-', at most {MAX_SLUG_LEN} characters (e.g. '{_slug_hint(pid)}')")
+        return False
+    if pid in rules.seen_ids:
+        v.add_at(p, "id", f"duplicate id '{pid}' (first used on line {rules.seen_ids[pid]}); "
+                 "ids must be unique")
+        return False
+    rules.seen_ids[pid] = line + 1
+    return True
+
+
+def _check_texts(p: YMap, fields: dict, v: _Validator) -> bool:
+    """Copy the free texts (title, venue, abstract, pdf, url) into `fields`, spaces collapsed
+    (the abstract keeps its lines); False after reporting one that cannot be used."""
+    ok = True
+    for key, limit in _TEXT_LIMITS:
+        val = p.get(key)
+        if val is None:
+            continue
+        if not isinstance(val, str) or not val.strip():
+            problem = f"'{key}' must be a non-empty string"
+        else:
             val = " ".join(val.split()) if key != "abstract" else val.strip()
             problem = _text_problem(key, val, limit)
-            if problem:
-                bad(key, problem)
-                ok = False
-            else:
-                fields[key] = val
-        year = p.get("year")
-        if year is not None:
-            if isinstance(year, bool) or not isinstance(year, int):
-                bad("year", f"year must be a whole number like 2015, got {year!r:.40}")
-                ok = False
-            elif not MIN_YEAR <= year <= max_year:
-                bad("year", f"year {year} is out of range {MIN_YEAR}..{max_year}")
-                ok = False
-            else:
-                fields["year"] = year
-        topic = p.get("topic")
-        if topic is not None:
-            if not isinstance(topic, str) or topic not in seen_topics:  # [] is unhashable
-                bad("topic", f"unknown topic {_q(topic)}{_suggest(topic, seen_topics)}; "
-                    f"known: {', '.join(seen_topics) or 'none'}")
-                ok = False
-            else:
-                fields["topic"] = topic
-        arxiv = p.get("arxiv")
-        if arxiv is not None:
-            if isinstance(arxiv, float | int):
-                al, ac = node_pos(p, "arxiv", value=True)
-                raw = _raw_token(text, al, ac) or str(arxiv)
-                v.add(al, ac, f"arXiv id {raw} was read as a number: quote it, "
-                      f"e.g. arxiv: \"{raw}\"")
-                ok = False
-            elif not isinstance(arxiv, str) or not is_arxiv_id(arxiv.strip()):
-                bad("arxiv", f"malformed arXiv id {arxiv!r:.60}: expected e.g. \"1512.03385\" "
-                    "or \"cs/0112017\"")
-                ok = False
-            else:
-                fields["arxiv"] = arxiv.strip()
-        doi = p.get("doi")
-        if doi is not None:
-            if not isinstance(doi, str) or not is_doi(doi.strip()) or len(doi) > 300:
-                bad("doi", f"malformed DOI {doi!r:.60}: expected e.g. 10.1109/CVPR.2016.90 "
-                    "(no https://doi.org/ prefix)")
-                ok = False
-            else:
-                fields["doi"] = doi.strip()
-        repro = p.get("reproduction")
-        if repro is not None:
-            if not isinstance(repro, str) or repro not in repro_names:
-                bad("reproduction", f"unknown reproduction {_q(repro)}"
-                    f"{_suggest(repro, repro_names)}; available: "
-                    f"{', '.join(sorted(repro_names)) or 'none'}")
-                ok = False
-            else:
-                fields["reproduction"] = repro
-        for key, limit in _LIST_LIMITS:
-            lst = _str_list(p.get(key), v, p, key, limit)
-            if lst is None:
-                ok = False
-            else:
-                fields[key] = lst
-        if isinstance(pid, str) and seen_ids.get(pid) == line + 1:
-            fields["id"] = pid
-            papers.append((fields, p, ok))
+        if problem:
+            v.add_at(p, key, problem)
+            ok = False
+        else:
+            fields[key] = val
+    return ok
 
-    # papers, second pass: cross-references
+
+def _check_values(p: YMap, fields: dict, rules: _PaperRules, v: _Validator) -> bool:
+    """Copy year, topic, arxiv, doi and reproduction into `fields`; False after reporting one
+    that is malformed or unknown."""
+    ok = True
+    for key, check in _VALUE_CHECKS:
+        value = p.get(key)
+        if value is None:
+            continue
+        problem, clean = check(value, p, rules)
+        if problem:
+            v.add_at(p, key, problem)
+            ok = False
+        else:
+            fields[key] = clean
+    return ok
+
+
+def _check_lists(p: YMap, fields: dict, v: _Validator) -> bool:
+    """Copy authors, tags and cites into `fields` as tuples; False after reporting a bad one."""
+    ok = True
+    for key, limit in _LIST_LIMITS:
+        lst = _str_list(p.get(key), v, p, key, limit)
+        if lst is None:
+            ok = False
+        else:
+            fields[key] = lst
+    return ok
+
+
+# Each value check: (value as loaded, its entry, rules) -> (problem, None) or (None, clean value)
+
+
+def _year(year, p: YMap, rules: _PaperRules) -> tuple[str | None, object]:
+    if isinstance(year, bool) or not isinstance(year, int):
+        return f"year must be a whole number like 2015, got {year!r:.40}", None
+    if not MIN_YEAR <= year <= rules.max_year:
+        return f"year {year} is out of range {MIN_YEAR}..{rules.max_year}", None
+    return None, year
+
+
+def _topic(topic, p: YMap, rules: _PaperRules) -> tuple[str | None, object]:
+    known = rules.topic_ids
+    if not isinstance(topic, str) or topic not in known:  # [] is unhashable
+        return (f"unknown topic {_q(topic)}{_suggest(topic, known)}; "
+                f"known: {', '.join(known) or 'none'}"), None
+    return None, topic
+
+
+def _arxiv(arxiv, p: YMap, rules: _PaperRules) -> tuple[str | None, object]:
+    if isinstance(arxiv, float | int):
+        raw = _raw_token(rules.text, *node_pos(p, "arxiv", value=True)) or str(arxiv)
+        return f"arXiv id {raw} was read as a number: quote it, e.g. arxiv: \"{raw}\"", None
+    if not isinstance(arxiv, str) or not is_arxiv_id(arxiv.strip()):
+        return (f"malformed arXiv id {arxiv!r:.60}: expected e.g. \"1512.03385\" "
+                "or \"cs/0112017\""), None
+    return None, arxiv.strip()
+
+
+def _doi(doi, p: YMap, rules: _PaperRules) -> tuple[str | None, object]:
+    if not isinstance(doi, str) or not is_doi(doi.strip()) or len(doi) > 300:
+        return (f"malformed DOI {doi!r:.60}: expected e.g. 10.1109/CVPR.2016.90 "
+                "(no https://doi.org/ prefix)"), None
+    return None, doi.strip()
+
+
+def _reproduction(repro, p: YMap, rules: _PaperRules) -> tuple[str | None, object]:
+    names = rules.reproductions
+    if not isinstance(repro, str) or repro not in names:
+        return (f"unknown reproduction {_q(repro)}{_suggest(repro, names)}; available: "
+                f"{', '.join(sorted(names)) or 'none'}"), None
+    return None, repro
+
+
+_VALUE_CHECKS = (("year", _year), ("topic", _topic), ("arxiv", _arxiv), ("doi", _doi),
+                 ("reproduction", _reproduction))
+
+
+# --- papers, second pass: cross-references ------------------------------------------------------
+
+
+def _check_citations(entries: list[tuple[dict, YMap, bool]], ids: dict[str, int],
+                     context: Catalog | None, v: _Validator) -> list[Paper]:
+    """The papers without an error once each one's `cites` are checked against every id."""
     years = {p.id: p.year for p in context.papers} if context else {}
-    years.update((f["id"], f.get("year")) for f, _, _ in papers)
-    all_ids = set(seen_ids)
-    good: list[Paper] = []
-    for fields, node, ok in papers:
-        cites_node = node.get("cites")
-        for j, target in enumerate(fields.get("cites", ())):
-            cl, cc = node_pos(cites_node, index=j)
-            if target == fields["id"]:
-                v.add(cl, cc, f"'{fields['id']}' cites itself; remove it from its 'cites'")
-                ok = False
-            elif target not in all_ids:
-                v.add(cl, cc, f"'{fields['id']}' cites {_q(target)}, which is not in the catalog"
-                      f"{_suggest(target, all_ids)}")
-                ok = False
-            elif years.get(target) and fields.get("year") and \
-                    years[target] - fields["year"] >= 2:
-                v.add(cl, cc, f"'{fields['id']}' ({fields['year']}) cites '{target}' "
-                      f"({years[target]}), published {years[target] - fields['year']} years "
-                      "later; fine for a revised arXiv version, otherwise check the edge",
-                      "warning")
-        if ok:
-            good.append(Paper(**fields))
-    v.problems.sort(key=lambda pr: (pr.line, pr.col))
-    if v.errors:
-        return None, v.problems
-    catalog = Catalog(tuple(topics), tuple(good), warnings=tuple(v.warnings))
-    return catalog, v.problems
+    years.update((f["id"], f.get("year")) for f, _, _ in entries)
+    all_ids = set(ids)
+    # the check first: it reports the citations of a paper that already has an error too
+    return [Paper(**fields) for fields, node, ok in entries
+            if _check_cites(fields, node, all_ids, years, v) and ok]
+
+
+def _check_cites(fields: dict, node: YMap, all_ids: set[str], years: dict, v: _Validator
+                 ) -> bool:
+    """False after reporting a self-citation or an unknown id; a citation of a paper published
+    two or more years later is only a warning."""
+    ok = True
+    pid, year = fields["id"], fields.get("year")
+    cites_node = node.get("cites")
+    for j, target in enumerate(fields.get("cites", ())):
+        cl, cc = node_pos(cites_node, index=j)
+        if target == pid:
+            v.add(cl, cc, f"'{pid}' cites itself; remove it from its 'cites'")
+            ok = False
+        elif target not in all_ids:
+            v.add(cl, cc, f"'{pid}' cites {_q(target)}, which is not in the catalog"
+                  f"{_suggest(target, all_ids)}")
+            ok = False
+        elif years.get(target) and year and years[target] - year >= 2:
+            v.add(cl, cc, f"'{pid}' ({year}) cites '{target}' ({years[target]}), published "
+                  f"{years[target] - year} years later; fine for a revised arXiv version, "
+                  "otherwise check the edge", "warning")
+    return ok
 
 
 def _raw_token(text: str, line0: int, col0: int) -> str:

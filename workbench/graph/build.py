@@ -115,6 +115,21 @@ def build_graph(
     Self-citations are dropped.
     """
     status = dict(reading_status or {})
+    graph = nx.DiGraph()
+    graph.add_nodes_from(_known_nodes(catalog, external_nodes, status).items())
+    if catalog is not None:
+        _add_catalog_edges(graph, catalog, status)
+    _merge_edges(graph, "s2", s2_edges, status)
+    _merge_edges(graph, "pdf", pdf_edges, status)
+    log.info("citation graph: %d papers, %d citations", graph.number_of_nodes(),
+             graph.number_of_edges())
+    return graph
+
+
+def _known_nodes(catalog, external_nodes: Iterable, status: Mapping[str, str]
+                 ) -> dict[str, dict]:
+    """Node attributes of the catalog's papers and of `external_nodes`, by id; an external
+    node that is a catalog paper only supplies its `citation_count`."""
     nodes: dict[str, dict] = {}
     if catalog is not None:
         for p in catalog.papers:
@@ -129,53 +144,63 @@ def build_graph(
                           "citation_count": attrs.get("citation_count")}
         elif attrs.get("citation_count") is not None:
             known["citation_count"] = attrs["citation_count"]
-
     for nid, attrs in nodes.items():
         attrs["reading_status"] = status.get(nid, UNREAD)
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes.items())
+    return nodes
 
-    # Edges go straight into networkx's adjacency dicts, one attribute dict shared by
-    # succ[u][v] and pred[v][u] exactly as `add_edges_from` stores them, without its
-    # per-edge bookkeeping (nothing is cached on a graph no algorithm has seen yet, so there is
-    # no cache to clear): 100,000 catalog edges in about a quarter of the time. Attribute
-    # values are immutable frozensets, so a catalog edge costs one small dict copy and merging
-    # a second source builds new sets instead of mutating shared ones.
+
+# Edges go straight into networkx's adjacency dicts, one attribute dict shared by succ[u][v] and
+# pred[v][u] exactly as `add_edges_from` stores them, without its per-edge bookkeeping (nothing
+# is cached on a graph no algorithm has seen yet, so there is no cache to clear): 100,000
+# catalog edges in about a quarter of the time. Attribute values are immutable frozensets, so a
+# catalog edge costs one small dict copy and merging a second source builds new sets instead of
+# mutating shared ones.
+
+
+def _add_bare_node(graph: nx.DiGraph, n: str, status: Mapping[str, str]) -> None:
+    """Add `n` as a paper known only by its id (callers check `n not in succ` first: cheaper
+    than a call per edge)."""
+    graph.add_node(n, title=n, year=None, topic=None, in_catalog=False,
+                   citation_count=None, reading_status=status.get(n, UNREAD))
+
+
+def _add_catalog_edges(graph: nx.DiGraph, catalog, status: Mapping[str, str]) -> None:
+    """The `cites:` edges of every catalog paper (the first source, so every edge is new)."""
     succ, pred = graph._succ, graph._pred
-
-    def ensure(n: str) -> None:
-        if n not in succ:
-            graph.add_node(n, title=n, year=None, topic=None, in_catalog=False,
-                           citation_count=None, reading_status=status.get(n, UNREAD))
-
     new_edge = {"sources": _CATALOG, "intents": _NONE, "influential": False}.copy
-    for p in catalog.papers if catalog is not None else ():
+    for p in catalog.papers:
         row = succ[p.id]
         for cited in p.cites:
             if cited != p.id:
-                ensure(cited)
+                if cited not in succ:
+                    _add_bare_node(graph, cited, status)
                 row[cited] = pred[cited][p.id] = new_edge()
-    for source, iterable in (("s2", s2_edges), ("pdf", pdf_edges)):
-        tag = frozenset({source})
-        for raw in iterable:
-            u, v, attrs = _as_edge(raw)
-            if u == v:
-                continue
-            intents = frozenset(attrs.get("intents") or ())
-            influential = bool(attrs.get("influential") or attrs.get("isInfluential"))
-            ensure(u)
-            ensure(v)
-            data = succ[u].get(v)
-            if data is None:
-                succ[u][v] = pred[v][u] = {"sources": tag, "intents": intents,
-                                           "influential": influential}
-            else:
-                data["sources"] = data["sources"] | tag
-                data["intents"] = data["intents"] | intents
-                data["influential"] = data["influential"] or influential
-    log.info("citation graph: %d papers, %d citations", graph.number_of_nodes(),
-             graph.number_of_edges())
-    return graph
+
+
+def _merge_edges(graph: nx.DiGraph, source: str, edges: Iterable, status: Mapping[str, str]
+                 ) -> None:
+    """Add `edges` from `source`; an edge already there gains the source, its intents and its
+    influential flag."""
+    succ, pred = graph._succ, graph._pred
+    tag = frozenset({source})
+    for raw in edges:
+        u, v, attrs = _as_edge(raw)
+        if u == v:
+            continue
+        intents = frozenset(attrs.get("intents") or ())
+        influential = bool(attrs.get("influential") or attrs.get("isInfluential"))
+        if u not in succ:
+            _add_bare_node(graph, u, status)
+        if v not in succ:
+            _add_bare_node(graph, v, status)
+        data = succ[u].get(v)
+        if data is None:
+            succ[u][v] = pred[v][u] = {"sources": tag, "intents": intents,
+                                       "influential": influential}
+        else:
+            data["sources"] = data["sources"] | tag
+            data["intents"] = data["intents"] | intents
+            data["influential"] = data["influential"] or influential
 
 
 def load_workspace_graph(workspace, catalog=None, reader: str | None = None) -> nx.DiGraph:

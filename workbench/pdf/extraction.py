@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 from workbench.pdf.figures import Caption, content_box, figure_regions, find_captions, inside_any
 from workbench.pdf.front_matter import find_abstract, find_authors, find_title
@@ -19,6 +20,7 @@ from workbench.pdf.layout import (
     CONCLUSION_RE,
     REFERENCES_RE,
     TEXT_FLAGS,
+    Heading,
     Row,
     body_size,
     find_headings,
@@ -48,16 +50,40 @@ class DeadlinePassed(Exception):
     """Extraction ran past its deadline; the message says where it stopped."""
 
 
-def _read_rows(doc, file_name: str, started: float, deadline_s: float):
+@dataclass(frozen=True)
+class _Deadline:
+    file_name: str
+    started: float      # time.monotonic() when the extraction began
+    seconds: float
+
+    def check(self, what: str, detail: str = "") -> None:
+        """Raise `DeadlinePassed` ('FILE: WHAT took over N s DETAIL') once time is up."""
+        if time.monotonic() - self.started > self.seconds:
+            raise DeadlinePassed(f"{self.file_name}: {what} took over {self.seconds:.0f} s{detail}")
+
+
+@dataclass(frozen=True)
+class DocLayout:
+    """What the layout analysis found in the whole document that placing the figures needs;
+    built once by `structure_of`."""
+    rows: list[Row]
+    by_page: dict[int, list[Row]]   # page index -> its rows, in document order
+    page_rects: list[tuple]         # (x0, y0, x1, y1) of each page, in points
+    body: float                     # the body font size
+    furniture: set[int]             # row indices of running headers, footers, page numbers
+    heading_rows: set[int]          # row index of each heading's first row
+    captions: list[Caption]
+
+
+def _read_rows(doc, deadline: _Deadline):
     """Every page's rows in document order, the font-size histogram and the page boxes."""
     sizes: Counter = Counter()
     rows: list[Row] = []
     page_rects: list[tuple] = []
     block_base = 0
     for pno in range(doc.page_count):
-        if time.monotonic() - started > deadline_s:
-            raise DeadlinePassed(f"{file_name}: text extraction took over {deadline_s:.0f} s "
-                                 f"(stopped at page {pno + 1}); the file is unusually complex")
+        deadline.check("text extraction",
+                       f" (stopped at page {pno + 1}); the file is unusually complex")
         try:
             page = doc.load_page(pno)
             rect = page.rect
@@ -65,7 +91,7 @@ def _read_rows(doc, file_name: str, started: float, deadline_s: float):
         except Exception as exc:
             if out_of_memory(exc):
                 raise MemoryError from None  # the file, not the page: the worker reports it
-            log.warning("%s: page %d unreadable (%s); skipped", file_name, pno + 1, exc)
+            log.warning("%s: page %d unreadable (%s); skipped", deadline.file_name, pno + 1, exc)
             page_rects.append((0.0, 0.0, 612.0, 792.0))
             continue
         page_rects.append((rect.x0, rect.y0, rect.x1, rect.y1))
@@ -79,52 +105,31 @@ def _read_rows(doc, file_name: str, started: float, deadline_s: float):
 
 def structure_of(doc, sha: str, file_name: str, render: bool, deadline_s: float) -> PaperStructure:
     """The structure of an opened `pymupdf.Document`; `sha` and `file_name` are recorded in it."""
-    started = time.monotonic()
-    rows, sizes, page_rects = _read_rows(doc, file_name, started, deadline_s)
+    deadline = _Deadline(file_name, time.monotonic(), deadline_s)
+    rows, sizes, page_rects = _read_rows(doc, deadline)
     body = body_size(sizes)
-    heights = [r[3] - r[1] for r in page_rects]
-    widths = [r[2] - r[0] for r in page_rects]
-    furniture = furniture_rows(rows, heights)
+    furniture = furniture_rows(rows, [r[3] - r[1] for r in page_rects])
 
     headings, body_start = find_headings(rows, body, furniture)
     title, title_rows = find_title(rows, body)
     abstract, abstract_row = find_abstract(rows, body_start, furniture | {r.index for r in title_rows}, body)
     authors = find_authors(rows, title_rows, body_start, abstract_row)
 
-    captions = find_captions(rows, furniture)[:MAX_FIGURES]
-    caption_rows = {i for c in captions for i in c.rows}
-    by_page: dict[int, list[Row]] = {}
-    for r in rows:
-        by_page.setdefault(r.page, []).append(r)
-    heading_rows = {h.row for h in headings}
-    figures, regions = _figures(doc, captions, by_page, page_rects, body, furniture, heading_rows,
-                                render, started, deadline_s, file_name)
+    layout = _doc_layout(rows, page_rects, body, furniture, headings)
+    figures, regions = _figures(doc, layout, render, deadline)
+    caption_rows = {i for c in layout.captions for i in c.rows}
     in_figure = {r.index for r in rows if inside_any(r, regions.get(r.page, ()))}
     footnotes = {r.block for r in rows if r.first and r.lead_small}
     text_skip = furniture | caption_rows | in_figure | {r.index for r in rows if r.block in footnotes}
 
-    sections = []
-    for k, h in enumerate(headings):
-        end = next((o.row for o in headings[k + 1:] if o.level <= h.level), len(rows))
-        text = section_text(rows, h.end_row + 1, end, text_skip, body, headings)
-        sections.append(Section(h.title, h.number, h.name, h.level, rows[h.row].page + 1, text))
+    sections = _sections(rows, headings, text_skip, body)
     level1 = [s for s in sections if s.level == 1]
     intro = next((s for s in level1 if "introduction" in s.name.lower()), level1[0] if level1 else None)
     ref_idx = next((k for k, h in enumerate(headings)
                     if h.level == 1 and REFERENCES_RE.match(h.name.strip())), None)
-    ref_row = headings[ref_idx].row if ref_idx is not None else len(rows)
-    concl = None  # the last conclusion-like level-1 section before the references
-    for s, h in zip(sections, headings, strict=True):
-        if h.level == 1 and h.row < ref_row and CONCLUSION_RE.search(s.name):
-            concl = s
-
-    references: tuple[Reference, ...] = ()
-    if ref_idx is not None:
-        start = headings[ref_idx].end_row + 1
-        end = next((h.row for h in headings[ref_idx + 1:] if h.level == 1), len(rows))
-        entries = reference_entries(rows, start, end, furniture | caption_rows | in_figure, widths)
-        references = tuple(parse_reference(e) for e in entries)
-
+    concl = _conclusion(sections, headings, headings[ref_idx].row if ref_idx is not None else len(rows))
+    references = () if ref_idx is None else _references(
+        rows, headings, ref_idx, furniture | caption_rows | in_figure, [r[2] - r[0] for r in page_rects])
     return PaperStructure(
         sha256=sha, file_name=file_name, page_count=doc.page_count, title=title, authors=authors,
         abstract=abstract, sections=tuple(sections),
@@ -133,39 +138,86 @@ def structure_of(doc, sha: str, file_name: str, render: bool, deadline_s: float)
         references=references)
 
 
+def _doc_layout(rows: list[Row], page_rects: list[tuple], body: float, furniture: set[int],
+                headings: list[Heading]) -> DocLayout:
+    by_page: dict[int, list[Row]] = {}
+    for r in rows:
+        by_page.setdefault(r.page, []).append(r)
+    return DocLayout(rows, by_page, page_rects, body, furniture, {h.row for h in headings},
+                     find_captions(rows, furniture)[:MAX_FIGURES])
 
-def _figures(doc, captions, by_page, page_rects, body, furniture, heading_rows, render, started,
-             deadline_s, file_name):
-    import pymupdf  # already imported, without its layout model: `doc` was opened by open_pdf
 
+def _sections(rows: list[Row], headings: list[Heading], skip: set[int], body: float
+              ) -> list[Section]:
+    """Each heading's section: its text runs to the next heading of the same or a higher level."""
+    sections = []
+    for k, h in enumerate(headings):
+        end = next((o.row for o in headings[k + 1:] if o.level <= h.level), len(rows))
+        text = section_text(rows, h.end_row + 1, end, skip, body, headings)
+        sections.append(Section(h.title, h.number, h.name, h.level, rows[h.row].page + 1, text))
+    return sections
+
+
+def _conclusion(sections: list[Section], headings: list[Heading], ref_row: int) -> Section | None:
+    """The last conclusion-like level-1 section before the references (at row `ref_row`)."""
+    concl = None
+    for s, h in zip(sections, headings, strict=True):
+        if h.level == 1 and h.row < ref_row and CONCLUSION_RE.search(s.name):
+            concl = s
+    return concl
+
+
+def _references(rows: list[Row], headings: list[Heading], ref_idx: int, skip: set[int],
+                widths: list[float]) -> tuple[Reference, ...]:
+    """The parsed entries under headings[ref_idx], up to the next level-1 heading."""
+    start = headings[ref_idx].end_row + 1
+    end = next((h.row for h in headings[ref_idx + 1:] if h.level == 1), len(rows))
+    entries = reference_entries(rows, start, end, skip, widths)
+    return tuple(parse_reference(e) for e in entries)
+
+
+def _figures(doc, layout: DocLayout, render: bool, deadline: _Deadline
+             ) -> tuple[list[Figure], dict[int, list[tuple]]]:
+    """Every caption's figure (with a PNG crop when `render`), sorted, and the regions found,
+    by page."""
     figures, regions = [], {}
     caps_by_page: dict[int, list[Caption]] = {}
-    for cap in captions:
+    for cap in layout.captions:
         caps_by_page.setdefault(cap.page, []).append(cap)
-    content = content_box([r for rs in by_page.values() for r in rs], body, furniture)
+    content = content_box(layout.rows, layout.body, layout.furniture)
     for pno, caps in caps_by_page.items():
-        if time.monotonic() - started > deadline_s:
-            raise DeadlinePassed(f"{file_name}: figure extraction took over {deadline_s:.0f} s")
+        deadline.check("figure extraction")
         page = doc.load_page(pno)
         boxes = [tuple(b) for kind, b in page.get_bboxlog() if kind in _DRAWN]
-        prows = by_page.get(pno, [])
-        found = figure_regions(caps, prows, boxes, page_rects[pno], content, body, furniture,
-                               heading_rows)
-        # several crops on a page share one display list (the page is interpreted once)
-        source = page.get_displaylist() if render and sum(r is not None for r in found) > 1 else page
-        for cap, region in zip(caps, found, strict=True):
-            png = b""
+        found = figure_regions(caps, layout.by_page.get(pno, []), boxes, layout.page_rects[pno],
+                               content, layout.body, layout.furniture, layout.heading_rows)
+        for region in found:
             if region is not None:
                 regions.setdefault(pno, []).append(region)
-                if render:
-                    zoom = fit_dpi(region, FIGURE_DPI) / 72  # a huge page: a smaller crop
-                    pix = source.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom),
-                                            clip=pymupdf.Rect(region), alpha=False)
-                    png = pix.tobytes("png")
-            figures.append(Figure(cap.kind, cap.number, cap.text, cap.page + 1,
-                                  tuple(round(v, 1) for v in region) if region else None, png))
+        pngs = _crops(page, found) if render else [b""] * len(found)
+        figures.extend(Figure(cap.kind, cap.number, cap.text, cap.page + 1,
+                              tuple(round(v, 1) for v in region) if region else None, png)
+                       for cap, region, png in zip(caps, found, pngs, strict=True))
     figures.sort(key=lambda f: (f.kind != "figure", _num_key(f.number), f.page))
     return figures, regions
+
+
+def _crops(page, regions: list[tuple | None]) -> list[bytes]:
+    """A PNG of each region of `page` (b"" for None), at FIGURE_DPI or less on a huge page."""
+    import pymupdf  # already imported, without its layout model: `doc` was opened by open_pdf
+
+    # several crops on a page share one display list (the page is interpreted once)
+    source = page.get_displaylist() if sum(r is not None for r in regions) > 1 else page
+    pngs = []
+    for region in regions:
+        png = b""
+        if region is not None:
+            zoom = fit_dpi(region, FIGURE_DPI) / 72
+            pix = source.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=pymupdf.Rect(region),
+                                    alpha=False)
+            png = pix.tobytes("png")
+        pngs.append(png)
+    return pngs
 
 
 def _num_key(number: str):

@@ -124,64 +124,90 @@ def page_rows(page_dict: dict, pno: int, block_base: int, sizes: Counter) -> lis
     """
     rows: list[Row] = []
     for bi, block in enumerate(page_dict.get("blocks", ())):
-        groups: list[list] = []  # [y0, y1, [(x0, x1, text, spans)]]
-        buckets: dict[int, list[list]] = {}
-        for line in block.get("lines", ()):
-            dx, dy = line["dir"]
-            if dx < 0.99 or abs(dy) > 0.05:  # rotated stamp, vertical axis labels
-                continue
-            spans = line["spans"]
-            piece = spans[0]["text"] if len(spans) == 1 else "".join(sp["text"] for sp in spans)
-            if not piece.strip():
-                continue
-            x0, y0, x1, y1 = line["bbox"]
-            key = int((y0 + y1) / 6)
-            group = None
-            for k in (key, key - 1, key + 1):
-                for g in buckets.get(k, ()):
-                    if min(y1, g[1]) - max(y0, g[0]) > 0.5 * min(y1 - y0, g[1] - g[0]):
-                        group = g
-                        break
-                if group is not None:
-                    break
-            if group is None:
-                group = [y0, y1, []]
-                groups.append(group)
-                buckets.setdefault(key, []).append(group)
-            else:
-                group[0], group[1] = min(group[0], y0), max(group[1], y1)
-            group[2].append((x0, x1, piece, spans))
-        for gi, (y0, y1, pieces) in enumerate(groups):
-            if len(pieces) > 1:
-                pieces.sort(key=lambda p: p[0])
-            text, prev_x1, gap = pieces[0][2], pieces[0][1], 0.0
-            spans = list(pieces[0][3])
-            for x0, x1, piece, more in pieces[1:]:
-                gap = max(gap, x0 - prev_x1)
-                text += (" " + piece) if x0 - prev_x1 > 0.5 and not text.endswith(" ") else piece
-                prev_x1 = x1
-                spans.extend(more)
-            alnum = [sp for sp in spans if _ALNUM_RE.search(sp["text"])] or spans
-            size = 0.0
-            for sp in alnum:
-                sizes[round(sp["size"] * 2) / 2] += len(sp["text"])
-                size = max(size, sp["size"])
-            text = clean_text(text)
-            if not text:
-                continue
-            first_size = alnum[0]["size"]
-            rows.append(Row(
-                page=pno, block=block_base + bi, first=gi == 0,
-                x0=pieces[0][0], y0=y0, x1=max(p[1] for p in pieces), y1=y1,
-                text=text, size=round(size, 2),
-                bold=all(_is_bold(sp) for sp in alnum),
-                lead_small=(len(alnum) > 1 and first_size < 0.8 * size
-                            and len(alnum[0]["text"].strip()) <= 3),
-                gap=gap,
-                pieces=tuple(clean_text(p[2]) for p in pieces) if len(pieces) > 1 else (),
-                letters=letters_ratio(text),
-            ))
+        for gi, group in enumerate(_line_groups(block)):
+            row = _group_row(group, pno, block_base + bi, gi == 0, sizes)
+            if row is not None:
+                rows.append(row)
     return rows
+
+
+def _line_groups(block: dict) -> list[list]:
+    """The block's left-to-right horizontal lines grouped into rows, each
+    [y0, y1, [(x0, x1, text, spans), ...]], in stream order."""
+    groups: list[list] = []
+    buckets: dict[int, list[list]] = {}
+    for line in block.get("lines", ()):
+        dx, dy = line["dir"]
+        if dx < 0.99 or abs(dy) > 0.05:  # rotated stamp, vertical axis labels
+            continue
+        spans = line["spans"]
+        piece = spans[0]["text"] if len(spans) == 1 else "".join(sp["text"] for sp in spans)
+        if not piece.strip():
+            continue
+        x0, y0, x1, y1 = line["bbox"]
+        key = int((y0 + y1) / 6)
+        group = _overlapping_group(buckets, key, y0, y1)
+        if group is None:
+            group = [y0, y1, []]
+            groups.append(group)
+            buckets.setdefault(key, []).append(group)
+        else:
+            group[0], group[1] = min(group[0], y0), max(group[1], y1)
+        group[2].append((x0, x1, piece, spans))
+    return groups
+
+
+def _overlapping_group(buckets: dict[int, list[list]], key: int, y0: float, y1: float
+                       ) -> list | None:
+    """The first group in bucket `key` or a neighbouring one whose vertical extent overlaps
+    y0..y1 by more than half the smaller height."""
+    for k in (key, key - 1, key + 1):
+        for g in buckets.get(k, ()):
+            if min(y1, g[1]) - max(y0, g[0]) > 0.5 * min(y1 - y0, g[1] - g[0]):
+                return g
+    return None
+
+
+def _group_row(group: list, pno: int, block: int, first: bool, sizes: Counter) -> Row | None:
+    """The row a group of lines makes, or None when its text cleans to nothing. Its characters
+    are counted into `sizes` per font size either way."""
+    y0, y1, pieces = group
+    if len(pieces) > 1:
+        pieces.sort(key=lambda p: p[0])
+    text, gap, spans = _join_pieces(pieces)
+    alnum = [sp for sp in spans if _ALNUM_RE.search(sp["text"])] or spans
+    size = 0.0
+    for sp in alnum:
+        sizes[round(sp["size"] * 2) / 2] += len(sp["text"])
+        size = max(size, sp["size"])
+    text = clean_text(text)
+    if not text:
+        return None
+    first_size = alnum[0]["size"]
+    return Row(
+        page=pno, block=block, first=first,
+        x0=pieces[0][0], y0=y0, x1=max(p[1] for p in pieces), y1=y1,
+        text=text, size=round(size, 2),
+        bold=all(_is_bold(sp) for sp in alnum),
+        lead_small=(len(alnum) > 1 and first_size < 0.8 * size
+                    and len(alnum[0]["text"].strip()) <= 3),
+        gap=gap,
+        pieces=tuple(clean_text(p[2]) for p in pieces) if len(pieces) > 1 else (),
+        letters=letters_ratio(text),
+    )
+
+
+def _join_pieces(pieces: list[tuple]) -> tuple[str, float, list]:
+    """(text, widest gap, spans) of a row's pieces sorted left to right; a space goes between
+    two pieces more than half a point apart."""
+    text, prev_x1, gap = pieces[0][2], pieces[0][1], 0.0
+    spans = list(pieces[0][3])
+    for x0, x1, piece, more in pieces[1:]:
+        gap = max(gap, x0 - prev_x1)
+        text += (" " + piece) if x0 - prev_x1 > 0.5 and not text.endswith(" ") else piece
+        prev_x1 = x1
+        spans.extend(more)
+    return text, gap, spans
 
 
 def body_size(sizes: Counter) -> float:
@@ -271,32 +297,34 @@ def find_headings(rows: list[Row], body: float, skip: set[int]) -> tuple[list[He
     if start is None:
         found = _fallback_headings(rows, body, skip)
         return found, found[0].row if found else len(rows)
-    style = (start.size, start.bold)
+    numbering = _Numbering(start.size, start.bold)
     headings: list[Heading] = []
-    last_num, last_app = 0, ""
-    consumed: set[int] = set()
+    consumed: set[int] = set()  # rows a wrapped heading took
     for r in cands:
         if r.index < start.index or r.index in consumed:
             continue
+        heading = numbering.heading(r)
+        if heading is not None:
+            headings.append(_wrapped(heading, r, rows, consumed))
+    return headings, start.index
+
+
+@dataclass
+class _Numbering:
+    """The level-1 style (that of the '1 ...' heading) and the last level-1 number or appendix
+    letter seen, which decide whether the next row is a heading."""
+    size: float
+    bold: bool
+    last_num: int = 0
+    last_app: str = ""
+
+    def heading(self, r: Row) -> Heading | None:
+        """`r` as a heading (moving the numbering on), or None."""
         m = _HEADING_NUM_RE.match(r.text)
-        level1_style = same_size(r.size, style[0]) and r.bold == style[1]
+        level1_style = same_size(r.size, self.size) and r.bold == self.bold
         heading = None
         if m and _starts_upper(m["name"]) and letters_ratio(m["name"]) > 0.5:
-            num, app = m["num"], m["app"]
-            if num and "." not in num.rstrip("."):
-                n = int(num)
-                if level1_style and n == last_num + 1 and not last_app:
-                    last_num = n
-                    heading = Heading(r.text, num, m["name"], 1, r.index)
-            elif app and "." not in app:
-                if level1_style and ord(app) == (ord(last_app) + 1 if last_app else ord("A")):
-                    last_app = app
-                    heading = Heading(r.text, app, m["name"], 1, r.index)
-            else:
-                parent = (num or app).split(".")[0]
-                current = last_app or str(last_num)
-                if parent == current and r.size <= style[0] + 0.1:
-                    heading = Heading(r.text, num or app, m["name"], 2, r.index)
+            heading = self._numbered(r, m, level1_style)
         if heading is None and not (m and m["num"]):
             known = KNOWN_UNNUMBERED.match(r.text)
             if ((level1_style and _starts_upper(r.text) and r.letters > 0.7)
@@ -304,24 +332,50 @@ def find_headings(rows: list[Row], body: float, skip: set[int]) -> tuple[list[He
                 heading = Heading(r.text, None, r.text, 1, r.index)
         if heading is None and m and m["num"] and "." not in m["num"] and KNOWN_UNNUMBERED.match(m["name"]):
             heading = Heading(r.text, m["num"], m["name"], 1, r.index)  # '6. REFERENCES'
-        if heading is None:
-            continue
-        title, prev = heading.title, r
-        for nxt in rows[r.index + 1:r.index + 4]:  # a heading that wraps onto more lines
-            if (nxt.page == prev.page and -0.5 * prev.size <= nxt.y0 - prev.y1 < 0.8 * prev.size
-                    and same_size(nxt.size, r.size, 0.3) and nxt.bold == r.bold
-                    and min(nxt.x1, prev.x1) - max(nxt.x0, prev.x0) > 0
-                    and not _HEADING_NUM_RE.match(nxt.text) and len(nxt.text) < 100):
-                title = join_lines([title, nxt.text])
-                consumed.add(nxt.index)
-                prev = nxt
-            else:
-                break
-        if title != heading.title:
-            name = title[len(heading.number):].lstrip(". ") if heading.number else title
-            heading = Heading(title, heading.number, name, heading.level, heading.row, prev.index)
-        headings.append(heading)
-    return headings, start.index
+        return heading
+
+    def _numbered(self, r: Row, m: re.Match, level1_style: bool) -> Heading | None:
+        """A numbered heading: the next level-1 number or letter, or a level-2 number under the
+        current one."""
+        num, app = m["num"], m["app"]
+        if num and "." not in num.rstrip("."):
+            if level1_style and int(num) == self.last_num + 1 and not self.last_app:
+                self.last_num = int(num)
+                return Heading(r.text, num, m["name"], 1, r.index)
+        elif app and "." not in app:
+            if level1_style and ord(app) == (ord(self.last_app) + 1 if self.last_app else ord("A")):
+                self.last_app = app
+                return Heading(r.text, app, m["name"], 1, r.index)
+        else:
+            parent = (num or app).split(".")[0]
+            current = self.last_app or str(self.last_num)
+            if parent == current and r.size <= self.size + 0.1:
+                return Heading(r.text, num or app, m["name"], 2, r.index)
+        return None
+
+
+def _wrapped(heading: Heading, r: Row, rows: list[Row], consumed: set[int]) -> Heading:
+    """`heading` (found on row `r`) with up to three following rows that continue it: a
+    heading that wraps onto more lines. Those rows go into `consumed`."""
+    title, prev = heading.title, r
+    for nxt in rows[r.index + 1:r.index + 4]:
+        if not _continues_heading(nxt, prev, r):
+            break
+        title = join_lines([title, nxt.text])
+        consumed.add(nxt.index)
+        prev = nxt
+    if title == heading.title:
+        return heading
+    name = title[len(heading.number):].lstrip(". ") if heading.number else title
+    return Heading(title, heading.number, name, heading.level, heading.row, prev.index)
+
+
+def _continues_heading(nxt: Row, prev: Row, first: Row) -> bool:
+    """`nxt` sits right below `prev`, overlapping it, in the style of the heading's first row."""
+    return (nxt.page == prev.page and -0.5 * prev.size <= nxt.y0 - prev.y1 < 0.8 * prev.size
+            and same_size(nxt.size, first.size, 0.3) and nxt.bold == first.bold
+            and min(nxt.x1, prev.x1) - max(nxt.x0, prev.x0) > 0
+            and not _HEADING_NUM_RE.match(nxt.text) and len(nxt.text) < 100)
 
 
 def _fallback_headings(rows: list[Row], body: float, skip: set[int]) -> list[Heading]:
