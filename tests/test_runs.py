@@ -12,10 +12,12 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import sys
 
 import pytest
 
+from tests.conftest import SHIPPED_CATALOG
 from tests.runs_helpers import (
     cached_descriptions,
     make_workspace,
@@ -299,14 +301,48 @@ def test_supervisor_starts_queued_runs_until_the_queue_is_empty(fake):
     assert [runs.get_run(fake, i).state for i in ids] == [runs.DONE, runs.DONE]
 
 
-def test_only_one_supervisor_runs_per_workspace(fake):
-    import fcntl
+def test_only_one_supervisor_runs_per_workspace_and_it_never_blocks_the_pumps(fake):
+    from workbench.fileio import locked
 
-    run_queue.submit(fake, "resnet", "tiny")
-    with open(fake.cache_dir / "runs-supervisor.lock", "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    run = run_queue.submit(fake, "resnet", "tiny")
+    (fake.cache_dir / "runs-supervisor").mkdir()
+    with locked(fake.cache_dir / "runs-supervisor") as held:  # another supervisor at work
+        assert held
         assert run_queue.supervise(fake, poll_s=0.05) is False
-    assert runs.queued_runs(fake)  # the refused supervisor started nothing
+        assert runs.queued_runs(fake)  # the refused supervisor started nothing
+        assert run_queue.pump(fake) == [run.id]  # the pumps' lock is another one
+    pump_until_finished(fake, run.id)
+
+
+def test_the_app_and_the_cli_launch_a_run_behind_another_with_a_supervisor(fake, monkeypatch):
+    """Both go through `runs.launch`: a run that starts at once needs no supervisor; one queued
+    behind another gets one, so it starts even when the tab or the terminal is closed."""
+    from tests.apptest_helpers import open_page
+    from workbench import runs as public
+
+    shutil.copy(SHIPPED_CATALOG, fake.catalog_path)  # the app's pages need a catalog
+    launched, supervisors = [], []
+    real_launch = public.launch
+    monkeypatch.setattr(public, "launch", lambda ws, run: launched.append(run.id) or
+                        real_launch(ws, run))
+    monkeypatch.setattr(run_queue, "ensure_supervisor", lambda ws: supervisors.append(ws.root))
+    monkeypatch.setenv("FAKE_STEP_S", "0.5")
+    assert cli("run", "resnet", "--preset", "tiny", "--set", "steps=600", "--detach") == 0
+    (first,) = runs.list_runs(fake)
+    assert (launched, supervisors) == ([first.id], []) and first.state == runs.RUNNING
+
+    at = open_page("reproduce.py", paper="resnet")
+    at.selectbox(key="repro_preset").set_value("tiny").run()
+    at.button(key="run_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    from_app = runs.list_runs(fake)[0]
+    assert from_app.state == runs.QUEUED
+    assert (launched, supervisors) == ([first.id, from_app.id], [fake.root])
+
+    assert cli("run", "resnet", "--preset", "tiny", "--detach") == 0
+    from_cli = runs.list_runs(fake)[0]
+    assert from_cli.state == runs.QUEUED and launched[-1] == from_cli.id
+    assert supervisors == [fake.root, fake.root]
 
 
 def test_unknown_and_unsafe_run_ids_are_refused(fake):

@@ -38,18 +38,36 @@ def write_target(path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def locked(folder: str | os.PathLike) -> Iterator[None]:
+def locked(folder: str | os.PathLike, *, blocking: bool = True) -> Iterator[bool]:
     """Hold an exclusive lock on `folder` (flock on the folder itself: no lock file to leave
-    behind, and it works in a read-only folder) for a read-modify-write of a file in it."""
+    behind, and it works in a read-only folder) for a read-modify-write of a file in it.
+
+    Yields whether this process holds the lock. With `blocking=True` (the default) it waits for
+    the lock and yields True. With `blocking=False` it does not wait: when another holder has the
+    lock it yields False at once, and the body runs without the lock, so it must check:
+
+        with locked(folder, blocking=False) as held:
+            if not held:
+                return  # someone else is at it
+
+    flock locks belong to an open file, so two holders in one process exclude each other too.
+    The lock is released when the block ends (or the process dies). On Windows there is no
+    flock: it yields True without locking (the version checks alone still catch a concurrent
+    change of a note or the catalog).
+    """
     try:
         import fcntl
-    except ImportError:  # Windows: the version checks alone still catch a concurrent change
-        yield
+    except ImportError:
+        yield True
         return
-    fd = os.open(folder, os.O_RDONLY)
+    fd = os.open(folder, os.O_RDONLY)  # not inherited by children (PEP 446): they never hold it
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = True
+        except BlockingIOError:
+            held = False
+        yield held
     finally:
         os.close(fd)  # closing releases the lock
 

@@ -1,7 +1,8 @@
 """`workbench repro`: launch, watch, cancel, resume and compare reproduction runs.
 
-`run` and `resume` follow the run in the foreground with a progress bar (Ctrl-C cancels it)
-unless `--detach` leaves it to the background supervisor; `pump` starts queued runs.
+`run` and `resume` launch as the app does (`runs.launch`: start now, or hand a run that waits
+behind another to the background supervisor), then follow the run in the foreground with a
+progress bar (Ctrl-C cancels it) unless `--detach` returns at once; `pump` starts queued runs.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ def _watch_run(ws, run_id: str) -> int:
     from tqdm import tqdm
 
     from workbench import runs
-    from workbench import runs as run_queue
 
     bar = tqdm(total=100, unit="%", bar_format="{desc}{percentage:3.0f}%|{bar}| "
                "[{elapsed}<{remaining}{postfix}]")
     try:
         while True:
-            run_queue.pump(ws)
+            runs.pump(ws)
             run = runs.get_run(ws, run_id)
             queue = [r.id for r in runs.queued_runs(ws)]
             bar.set_description(f"{run.id} queued ({queue.index(run.id) + 1} in line)"
@@ -37,7 +37,7 @@ def _watch_run(ws, run_id: str) -> int:
             time.sleep(0.5)
     except KeyboardInterrupt:
         bar.close()
-        run_queue.cancel(ws, run_id)
+        runs.cancel(ws, run_id)
         print(f"{run_id}: cancelled")
         return 130
     bar.close()
@@ -46,63 +46,58 @@ def _watch_run(ws, run_id: str) -> int:
 
 
 def _print_run(run) -> None:
-    from workbench import runs as run_results
+    from workbench import runs
 
     print(f"{run.id}: {run.state}  ({run.name}/{run.preset}"
           + "".join(f" {k}={v}" for k, v in run.overrides.items()) + ")")
     if run.error:
         print(f"error: {run.error}")
     if run.result:
-        print(run_results.format_table(run_results.claim_rows(run)))
-        print("  ".join(f"{k}: {v}" for k, v in run_results.environment(run).items()))
+        print(runs.format_table(runs.claim_rows(run)))
+        print("  ".join(f"{k}: {v}" for k, v in runs.environment(run).items()))
     print(f"run folder: {run.folder}")
 
 
 def cmd_repro(args) -> int:
     from workbench import runs
-    from workbench import runs as reproduction_info
-    from workbench import runs as run_queue
-    from workbench import runs as run_results
 
     ws = workspace_from(args)
     what = args.repro_command
     if what == "list":
-        print(run_results.format_table([{"name": r["name"], "paper": r["paper"], "presets":
-                                         ", ".join(r["presets"]), "title": r["title"]}
-                                        for r in reproduction_info.list_reproductions(ws)]))
+        print(runs.format_table([{"name": r["name"], "paper": r["paper"], "presets":
+                                  ", ".join(r["presets"]), "title": r["title"]}
+                                 for r in runs.list_reproductions(ws)]))
     elif what in ("run", "resume"):
-        run = (run_queue.submit(ws, args.name, args.preset, args.set,
-                                checkpoint_every=args.checkpoint_every) if what == "run"
-               else run_queue.resume(ws, args.run))
-        run_queue.pump(ws)
+        queued = (runs.submit(ws, args.name, args.preset, args.set,
+                              checkpoint_every=args.checkpoint_every) if what == "run"
+                  else runs.resume(ws, args.run))
+        run = runs.launch(ws, queued)  # behind another run: a background supervisor starts it
         if not args.detach:
             return _watch_run(ws, run.id)
-        run_queue.ensure_supervisor(ws)
-        run = runs.get_run(ws, run.id)
         print(f"{run.id}: {run.state}; follow it with `workbench repro status {run.id}`")
     elif what == "status":
-        run_queue.pump(ws)
+        runs.pump(ws)
         if args.run:
             run = runs.get_run(ws, args.run)
             _print_run(run)
             if run.state != runs.DONE:
                 print(runs.log_tail(run, args.lines))
         else:
-            print(run_results.format_table(run_results.history_rows(runs.list_runs(ws)))
+            print(runs.format_table(runs.history_rows(runs.list_runs(ws)))
                   or "no runs yet")
     elif what == "cancel":
-        print(f"{args.run}: {run_queue.cancel(ws, args.run).state}")
+        print(f"{args.run}: {runs.cancel(ws, args.run).state}")
     elif what == "compare":
-        tables = run_results.compare([runs.get_run(ws, r) for r in args.runs])
+        tables = runs.compare([runs.get_run(ws, r) for r in args.runs])
         for title, rows in tables.items():
             if rows:
-                print(f"\n{title}\n{run_results.format_table(rows)}")
+                print(f"\n{title}\n{runs.format_table(rows)}")
     elif what == "pump":
         if args.wait:
-            if not run_queue.supervise(ws):
+            if not runs.supervise(ws):
                 print("another `workbench repro pump --wait` is already running")
             return 0
-        print("\n".join(run_queue.pump(ws)) or "nothing to start")
+        print("\n".join(runs.pump(ws)) or "nothing to start")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Reproduction runs: `reproductions` (what the reproductions offer, described without importing
 torch), `overrides` (`--set` checked before launch: the one number rule), `folders` (run folders
-and states), `processes` (children that never import workspace code), `queue` (submit, start,
+and states), `processes` (children that never import workspace code), `queue` (submit, launch,
 cancel, resume), `results` (history, verdicts, curves). Layer 5.
 """
 
@@ -23,7 +23,14 @@ from workbench.runs.folders import (
 )
 from workbench.runs.overrides import default_text, overrides_from_form
 from workbench.runs.processes import python_env
-from workbench.runs.queue import cancel, ensure_supervisor, pump, resume, submit, supervise
+from workbench.runs.queue import (
+    cancel,
+    launch,
+    pump,
+    resume,
+    submit,
+    supervise,
+)
 from workbench.runs.reproductions import describe, list_reproductions, reproduction_for_paper
 from workbench.runs.results import (
     attach_run_to_notes,
@@ -53,11 +60,11 @@ __all__ = [
     "curves_figure",
     "default_text",
     "describe",
-    "ensure_supervisor",
     "environment",
     "format_table",
     "get_run",
     "history_rows",
+    "launch",
     "list_reproductions",
     "list_runs",
     "log_tail",

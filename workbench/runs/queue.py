@@ -4,9 +4,14 @@ The queue is the set of run folders without launch.json (see `workbench.runs.fol
 time they were submitted: `pump()` starts them while fewer than `max_concurrent` runs (default
 1, or `$WORKBENCH_MAX_RUNS`) are alive. The app calls `pump()` once a second, the CLI while it
 waits, and `workbench repro pump --wait` (started by `ensure_supervisor()`) until the queue is
-empty; an fcntl lock makes check-then-start one step across processes. Run folders are created
-with `mkdir` (never reused) and never overwritten, except by `resume`, which relaunches the
-same run with `--resume` into its own folder.
+empty. `launch()` is the one launch policy the app and the CLI share: start a queued run now if
+a slot is free, else make sure a background supervisor starts it later.
+
+Two locks, both `workbench.fileio.locked` (flock on a folder): the runs folder itself makes
+check-then-start (and cancel, resume) one step across processes; `.workbench/runs-supervisor/`
+lets one supervisor at a time run per workspace, without blocking the pumps. Run folders are
+created with `mkdir` (never reused) and never overwritten, except by `resume`, which relaunches
+the same run with `--resume` into its own folder.
 
 A queued request.json may come from a cloned classmate's workspace, so `pump()` checks each one
 as the CLI checks typed arguments (a known reproduction and preset, overrides that pass
@@ -24,12 +29,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.fileio import atomic_write_text
+from workbench.fileio import atomic_write_text, locked
 from workbench.runs import processes as run_processes
 from workbench.runs.folders import (
     ACTIVE,
@@ -46,7 +51,7 @@ from workbench.runs.folders import (
 )
 from workbench.runs.overrides import ConfigError, validate_overrides
 from workbench.runs.reproductions import describe
-from workbench.workspace import Workspace, validate_slug
+from workbench.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +63,6 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 # --- submit, launch, cancel, resume -------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _queue_lock(ws: Workspace) -> Iterator[None]:
-    """An exclusive lock across processes, so deciding and launching is one step."""
-    ws.cache_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: one process (the app or the CLI) pumps at a time in practice
-        yield
-        return
-    with open(ws.cache_dir / "runs.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
 
 
 def default_max_runs() -> int:
@@ -145,7 +136,7 @@ def start_refusal(ws: Workspace, run: Run) -> str | None:
     return None
 
 
-def _launch(ws: Workspace, run: Run) -> None:
+def _spawn(ws: Workspace, run: Run) -> None:
     import psutil
 
     argv = child_argv(run, run.checkpoint_every)
@@ -176,7 +167,7 @@ def pump(ws: Workspace, max_concurrent: int | None = None) -> list[str]:
     started: list[str] = []
     if not ws.runs_dir.is_dir():
         return started
-    with _queue_lock(ws):
+    with locked(ws.runs_dir):  # check-then-start is one step across processes
         runs = list_runs(ws)
         busy = sum(1 for r in runs if r.alive)
         for run in sorted((r for r in runs if r.state == QUEUED), key=lambda r: r.queued_ns):
@@ -187,16 +178,30 @@ def pump(ws: Workspace, max_concurrent: int | None = None) -> list[str]:
                 log.warning("not starting %s: %s", run.id, problem)
                 continue
             if busy < limit:  # the runs behind are still checked, so each shows its state
-                _launch(ws, run)
+                _spawn(ws, run)
                 started.append(run.id)
                 busy += 1
     return started
 
 
+def launch(ws: Workspace, run: Run) -> Run:
+    """Start the queued `run` (from `submit` or `resume`) now if a slot is free; if it waits
+    behind other runs, make sure a background supervisor will start it, so it starts even when
+    the app's tab or the terminal is closed. The app and the CLI launch every run this way.
+
+    Returns the run as it is now: running, still queued, or invalid (refused by `pump`).
+    """
+    pump(ws)
+    run = get_run(ws, run.id)
+    if run.state == QUEUED:
+        ensure_supervisor(ws)
+    return run
+
+
 def cancel(ws: Workspace, run_id: str, grace_s: float = CANCEL_GRACE_S) -> Run:
     """Cancel a queued or running run; a running one is stopped with its whole process group."""
-    validate_slug(run_id, "run id")  # before the lock file is created
-    with _queue_lock(ws):
+    get_run(ws, run_id)  # an unknown or unsafe id is refused before the runs folder is locked
+    with locked(ws.runs_dir):
         run = get_run(ws, run_id)
         if run.state not in ACTIVE:
             raise RunError(f"run {run_id} is {run.state}; only queued or running runs can be "
@@ -212,8 +217,8 @@ def cancel(ws: Workspace, run_id: str, grace_s: float = CANCEL_GRACE_S) -> Run:
 
 def resume(ws: Workspace, run_id: str) -> Run:
     """Queue a failed or cancelled run again, to continue from its checkpoints (`--resume`)."""
-    validate_slug(run_id, "run id")  # before the lock file is created
-    with _queue_lock(ws):
+    get_run(ws, run_id)  # an unknown or unsafe id is refused before the runs folder is locked
+    with locked(ws.runs_dir):
         run = get_run(ws, run_id)
         if run.state not in (FAILED, CANCELLED) or run.alive:
             raise RunError(f"run {run_id} is {run.state}; only a failed or cancelled run can be "
@@ -237,18 +242,13 @@ def resume(ws: Workspace, run_id: str) -> Run:
 
 
 def supervise(ws: Workspace, poll_s: float = 1.0, max_concurrent: int | None = None) -> bool:
-    """Pump until nothing is queued or running; False if another supervisor already does."""
-    ws.cache_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:
-        fcntl = None
-    with open(ws.cache_dir / "runs-supervisor.lock", "a") as fh:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False
+    """Pump until nothing is queued or running; False at once if another supervisor already does
+    (it holds `.workbench/runs-supervisor/`, a lock apart from the pumps' one)."""
+    folder = ws.cache_dir / "runs-supervisor"
+    folder.mkdir(parents=True, exist_ok=True)
+    with locked(folder, blocking=False) as held:
+        if not held:
+            return False
         while True:
             pump(ws, max_concurrent)
             if not any(r.state in ACTIVE for r in list_runs(ws)) and not run_processes.CHILDREN:

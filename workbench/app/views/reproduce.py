@@ -3,13 +3,9 @@
 import streamlit as st
 
 from workbench import runs
-from workbench import runs as reproduction_info
-from workbench import runs as run_queue
-from workbench import runs as run_results
 from workbench.app.common import load_catalog, may_run, run_permission_note, workspace
 from workbench.app.views.reading import reader_sidebar
 from workbench.errors import WorkbenchError
-from workbench.runs import default_text, overrides_from_form
 
 st.title("Reproduce")
 ws = workspace()
@@ -32,18 +28,22 @@ def act(action, *args) -> None:
         st.session_state["run_error"] = str(exc)
 
 
+def resume_and_launch(ws, run_id: str) -> None:
+    runs.launch(ws, runs.resume(ws, run_id))  # queued again, then launched as a new run is
+
+
 cat = load_catalog()  # an invalid catalog shows its problems; runs do not need it
 try:
-    run_queue.pump(ws)
-    names = [r["name"] for r in reproduction_info.list_reproductions(ws)]
+    runs.pump(ws)
+    names = [r["name"] for r in runs.list_reproductions(ws)]
     pid = st.query_params.get("paper")
     paper = cat.get(pid) if cat is not None and pid else None
-    wanted = paper.reproduction if paper else reproduction_info.reproduction_for_paper(ws, pid)
+    wanted = paper.reproduction if paper else runs.reproduction_for_paper(ws, pid)
     if pid and wanted not in names:
         st.info(f"Paper '{pid}' has no reproduction yet; pick one below.")
     name = st.selectbox("Reproduction", names, index=names.index(wanted) if wanted in names
                         else 0, key="repro_name", on_change=reset_form)
-    repro = reproduction_info.describe(ws, name)
+    repro = runs.describe(ws, name)
 except WorkbenchError as exc:
     st.error(str(exc))
     st.stop()
@@ -65,7 +65,7 @@ with st.expander("Overrides (the preset's values; change any to override it)"):
             st.session_state.setdefault(key, default)
             where.selectbox(f.name, f.choices, key=key, help=f.help or None)
         else:
-            st.session_state.setdefault(key, default_text(f, preset))
+            st.session_state.setdefault(key, runs.default_text(f, preset))
             where.text_input(f"{f.name} ({f.type})", key=key, help=f.help or None)
 
 if not allowed:
@@ -73,11 +73,8 @@ if not allowed:
 if st.button("▶ Start", key="run_start", type="primary", disabled=not allowed) and allowed:
     try:
         values = {f.name: st.session_state[f"ov_{f.name}"] for f in repro.fields}
-        run = run_queue.submit(ws, name, preset, overrides_from_form(repro, preset, values))
-        run_queue.pump(ws)
-        if runs.get_run(ws, run.id).state == runs.QUEUED:
-            run_queue.ensure_supervisor(ws)  # behind another run: it starts even if the tab closes
-        st.session_state["run_watch"] = run.id
+        run = runs.submit(ws, name, preset, runs.overrides_from_form(repro, preset, values))
+        st.session_state["run_watch"] = runs.launch(ws, run).id  # queued: a supervisor starts it
     except WorkbenchError as exc:
         st.error(f"Not started: {exc}")
 if "run_error" in st.session_state:
@@ -89,7 +86,7 @@ active = [r for r in all_runs if r.state in runs.ACTIVE]
 
 @st.fragment(run_every=1 if active else None)
 def live() -> None:
-    run_queue.pump(ws)
+    runs.pump(ws)
     running = [r for r in active if r.state == runs.RUNNING] or active[-1:]
     run_id = st.session_state.get("run_watch") or (running[0].id if running else None)
     if run_id is None:
@@ -100,13 +97,13 @@ def live() -> None:
     st.progress(run.fraction, text=f"{runs.STATE_ICONS[run.state]} {run.id} · {run.state} · "
                 f"{where if run.state == runs.RUNNING else run.preset}")
     if run.state in runs.ACTIVE:
-        st.button("⏹ Cancel", key="run_cancel", on_click=act, args=(run_queue.cancel, run.id),
+        st.button("⏹ Cancel", key="run_cancel", on_click=act, args=(runs.cancel, run.id),
                   disabled=not allowed)
     if run.error:
         st.error(f"{'Not started' if run.state == runs.INVALID else 'Failed'}: {run.error}")
     records = runs.read_metrics(run)
     if records:
-        st.plotly_chart(run_results.curves_figure({run.id: records}), key="live_curves")
+        st.plotly_chart(runs.curves_figure({run.id: records}), key="live_curves")
     with st.expander("Log", expanded=run.state == runs.FAILED):
         st.code(runs.log_tail(run) or "(nothing logged yet)")
     was = st.session_state.get("live_state")
@@ -122,25 +119,25 @@ st.subheader("History")
 if not all_runs:
     st.caption("No runs yet.")
     st.stop()
-st.dataframe(run_results.history_rows(all_runs), key="run_history", hide_index=True)
+st.dataframe(runs.history_rows(all_runs), key="run_history", hide_index=True)
 ids = [r.id for r in all_runs]
 overlay = st.multiselect("Overlay the curves of", ids, default=ids[:1], key="run_overlay")
 if overlay:
     by_id = {r.id: r for r in all_runs}
-    st.plotly_chart(run_results.curves_figure({i: runs.read_metrics(by_id[i]) for i in overlay}),
+    st.plotly_chart(runs.curves_figure({i: runs.read_metrics(by_id[i]) for i in overlay}),
                     key="overlay_curves")
     if len(overlay) > 1:
-        st.dataframe(run_results.compare([by_id[i] for i in overlay])["metrics"], hide_index=True)
+        st.dataframe(runs.compare([by_id[i] for i in overlay])["metrics"], hide_index=True)
 
 st.subheader("Result beside the paper")
 pick = runs.get_run(ws, st.selectbox("Run", ids, key="run_pick"))
 if pick.result:
-    st.dataframe(run_results.claim_rows(pick), key="claims_table", hide_index=True)
-    st.caption(" · ".join(f"**{k}** {v}" for k, v in run_results.environment(pick).items()))
+    st.dataframe(runs.claim_rows(pick), key="claims_table", hide_index=True)
+    st.caption(" · ".join(f"**{k}** {v}" for k, v in runs.environment(pick).items()))
     reader = reader_sidebar()
     if reader and st.button("📎 Attach to my pass-3 notes", key="run_attach"):
         try:
-            run_results.attach_run_to_notes(ws, pick.paper, reader, pick.id)
+            runs.attach_run_to_notes(ws, pick.paper, reader, pick.id)
             st.success(f"{pick.id} is in {reader}'s notes on '{pick.paper}' (runs consulted).")
         except WorkbenchError as exc:
             st.error(str(exc))
@@ -148,4 +145,4 @@ else:
     st.caption(f"{pick.id} is {pick.state}: no result yet.")
     if pick.state in (runs.FAILED, runs.CANCELLED) and pick.checkpoints:
         st.button("↻ Resume from checkpoint", key="run_resume", on_click=act,
-                  args=(run_queue.resume, pick.id), disabled=not allowed)
+                  args=(resume_and_launch, pick.id), disabled=not allowed)
