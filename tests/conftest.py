@@ -60,7 +60,7 @@ def fake_services(monkeypatch):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Test modules may mark their own items (tests/test_pdf_real.py: expected failures that
+    """Test modules may mark their own items (tests/pdf/test_pdf_real.py: expected failures that
     wait for OCR)."""
     by_module: dict = {}
     for item in items:

@@ -2,7 +2,7 @@
 place, with real processes (issue 16, item 1), and writes through symlinks, never over FIFOs
 (item 2).
 
-`CATALOG_TRIALS=50 scripts/test.sh tests/test_catalog_writes.py` gives the figures recorded in
+`CATALOG_TRIALS=50 scripts/test.sh tests/catalog/test_catalog_writes.py` gives the figures recorded in
 RELIABILITY.md; the default run tries each race a few times.
 """
 
@@ -203,7 +203,7 @@ def test_a_write_that_would_drop_papers_is_refused(ws, monkeypatch):
 
 def test_the_app_add_page_and_the_cli_share_the_guarded_writer():
     """Every writer of papers.yaml goes through `add_papers`: no other module replaces it."""
-    root = Path(__file__).resolve().parent.parent / "workbench"
+    root = Path(__file__).resolve().parents[2] / "workbench"
     writers = []
     for f in root.rglob("*.py"):
         text = f.read_text("utf-8")

@@ -8,7 +8,7 @@ import pymupdf
 import pytest
 
 from tests.apptest_helpers import open_page
-from tests.test_handout import make_workspace
+from tests.sessions.test_handout import make_workspace
 from workbench.sessions import plan as sessions
 
 
