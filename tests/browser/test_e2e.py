@@ -181,7 +181,7 @@ def test_a_tiny_reproduction_runs_to_done(page, app_server):
     done = page.get_by_text(re.compile(rf"-{PAPER} · done · tiny"))
     expect(done).to_be_visible(timeout=150_000)
     settled(page)
-    expect(page.get_by_role("heading", name="Result beside the paper")).to_be_visible()
+    expect(page.get_by_role("heading", name="What the run showed")).to_be_visible()
     shot(page, "08-reproduce-done")
     runs = sorted((root / "runs").iterdir())
     assert len(runs) == 1 and (runs[0] / "result.json").is_file()

@@ -508,3 +508,26 @@ def test_every_registered_reproduction_has_a_form_that_round_trips_its_presets(w
             form = {f.name: f.defaults[preset] if f.kind != "text" else
                     overrides.default_text(f, preset) for f in repro.fields}
             assert overrides.overrides_from_form(repro, preset, form) == {}, (entry["name"], preset)
+
+
+def test_miniature_verdicts_and_paper_scale_numbers_are_shown_apart(tmp_path):
+    """A handout or the Reproduce page never puts "reproduced in miniature" in the same row as
+    an ImageNet number: claims with `needs` (or, in results written before it existed, not
+    applicable and unmeasured) go to the paper table."""
+    mini = {"id": "degradation", "text": "t", "paper": "plain-56 worse", "source": "Fig. 1",
+            "measured": "plain-56 1.5", "verdict": "reproduced in miniature", "expected": True,
+            "compared_with": ["plain-20", "1-NN pixels"], "margin": 0.25, "needs": ""}
+    scale = {"id": "imagenet-top1", "text": "t", "paper": "20.74%", "source": "Table 3",
+             "measured": "", "verdict": "not applicable", "expected": True, "compared_with": [],
+             "margin": None, "needs": "preset paper, ImageNet-1k"}
+    old = {"id": "cifar-params", "text": "t", "paper": "0.27M", "source": "Table 6",
+           "measured": "", "verdict": "not applicable", "expected": True}
+    run = runs.Run("r1", tmp_path, "resnet", "mini", {}, runs.DONE,
+                   result={"claims": [mini, scale, old]})
+    rows = run_results.claim_rows(run)
+    assert [(r["claim"], r["compared with"], r["margin"]) for r in rows] == [
+        ("degradation", "plain-20, 1-NN pixels", "+0.25")]
+    assert all("paper" not in key for key in rows[0])
+    assert [(r["claim"], r["the paper reports"], r["needs"])
+            for r in run_results.paper_rows(run)] == [
+        ("imagenet-top1", "20.74%", "preset paper, ImageNet-1k"), ("cifar-params", "0.27M", "")]

@@ -53,7 +53,11 @@ def _print_run(run) -> None:
     if run.error:
         print(f"error: {run.error}")
     if run.result:
+        print("what this run showed (against its controls and baselines):")
         print(runs.format_table(runs.claim_rows(run)))
+        if paper := runs.paper_rows(run):
+            print("what the paper reports at full scale (not measured by this run):")
+            print(runs.format_table(paper))
         print("  ".join(f"{k}: {v}" for k, v in runs.environment(run).items()))
     print(f"run folder: {run.folder}")
 

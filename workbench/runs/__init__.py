@@ -41,6 +41,8 @@ from workbench.runs.results import (
     environment,
     format_table,
     history_rows,
+    paper_rows,
+    paper_scale,
 )
 
 __all__ = [
@@ -69,6 +71,8 @@ __all__ = [
     "list_runs",
     "log_tail",
     "overrides_from_form",
+    "paper_rows",
+    "paper_scale",
     "pump",
     "python_env",
     "queued_runs",

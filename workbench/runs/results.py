@@ -30,12 +30,36 @@ def history_rows(runs: Sequence[Run]) -> list[dict]:
     } for r in runs]
 
 
+def paper_scale(claim: Mapping) -> bool:
+    """True for a claim that quotes a paper-scale number no miniature measures (it says which
+    preset and data would: `needs`); results written before `needs` existed: not applicable
+    and nothing measured."""
+    if "needs" in claim:
+        return bool(claim["needs"])
+    return claim.get("verdict") == "not applicable" and not claim.get("measured")
+
+
+def _margin(c: Mapping) -> str:
+    m = c.get("margin")
+    return f"{m:+.3g}" if isinstance(m, (int, float)) else ""
+
+
 def claim_rows(run: Run) -> list[dict]:
-    """The paper's numbers beside the run's, with a verdict per claim."""
-    return [{"claim": c["id"], "source": c["source"], "paper": c["paper"],
-             "this run": c.get("measured", ""), "verdict": c["verdict"],
+    """What the run itself showed: each miniature claim, what it was compared with (controls
+    and trivial baselines of the same run), the smallest margin, the verdict. Paper-scale
+    numbers are not here (`paper_rows`): a miniature's verdict never sits beside them."""
+    return [{"claim": c["id"], "what it shows": c.get("text", ""),
+             "compared with": ", ".join(c.get("compared_with") or []),
+             "margin": _margin(c), "this run": c.get("measured", ""), "verdict": c["verdict"],
              "expected to hold": c.get("expected", True)}
-            for c in (run.result or {}).get("claims", [])]
+            for c in (run.result or {}).get("claims", []) if not paper_scale(c)]
+
+
+def paper_rows(run: Run) -> list[dict]:
+    """The paper's own numbers the reproduction quotes, with what measuring them would need."""
+    return [{"claim": c["id"], "the paper reports": c.get("paper", ""),
+             "source": c.get("source", ""), "needs": c.get("needs", "")}
+            for c in (run.result or {}).get("claims", []) if paper_scale(c)]
 
 
 def environment(run: Run) -> dict[str, Any]:

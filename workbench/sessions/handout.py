@@ -88,6 +88,8 @@ class ClaimResult:
     paper_value: str   # the paper's number, as quoted
     measured: str      # what the run measured
     verdict: str
+    compared_with: str = ""  # the run's controls and trivial baselines, comma-separated
+    needs: str = ""    # a paper-scale number: the preset and data that would measure it
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ class Results:
     run_id: str
     preset: str
     finished: str      # 'YYYY-MM-DD'
-    claims: tuple[ClaimResult, ...]
+    claims: tuple[ClaimResult, ...]        # what the miniature run showed
+    paper_claims: tuple[ClaimResult, ...] = ()  # paper-scale numbers, never beside a verdict
 
 
 @dataclass(frozen=True)
@@ -279,14 +282,22 @@ def _latest_results(ws: Workspace, paper, all_runs) -> tuple[Results | None, str
         return None, (f"no finished run of the '{repro}' reproduction yet: start one with "
                       f"`workbench repro run {repro}` or on the Reproduce page")
     run = done[0]
-    claims = tuple(ClaimResult(str(c.get("id", "")), str(c.get("text", "")),
-                               str(c.get("source", "")), str(c.get("paper", "")),
-                               str(c.get("measured", "") or ""), str(c.get("verdict", "")))
-                   for c in (run.result or {}).get("claims", []))
+    rows = [c for c in (run.result or {}).get("claims", []) if isinstance(c, dict)]
+    claims = tuple(_claim_result(c) for c in rows if not runs.paper_scale(c))
+    paper = tuple(_claim_result(c) for c in rows if runs.paper_scale(c))
     finished = datetime.fromtimestamp(run.ended_at).date().isoformat() if run.ended_at else ""
-    if not claims:
+    if not claims and not paper:
         return None, f"the latest finished run ({run.id}) recorded no claim verdicts"
-    return Results(run.name, run.id, run.preset, finished, claims), ""
+    return Results(run.name, run.id, run.preset, finished, claims, paper), ""
+
+
+def _claim_result(c: Mapping) -> ClaimResult:
+    compared = c.get("compared_with") or []
+    return ClaimResult(str(c.get("id", "")), str(c.get("text", "")), str(c.get("source", "")),
+                       str(c.get("paper", "")), str(c.get("measured", "") or ""),
+                       str(c.get("verdict", "")),
+                       ", ".join(map(str, compared)) if isinstance(compared, list) else "",
+                       str(c.get("needs", "") or ""))
 
 
 def paper_handout(ws: Workspace, catalog, paper_id: str, graph, all_runs, keys: Mapping,

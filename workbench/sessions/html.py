@@ -165,21 +165,32 @@ def _html_neighbourhood(ph: PaperHandout) -> list[str]:
 def _html_results(ph: PaperHandout) -> list[str]:
     """The latest finished run: each claim's number in the paper beside the run's, a verdict."""
     p, r = ph.paper, ph.results
-    parts = [f'<div class="block"><h3 id="{_esc(p.id)}-results">Reproduction: the '
-             "paper's numbers beside ours</h3>"]
+    parts = [f'<div class="block"><h3 id="{_esc(p.id)}-results">Reproduction in miniature'
+             "</h3>"]
     if r is None:
         return [*parts, _missing_html(ph.missing["results"]), "</div>"]
     parts.append(f'<p class="small">Latest finished run <code>{_esc(r.run_id)}</code> of '
                  f'<code>{_esc(r.reproduction)}</code>, preset <code>{_esc(r.preset)}</code>'
-                 f'{", finished " + _esc(r.finished) if r.finished else ""}.</p>')
-    rows = "".join(
-        f'<tr><td>{_esc(c.text or c.claim)}</td><td>{_esc(c.paper_value)}<br/><span '
-        f'class="q">{_esc(c.source)}</span></td><td>{_esc(c.measured) or "—"}</td>'
-        f'<td class="{_verdict_class(c.verdict)}">{_esc(c.verdict)}</td></tr>'
-        for c in r.claims)
-    parts.append('<table class="results"><thead><tr><th>Claim</th><th>The paper</th>'
-                 f'<th>This run</th><th>Verdict</th></tr></thead><tbody>{rows}</tbody>'
-                 "</table>")
+                 f'{", finished " + _esc(r.finished) if r.finished else ""}: what it showed, '
+                 "against controls and trivial baselines of the same run.</p>")
+    if r.claims:
+        rows = "".join(
+            f'<tr><td>{_esc(c.text or c.claim)}</td><td>{_esc(c.compared_with) or "—"}</td>'
+            f'<td>{_esc(c.measured) or "—"}</td>'
+            f'<td class="{_verdict_class(c.verdict)}">{_esc(c.verdict)}</td></tr>'
+            for c in r.claims)
+        parts.append('<table class="results"><thead><tr><th>Claim</th><th>Compared with</th>'
+                     f'<th>This run</th><th>Verdict</th></tr></thead><tbody>{rows}</tbody>'
+                     "</table>")
+    if r.paper_claims:
+        rows = "".join(
+            f'<tr><td>{_esc(c.text or c.claim)}</td><td>{_esc(c.paper_value)}<br/><span '
+            f'class="q">{_esc(c.source)}</span></td><td>{_esc(c.needs) or "—"}</td></tr>'
+            for c in r.paper_claims)
+        parts.append('<p class="small">What the paper reports at full scale (not measured by '
+                     'this run):</p><table class="results"><thead><tr><th>Claim</th>'
+                     f'<th>The paper</th><th>Would need</th></tr></thead><tbody>{rows}</tbody>'
+                     "</table>")
     parts.append(f'<p class="small" id="{_esc(p.id)}-results-end">{_VERDICT_LEGEND}</p>')
     return [*parts, "</div>"]
 
@@ -205,8 +216,8 @@ def _html_questions(ph: PaperHandout) -> list[str]:
 
 
 _VERDICT_LEGEND = ("The miniature is a CPU-minutes version of the experiment: “reproduced in "
-                   "miniature” means its check held; “not applicable” marks a paper-scale "
-                   "number it cannot measure.")
+                   "miniature” means the method beat every control and baseline it names; "
+                   "“not evaluated” means the run lacked what the comparison needs.")
 
 
 def _verdict_class(verdict: str) -> str:

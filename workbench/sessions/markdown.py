@@ -121,11 +121,18 @@ def _md_results(ph: PaperHandout) -> list[str]:
     if r is None:
         return [*out, _md_missing(ph.missing["results"]), ""]
     out += [f"Run `{r.run_id}` of `{r.reproduction}` (preset `{r.preset}`, finished "
-            f"{md_literal(r.finished or 'n/a')}):", "",
-            "| Claim | The paper | This run | Verdict |",
-            "|---|---|---|---|"]
-    out += [f"| {_cell(c.text or c.claim)} | {_cell(c.paper_value)} ({_cell(c.source)}) | "
-            f"{_cell(c.measured) or '—'} | {_cell(c.verdict)} |" for c in r.claims]
+            f"{md_literal(r.finished or 'n/a')}): what the miniature showed, against controls "
+            "and trivial baselines of the same run.", ""]
+    if r.claims:
+        out += ["| Claim | Compared with | This run | Verdict |", "|---|---|---|---|"]
+        out += [f"| {_cell(c.text or c.claim)} | {_cell(c.compared_with) or '—'} | "
+                f"{_cell(c.measured) or '—'} | {_cell(c.verdict)} |" for c in r.claims]
+        out.append("")
+    if r.paper_claims:
+        out += ["What the paper reports at full scale (not measured by this run):", "",
+                "| Claim | The paper | Would need |", "|---|---|---|"]
+        out += [f"| {_cell(c.text or c.claim)} | {_cell(c.paper_value)} ({_cell(c.source)}) | "
+                f"{_cell(c.needs) or '—'} |" for c in r.paper_claims]
     return [*out, ""]
 
 
@@ -219,12 +226,12 @@ def _slide_paper(ph: PaperHandout, asset_dir: str) -> list[str]:
         slides.append(f"## Reproduction\n\n_Not available: {m['results']}._")
     else:
         r = ph.results
-        rows = [f"| {_cell(_clip(c.text or c.claim, 90))} | {_cell(_clip(c.paper_value, 50))} | "
+        rows = [f"| {_cell(_clip(c.text or c.claim, 90))} | {_cell(_clip(c.compared_with, 50))} | "
                 f"{_cell(_clip(c.measured, 60)) or '—'} | {_cell(c.verdict)} |"
                 for c in r.claims[:6]]
-        slides.append("\n".join([f"## Reproduction: run `{r.run_id}` ({r.preset})", "",
-                                 "| Claim | Paper | This run | Verdict |", "|---|---|---|---|",
-                                 *rows]))
+        slides.append("\n".join([f"## Reproduction in miniature: run `{r.run_id}` ({r.preset})",
+                                 "", "| Claim | Compared with | This run | Verdict |",
+                                 "|---|---|---|---|", *rows]))
     items = [(g.heading, a) for g in ph.questions for a in g.items]
     if items:
         lines = [f"{i}. {safe_markdown(_clip(a.text, 150))} _({md_literal(a.by)})_"

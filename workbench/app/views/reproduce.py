@@ -129,10 +129,16 @@ if overlay:
     if len(overlay) > 1:
         st.dataframe(runs.compare([by_id[i] for i in overlay])["metrics"], hide_index=True)
 
-st.subheader("Result beside the paper")
+st.subheader("What the run showed")
 pick = runs.get_run(ws, st.selectbox("Run", ids, key="run_pick"))
 if pick.result:
+    st.caption("Each claim compares the paper's method with a control and trivial baselines "
+               "trained or computed in this run, on the same data; the margin is the smallest "
+               "advantage (positive: the claim held).")
     st.dataframe(runs.claim_rows(pick), key="claims_table", hide_index=True)
+    if paper := runs.paper_rows(pick):
+        st.markdown("**What the paper reports at full scale** (not measured by this run)")
+        st.dataframe(paper, key="paper_table", hide_index=True)
     st.caption(" · ".join(f"**{k}** {v}" for k, v in runs.environment(pick).items()))
     reader = reader_sidebar()
     if reader and st.button("📎 Attach to my pass-3 notes", key="run_attach"):
