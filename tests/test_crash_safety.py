@@ -13,35 +13,27 @@ starts the next child on what the last one left:
   mkdir and the write, a folder `list_runs` ignores), every cancelled.json parses, and the queue
   lists.
 
-$CRASH_KILLS kills per test (default 20: well under a minute on an idle laptop). RELIABILITY.md records
-a run with CRASH_KILLS=200. The random seed is printed in every failure message.
+The kill loop, its knob ($CRASH_KILLS) and the seed in every failure message: tests/crash.py.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import os
-import random
 import shutil
-import signal
-import subprocess
-import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import SHIPPED_CATALOG
+from tests.crash import KILLS, kill_repeatedly, load_writer
 from workbench.catalog import validate as catalog
 from workbench.catalog.write import append_paper
 from workbench.notes.store import parse, render
 from workbench.runs import folders as runs
 from workbench.runs import reproductions as reproduction_info
 from workbench.workspace import Workspace
-
-KILLS = int(os.environ.get("CRASH_KILLS", "20"))
 
 CHILD = textwrap.dedent('''
     """The writer the test kills. argv: notes|queue ROOT."""
@@ -114,27 +106,8 @@ CHILD = textwrap.dedent('''
 
 
 @pytest.fixture
-def child(tmp_path):
-    path = tmp_path / "writer.py"
-    path.write_text(CHILD)
-    return path
-
-
-def kill_at_random(child: Path, mode: str, root: Path, delay_s: float) -> None:
-    """Start the writer, let it write for `delay_s`, SIGKILL it."""
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, str(child), mode, str(root)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        line = proc.stdout.readline()
-        assert line == "writing\n", f"the writer did not start: {proc.stderr.read()[-2000:]}"
-        time.sleep(delay_s)
-        assert proc.poll() is None, f"the writer died on its own: {proc.stderr.read()[-2000:]}"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+def writer(tmp_path):
+    return load_writer(CHILD, tmp_path)
 
 
 def inserted_lines_only(old: str, new: str) -> bool:
@@ -143,12 +116,7 @@ def inserted_lines_only(old: str, new: str) -> bool:
     return all(op in ("equal", "insert") for op, *_ in ops)
 
 
-def test_notes_and_catalog_entries_survive_sigkill_at_any_moment(tmp_path, child):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("writer", child)
-    writer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(writer)
+def test_notes_and_catalog_entries_survive_sigkill_at_any_moment(tmp_path, writer):
     ws = Workspace.resolve(tmp_path / "ws")
     ws.root.mkdir()
     shutil.copy(SHIPPED_CATALOG, ws.catalog_path)
@@ -160,35 +128,35 @@ def test_notes_and_catalog_entries_survive_sigkill_at_any_moment(tmp_path, child
     started = time.monotonic()
     append_paper(scratch, writer.make_entry(1))
     append_s = time.monotonic() - started
-    seed = random.randrange(2**32)
-    rng = random.Random(seed)
     saves_seen = papers_seen = 0
-    for kill in range(KILLS):
-        # a note save takes milliseconds, an append `append_s`: kill within ~3 appends
-        kill_at_random(child, "notes", ws.root, rng.uniform(0, 3 * append_s))
-        where = f"kill {kill + 1}/{KILLS}, seed {seed}"
 
+    def check() -> None:
+        nonlocal saves_seen, papers_seen
         if note_path.exists():
             data = note_path.read_bytes()
             note = parse(data, "resnet", "alice")  # raises on a torn file
             k = int(note.summary)
-            assert data == render(writer.make_note(k)).encode(), f"note is not save {k}; {where}"
-            assert k >= saves_seen, f"note went back from save {saves_seen} to {k}; {where}"
+            assert data == render(writer.make_note(k)).encode(), f"note is not save {k}"
+            assert k >= saves_seen, f"note went back from save {saves_seen} to {k}"
             saves_seen = k
 
         text = ws.catalog_path.read_text(encoding="utf-8")
         cat = catalog.load(ws.catalog_path)  # raises CatalogError on a torn file
         added = [p.id for p in cat.papers if p.id not in shipped.by_id]
-        assert added == [f"crash-{i}" for i in range(1, len(added) + 1)], f"gap: {added}; {where}"
-        assert len(added) >= papers_seen, f"lost appended papers; {where}"
+        assert added == [f"crash-{i}" for i in range(1, len(added) + 1)], f"gap: {added}"
+        assert len(added) >= papers_seen, "lost appended papers"
         papers_seen = len(added)
-        assert all(cat.by_id[p.id] == p for p in shipped.papers), f"a paper changed; {where}"
+        assert all(cat.by_id[p.id] == p for p in shipped.papers), "a paper changed"
         for i in range(1, papers_seen + 1):
             entry = writer.make_entry(i)
-            assert cat.by_id[f"crash-{i}"].abstract == entry["abstract"], where
-        assert inserted_lines_only(shipped_text, text), f"a shipped line changed; {where}"
+            assert cat.by_id[f"crash-{i}"].abstract == entry["abstract"], f"crash-{i} changed"
+        assert inserted_lines_only(shipped_text, text), "a shipped line changed"
 
-    assert saves_seen >= 1 and papers_seen >= 1, "no write completed before the kills"
+    # a note save takes milliseconds, an append `append_s`: kill within ~3 appends
+    seed = kill_repeatedly(writer, ["notes", ws.root], ready="writing",
+                           max_delay_s=3 * append_s, check=check)
+
+    assert saves_seen >= 1 and papers_seen >= 1, f"no write completed (seed {seed})"
     leftovers = [p.name for p in ws.root.rglob("*.tmp")]
     print(f"{KILLS} kills: {saves_seen} note saves, {papers_seen} catalog appends completed, "
           f"{len(leftovers)} temp files left by killed writes (seed {seed})")
@@ -205,14 +173,12 @@ def queue_ws(tmp_path):
     return ws
 
 
-def test_run_queue_survives_sigkill_at_any_moment(queue_ws, child):
+def test_run_queue_survives_sigkill_at_any_moment(queue_ws, writer):
     ws = queue_ws
-    seed = random.randrange(2**32)
-    rng = random.Random(seed)
     submitted = 0
-    for kill in range(KILLS):
-        kill_at_random(child, "queue", ws.root, rng.uniform(0, 0.3))
-        where = f"kill {kill + 1}/{KILLS}, seed {seed}"
+
+    def check() -> None:
+        nonlocal submitted
         folders = sorted(p for p in ws.runs_dir.iterdir() if p.is_dir()) \
             if ws.runs_dir.is_dir() else []
         with_request = []
@@ -220,22 +186,25 @@ def test_run_queue_survives_sigkill_at_any_moment(queue_ws, child):
             request_file = folder / "request.json"
             if request_file.exists():
                 request = json.loads(request_file.read_text())  # raises on a torn file
-                assert request["name"] == "resnet" and request["preset"] == "tiny", where
-                assert request["overrides"] == {"steps": "2"}, where
+                assert request["name"] == "resnet" and request["preset"] == "tiny", request
+                assert request["overrides"] == {"steps": "2"}, request
                 with_request.append(folder.name)
             else:  # killed after the mkdir: empty, or a temp file of the unfinished write
                 left = [f.name for f in folder.iterdir()]
                 assert all(n.startswith(".request.json.") and n.endswith(".tmp") for n in left), \
-                    f"{folder.name} has {left} but no request.json; {where}"
+                    f"{folder.name} has {left} but no request.json"
             cancelled = folder / "cancelled.json"
             if cancelled.exists():
-                assert json.loads(cancelled.read_text())["at"], where
-            assert not (folder / "launch.json").exists(), f"nothing may start; {where}"
+                assert json.loads(cancelled.read_text())["at"], f"{folder.name}/cancelled.json has no time"
+            assert not (folder / "launch.json").exists(), f"{folder.name} started: nothing may"
         listed = runs.list_runs(ws)
-        assert sorted(r.id for r in listed) == with_request, where
-        assert {r.state for r in listed} <= {runs.QUEUED, runs.CANCELLED}, where
-        assert len(with_request) >= submitted, where
+        assert sorted(r.id for r in listed) == with_request, "the queue lists other runs"
+        assert {r.state for r in listed} <= {runs.QUEUED, runs.CANCELLED}
+        assert len(with_request) >= submitted, "a submitted run was lost"
         submitted = len(with_request)
-    assert submitted >= 1, "no writer submitted a run before it was killed"
+
+    seed = kill_repeatedly(writer, ["queue", ws.root], ready="writing", max_delay_s=0.3,
+                           check=check)
+    assert submitted >= 1, f"no writer submitted a run before it was killed (seed {seed})"
     print(f"{KILLS} kills: {submitted} runs submitted, "
           f"{sum(r.state == runs.CANCELLED for r in runs.list_runs(ws))} cancelled (seed {seed})")

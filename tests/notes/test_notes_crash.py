@@ -1,28 +1,20 @@
 """Never lose a note: a save killed at any moment, and savers racing each other.
 
-A child process saves a note in a loop; the test SIGKILLs it at random moments
-($NOTES_CRASH_KILLS times, default 20) and checks that the file always parses and holds exactly
+A child process saves a note in a loop; the test SIGKILLs it at random moments ($CRASH_KILLS
+times: the harness in tests/crash.py) and checks that the file always parses and holds exactly
 the content of one complete save, never an older one than already seen. Two children
 incrementing one counter through load / save / retry-on-conflict must lose no increment.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import random
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 
 import pytest
 
+from tests.crash import KILLS, kill_repeatedly, load_writer, start
 from workbench.notes.store import NoteConflict, load_note, parse, render, save_note
 from workbench.workspace import Workspace
-
-KILLS = int(os.environ.get("NOTES_CRASH_KILLS", "20"))
 
 SAVER = textwrap.dedent('''
     """Saves notes/resnet/alice.md in a loop; k-th save holds make_note(k)."""
@@ -80,46 +72,30 @@ SAVER = textwrap.dedent('''
 
 @pytest.fixture
 def saver(tmp_path):
-    path = tmp_path / "saver.py"
-    path.write_text(SAVER)
-    spec = importlib.util.spec_from_file_location("saver", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.path = path
-    return module
-
-
-def start(saver, *args) -> subprocess.Popen:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.Popen([sys.executable, str(saver.path), *map(str, args)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    return load_writer(SAVER, tmp_path, "saver")
 
 
 def test_a_save_killed_at_any_moment_leaves_the_old_or_the_new_note(tmp_path, saver):
     ws = Workspace.resolve(tmp_path / "ws")
     path = ws.note_path("resnet", "alice")
     save_note(ws, saver.make_note(0), None)
-    seed = random.randrange(2**32)
-    rng = random.Random(seed)
     seen = 0
-    for kill in range(KILLS):
-        child = start(saver, "save", ws.root)
-        try:
-            assert child.stdout.readline() == "saving\n", "the saver did not start"
-            child.stdout.close()
-            # kill somewhere in the save loop: mid-write, mid-fsync, mid-rename or between saves
-            time.sleep(rng.uniform(0, 0.03))
-        finally:
-            child.send_signal(signal.SIGKILL)
-            child.wait()
+
+    def check() -> None:
+        nonlocal seen
         data = path.read_bytes()
         note = parse(data, "resnet", "alice")  # raises if the file is torn
-        assert note.summary.isdigit(), f"kill {kill} left a torn file ({len(data)} B, seed {seed})"
+        assert note.summary.isdigit(), f"a torn file ({len(data)} B)"
         k = int(note.summary)
-        assert data == render(saver.make_note(k)).encode(), f"kill {kill}, seed {seed}"
-        assert k >= seen, f"kill {kill} went back from save {seen} to {k} (seed {seed})"
+        assert data == render(saver.make_note(k)).encode(), f"the note is not save {k}"
+        assert k >= seen, f"went back from save {seen} to {k}"
         seen = k
-    assert seen >= KILLS, "each saver completed at least one save before it was killed"
+
+    # the saver prints its ready line after its first save; kill it somewhere in the save loop:
+    # mid-write, mid-fsync, mid-rename or between saves
+    seed = kill_repeatedly(saver, ["save", ws.root], ready="saving", max_delay_s=0.03,
+                           check=check)
+    assert seen >= KILLS, f"a saver was killed before its first save (seed {seed})"
     # the next save clears the temp files the killed saves left behind
     note, version = load_note(ws, "resnet", "alice")
     save_note(ws, saver.make_note(seen + 1), version)
@@ -131,9 +107,9 @@ def test_concurrent_savers_never_lose_an_update(tmp_path, saver):
     save_note(ws, saver.make_note(0), None)
     times = 40
     children = [start(saver, "increment", ws.root, times) for _ in range(2)]
-    for c in children:
-        c.communicate(timeout=120)  # each prints how often it had to retry (varies by timing)
-    assert [c.returncode for c in children] == [0, 0]
+    # each prints how often it had to retry (varies by timing)
+    errors = [c.communicate(timeout=120)[1] for c in children]
+    assert [c.returncode for c in children] == [0, 0], errors
     note, _ = load_note(ws, "resnet", "alice")
     assert note.summary == str(2 * times)  # how many saves were refused and retried varies
 
@@ -142,7 +118,8 @@ def test_stale_save_is_refused_even_right_after_a_concurrent_one(tmp_path, saver
     ws = Workspace.resolve(tmp_path / "ws")
     version = save_note(ws, saver.make_note(0), None)
     child = start(saver, "increment", ws.root, 1)
-    child.communicate(timeout=60)
+    _, error = child.communicate(timeout=60)
+    assert child.returncode == 0, error
     with pytest.raises(NoteConflict):
         save_note(ws, saver.make_note(5), version)
     assert load_note(ws, "resnet", "alice")[0].summary == "1"
