@@ -1,10 +1,11 @@
-"""Shared fixtures: a temporary workspace, the shipped catalog, the read-only ../shared folder."""
+"""Shared fixtures: a temporary workspace (made by tests/workspaces.py), the shipped catalog, the
+read-only ../shared folder."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -27,15 +28,18 @@ requires_shared = pytest.mark.skipif(
 
 
 @pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    """A fresh workspace holding a copy of the shipped catalog; the app and CLI use it."""
-    from workbench.workspace import Workspace
+def make_ws(tmp_path, monkeypatch):
+    """`make_ws(catalog="shipped", **options)`: `tests.workspaces.make_workspace` at
+    tmp_path/"ws", with WORKBENCH_WORKSPACE pointing at it."""
+    from tests.workspaces import make_workspace
 
-    root = tmp_path / "ws"
-    root.mkdir()
-    shutil.copy(SHIPPED_CATALOG, root / "papers.yaml")
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
-    return Workspace.resolve(root)
+    return partial(make_workspace, tmp_path / "ws", monkeypatch=monkeypatch)
+
+
+@pytest.fixture
+def workspace(make_ws):
+    """A fresh workspace holding a copy of the shipped catalog; the app and CLI use it."""
+    return make_ws()
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,10 @@
-"""Shared by test_runs.py and test_reproduce_app.py: a workspace with the reproductions'
-descriptions cached once per session, a fake child that writes the real run-folder format
-in a fraction of a second, and waiting helpers.
+"""Shared by test_runs.py and test_reproduce_app.py: the reproductions' descriptions cached once
+per session (`descriptions=` of tests/workspaces.py's `make_workspace`), a fake child that writes
+the real run-folder format in a fraction of a second, and waiting helpers.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import textwrap
 import time
@@ -87,17 +86,6 @@ def cached_descriptions(tmp_path_factory) -> Path:
         reproduction_info.describe(ws, "resnet")
         _DESCRIBE_CACHE["dir"] = ws.cache_dir / "reproductions"
     return _DESCRIBE_CACHE["dir"]
-
-
-def make_workspace(root: Path, cache: Path, monkeypatch):
-    from workbench.workspace import Workspace
-
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(cache, root / ".workbench" / "reproductions")
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # 2 shared cores: keep real children lean
-    monkeypatch.setenv("WORKBENCH_MAX_RUNS", "1")
-    return Workspace.resolve(root)
 
 
 def use_fake_child(monkeypatch, tmp_path: Path) -> Path:

@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.apptest_helpers import open_page
-from tests.conftest import SHIPPED_CATALOG
 from workbench.cli.commands import main
 from workbench.notes.model import new_note
 from workbench.notes.progress import load_progress
@@ -62,15 +61,9 @@ def note_with(value: str) -> str:
 
 
 @pytest.fixture
-def ws(tmp_path, monkeypatch):
+def ws(make_ws):
     """A workspace with the shipped catalog, alice's good note on resnet and `reader` alice."""
-    root = tmp_path / "ws"
-    (root / "notes" / "resnet").mkdir(parents=True)
-    (root / "papers.yaml").write_bytes(SHIPPED_CATALOG.read_bytes())
-    (root / "notes" / "resnet" / "alice.md").write_text(GOOD_NOTE)
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
-    monkeypatch.setenv("WORKBENCH_READER", "alice")
-    return Workspace.resolve(root)
+    return make_ws(reader="alice", files={"notes/resnet/alice.md": GOOD_NOTE})
 
 
 def write_bad_note(ws: Workspace, value: str = "2025-02-29T10:00:00", reader="bob") -> Path:

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.workspaces import make_workspace
 from workbench.catalog import validate as catalog
 from workbench.cli.commands import build_parser, main
 from workbench.errors import WorkbenchError
@@ -65,12 +66,7 @@ def tree(root: Path) -> dict[str, tuple]:
 @pytest.fixture
 def ws(tmp_path, monkeypatch) -> Workspace:
     """A workspace two levels down, so `../` targets are inside tmp_path where we watch."""
-    root = tmp_path / "a" / "ws"
-    root.mkdir(parents=True)
-    (root / "papers.yaml").write_text((REPO / "papers.yaml").read_text(encoding="utf-8"),
-                                      encoding="utf-8")
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
-    return Workspace.resolve(root)
+    return make_workspace(tmp_path / "a" / "ws", monkeypatch=monkeypatch)
 
 
 def refused(action, tmp_path: Path) -> WorkbenchError:
@@ -346,7 +342,7 @@ def test_a_started_app_accepts_connections_only_on_localhost(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    (tmp_path / "papers.yaml").write_text((REPO / "papers.yaml").read_text(encoding="utf-8"))
+    make_workspace(tmp_path)
     dead = closed_port_url()
     env = {**os.environ, "WORKBENCH_OFFLINE": "1", "WORKBENCH_S2_URL": dead,
            "WORKBENCH_ARXIV_URL": f"{dead}/api/query"}

@@ -16,7 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import APP
-from tests.runs_helpers import cached_descriptions, make_workspace, stop_everything, use_fake_child
+from tests.runs_helpers import cached_descriptions, stop_everything, use_fake_child
+from tests.workspaces import make_workspace
 from workbench.app import serving
 from workbench.cli import commands as cli
 from workbench.errors import InvalidId, WorkbenchError
@@ -57,18 +58,18 @@ HOSTILE_AUTH_FILES = [
 
 
 @pytest.fixture
-def ws(workspace, monkeypatch):
+def ws(make_ws, monkeypatch):
     """A workspace with the shipped catalog; the owner (who starts the app) is `ta`."""
-    monkeypatch.setenv("WORKBENCH_READER", "ta")
     monkeypatch.delenv(serving.RUNNERS_ENV, raising=False)
     monkeypatch.delenv(serving.AUTH_ENV, raising=False)
-    return workspace
+    return make_ws(reader="ta")
 
 
 @pytest.fixture
 def runs_ws(ws, tmp_path, tmp_path_factory, monkeypatch):
     """`ws` with the reproductions' descriptions cached, and no run left behind."""
-    make_workspace(ws.root, cached_descriptions(tmp_path_factory), monkeypatch)
+    make_workspace(ws.root, None, descriptions=cached_descriptions(tmp_path_factory),
+                   monkeypatch=monkeypatch)
     use_fake_child(monkeypatch, tmp_path)
     yield ws
     stop_everything(ws)

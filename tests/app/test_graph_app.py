@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import open_page
-from tests.graph.test_graph import CHAIN, write_catalog
+from tests.workspaces import CHAIN, write_catalog
 
 
 def graph_page(paper: str) -> AppTest:

@@ -14,12 +14,12 @@ from tests import apptest_helpers
 from tests.apptest_helpers import errors
 from tests.runs_helpers import (
     cached_descriptions,
-    make_workspace,
     process_gone,
     stop_everything,
     use_fake_child,
     wait_for,
 )
+from tests.workspaces import make_workspace
 from workbench.runs import folders as runs
 from workbench.runs import queue as run_queue
 
@@ -44,9 +44,9 @@ papers:
 
 @pytest.fixture
 def ws(tmp_path, tmp_path_factory, monkeypatch):
-    workspace = make_workspace(tmp_path / "ws", cached_descriptions(tmp_path_factory), monkeypatch)
-    workspace.catalog_path.write_text(CATALOG)
-    monkeypatch.setenv("WORKBENCH_READER", "alice")
+    workspace = make_workspace(tmp_path / "ws", CATALOG, reader="alice",
+                               descriptions=cached_descriptions(tmp_path_factory),
+                               monkeypatch=monkeypatch)
     yield workspace
     stop_everything(workspace)
 

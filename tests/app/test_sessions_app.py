@@ -8,15 +8,13 @@ import pymupdf
 import pytest
 
 from tests.apptest_helpers import open_page
-from tests.sessions.test_handout import make_workspace
+from tests.workspaces import HANDOUT
 from workbench.sessions import plan as sessions
 
 
 @pytest.fixture
-def ws(tmp_path, monkeypatch):
-    ws = make_workspace(tmp_path / "ws")
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(ws.root))
-    return ws
+def ws(make_ws):
+    return make_ws(**HANDOUT)
 
 
 def test_a_new_session_is_created_from_the_form(ws):

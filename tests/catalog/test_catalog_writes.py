@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHIPPED_CATALOG
+from tests.workspaces import make_workspace
 from workbench.catalog import validate as catalog
 from workbench.catalog import write as catalog_write
 from workbench.catalog.model import Catalog
@@ -51,10 +52,7 @@ def workbench(ws: Path, *argv: str) -> subprocess.Popen:
 
 @pytest.fixture
 def ws(tmp_path):
-    root = tmp_path / "ws"
-    root.mkdir()
-    shutil.copy(SHIPPED_CATALOG, root / "papers.yaml")
-    return root
+    return make_workspace(tmp_path / "ws").root
 
 
 # --- concurrent writers ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Every graph here is small enough to check on paper; the comments show the arithmetic. The other
 graph modules have their own files: test_graph_queries, test_graph_sources, test_graph_draw;
-they share the helpers below.
+they share the helpers in tests/workspaces.py (`CHAIN`, `write_catalog`, `edges_only`).
 """
 
 from __future__ import annotations
@@ -14,48 +14,15 @@ import networkx as nx
 import pytest
 
 from tests.conftest import SHIPPED_CATALOG
+from tests.workspaces import CHAIN, edges_only, write_catalog
 from workbench.catalog import validate as catalog_mod
 from workbench.graph import build as g
 from workbench.graph import draw as graph_draw
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def write_catalog(root, papers, topics=("t1", "t2")):
-    """papers: (id, year, cites[, topic]) -> papers.yaml under `root`, loaded and validated."""
-    lines = ["topics:"] + [f"  - {{id: {t}, title: Topic {t.upper()}}}" for t in topics]
-    lines.append("papers:")
-    for spec in papers:
-        pid, year, cites = spec[:3]
-        topic = spec[3] if len(spec) > 3 else topics[0]
-        lines += [f"  - id: {pid}", f"    title: Paper {pid.upper()}",
-                  "    authors: [A. Author]", f"    year: {year}", f"    topic: {topic}"]
-        if cites:
-            lines.append(f"    cites: [{', '.join(cites)}]")
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "papers.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return catalog_mod.load(path)
-
-
-# a (2010) <- b (2012), c (2013) <- d (2015) <- e (2016), and e also cites a:
-#   b -> a, c -> a, d -> b, d -> c, e -> d, e -> a
-CHAIN = [("a", 2010, []), ("b", 2012, ["a"]), ("c", 2013, ["a"]), ("d", 2015, ["b", "c"]),
-         ("e", 2016, ["d", "a"], "t2")]
 
 
 @pytest.fixture
 def chain(tmp_path):
     return g.build_graph(write_catalog(tmp_path / "ws", CHAIN))
-
-
-def edges_only(edges, years=None):
-    """A graph from bare (citing, cited) pairs, every node 'in the catalog'."""
-    graph = g.build_graph(None, s2_edges=edges)
-    for n in graph:
-        graph.nodes[n]["in_catalog"] = True
-        graph.nodes[n]["year"] = (years or {}).get(n)
-    return graph
 
 
 # --- building --------------------------------------------------------------------------------

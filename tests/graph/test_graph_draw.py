@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import networkx as nx
 import pytest
 
-from tests.graph.test_graph import CHAIN, edges_only, write_catalog
+from tests.workspaces import CHAIN, edges_only, write_catalog
 from workbench.graph import build as g
 from workbench.graph import draw
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from tests.graph.test_graph import CHAIN, edges_only, write_catalog
+from tests.workspaces import CHAIN, edges_only, write_catalog
 from workbench.graph import build as g
 from workbench.graph import queries as q
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import SHARED_FIXTURES, SHARED_PDFS, requires_shared
-from tests.graph.test_graph import CHAIN, write_catalog
+from tests.workspaces import CHAIN, write_catalog
 from workbench.catalog import validate as catalog_mod
 from workbench.graph import build as g
 from workbench.graph import sources as graph_sources

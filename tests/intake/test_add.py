@@ -11,49 +11,12 @@ import re
 import pytest
 
 from tests.fake_services import DATA, Fault, arxiv_atom, closed_port_url, s2_paper, s2_reference
+from tests.workspaces import CATALOGS, make_workspace
 from workbench.catalog import validate as catalog
 from workbench.cli.commands import main
 from workbench.intake import lookup as add_mod
 from workbench.sources.semantic_scholar import CitationLink, S2Paper
 from workbench.workspace import Workspace
-
-CATALOG = """\
-# A small course catalog for the add tests.
-topics:
-  - id: cnns
-    title: Convolutional networks
-  - id: sequences
-    title: Sequence models   # lecture 7
-
-papers:
-  # --- CNNs ---
-  - id: resnet
-    title: Deep Residual Learning for Image Recognition
-    authors: [Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun]
-    year: 2015
-    arxiv: "1512.03385"
-    doi: 10.1109/CVPR.2016.90
-    topic: cnns
-
-  # --- Sequences ---
-  - id: bahdanau
-    title: Neural Machine Translation by Jointly Learning to Align and Translate
-    authors: [Dzmitry Bahdanau, KyungHyun Cho, Yoshua Bengio]
-    year: 2014
-    arxiv: "1409.0473"
-    topic: sequences
-  - id: layer-norm
-    title: Layer Normalization
-    authors: [Jimmy Lei Ba, Jamie Ryan Kiros, Geoffrey E. Hinton]
-    year: 2016
-    topic: sequences   # no arXiv id on purpose: matched by title
-  - id: adam
-    title: "Adam: A Method for Stochastic Optimization"
-    authors: [Diederik P. Kingma, Jimmy Ba]
-    year: 2014
-    doi: 10.48550/arXiv.1412.6980   # matched by DOI only
-    topic: sequences
-"""
 
 TRANSFORMER_S2_ID = "204e3073870fae3d05bcbc2f6a8e263d9b72e776"
 TRANSFORMER_AUTHORS = ["Ashish Vaswani", "Noam Shazeer", "Niki Parmar", "Jakob Uszkoreit",
@@ -122,12 +85,8 @@ def serve_transformer(fake) -> None:
 
 
 @pytest.fixture
-def ws(tmp_path, monkeypatch) -> Workspace:
-    root = tmp_path / "ws"
-    root.mkdir()
-    (root / "papers.yaml").write_text(CATALOG, encoding="utf-8")
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
-    return Workspace.resolve(root)
+def ws(make_ws) -> Workspace:
+    return make_ws("add")
 
 
 @pytest.fixture
@@ -365,10 +324,7 @@ def test_a_cache_bundle_makes_another_workspace_work_fully_offline(ws, fake, tmp
     assert run(ws, "add", "1706.03762", "--yes", *TOPIC) == 0
     bundle = tmp_path / "class-cache.json.gz"
     assert run(ws, "cache", "export", str(bundle)) == 0
-    other_root = tmp_path / "other"
-    other_root.mkdir()
-    (other_root / "papers.yaml").write_text(CATALOG)
-    other = Workspace.resolve(other_root)
+    other = make_workspace(tmp_path / "other", "add")
     _refused(fake, monkeypatch)  # no network at all from here on
     assert run(other, "cache", "import", str(bundle)) == 0
     assert "3 added" in capsys.readouterr().out  # arXiv feed, S2 paper, S2 references
@@ -382,7 +338,7 @@ def test_a_cache_bundle_makes_another_workspace_work_fully_offline(ws, fake, tmp
 
 def test_network_failure_serves_stale_entries_and_says_so(ws, fake, monkeypatch, capsys):
     assert run(ws, "add", "1706.03762", *TOPIC, "--yes") == 0
-    ws.catalog_path.write_text(CATALOG)
+    ws.catalog_path.write_text(CATALOGS["add"])
     monkeypatch.setenv("WORKBENCH_CACHE_MAX_AGE_DAYS", "0")  # everything is due for a refresh
     _refused(fake, monkeypatch)
     assert run(ws, "add", "1706.03762", *TOPIC, "--yes") == 0
@@ -416,9 +372,10 @@ def test_new_id_is_surname_and_year_then_a_title_word_then_a_number(ws):
     cat = catalog.load(ws.catalog_path)
     authors = ["Łukasz Kaiser", "Noam Shazeer"]
     assert add_mod.new_id(cat, authors, 2017, "One Model To Learn Them All") == "kaiser-2017"
-    text = CATALOG + ("  - id: kaiser-2017\n    title: X\n    authors: [A]\n    year: 2017\n"
-                      "    topic: cnns\n  - id: kaiser-2017-model\n    title: Y\n"
-                      "    authors: [B]\n    year: 2017\n    topic: cnns\n")
+    text = CATALOGS["add"] + (
+        "  - id: kaiser-2017\n    title: X\n    authors: [A]\n    year: 2017\n"
+        "    topic: cnns\n  - id: kaiser-2017-model\n    title: Y\n"
+        "    authors: [B]\n    year: 2017\n    topic: cnns\n")
     ws.catalog_path.write_text(text)
     cat = catalog.load(ws.catalog_path)
     assert add_mod.new_id(cat, authors, 2017, "One Model To Learn Them All") == \

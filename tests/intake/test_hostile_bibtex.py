@@ -20,16 +20,10 @@ from tests.hostile_bib import (
     macro_fanout,
     semicolon_entry,
 )
+from tests.workspaces import make_workspace
 from workbench.catalog import bibtex
 from workbench.catalog import validate as catalog
 from workbench.intake import bibtex_import
-from workbench.workspace import Workspace
-
-
-def make_workspace(root, papers: int = 0) -> Workspace:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "papers.yaml").write_text(catalog_yaml(papers), encoding="utf-8")
-    return Workspace.resolve(root)
 
 
 def line_of(text: str, needle: str) -> int:
@@ -50,7 +44,7 @@ def with_bad_entries(n: int) -> str:
 
 
 def test_an_entry_with_a_latex_thin_space_is_imported_with_the_rest(tmp_path):
-    ws = make_workspace(tmp_path / "ws")
+    ws = make_workspace(tmp_path / "ws", catalog_yaml(0))
     text = library_bib(10) + "\n" + semicolon_entry() + "\n" + library_bib(20)[-3000:]
     plan = bibtex_import.plan_import(ws, text, "cnns", "zotero.bib")
     assert plan.skipped == ()
@@ -58,7 +52,7 @@ def test_an_entry_with_a_latex_thin_space_is_imported_with_the_rest(tmp_path):
 
 
 def test_each_unreadable_entry_is_skipped_by_key_and_line_and_the_rest_imported(tmp_path):
-    ws = make_workspace(tmp_path / "ws", papers=3)
+    ws = make_workspace(tmp_path / "ws", catalog_yaml(3))
     text = with_bad_entries(30)
     plan = bibtex_import.plan_import(ws, text, "cnns", "zotero.bib")
     assert dict(plan.skipped) == {
@@ -72,7 +66,7 @@ def test_each_unreadable_entry_is_skipped_by_key_and_line_and_the_rest_imported(
 
 def test_a_3725_entry_library_is_read_whole_but_its_bad_entries(tmp_path):
     """The size of a real 3.5 MB Better BibTeX library that used to be refused whole."""
-    ws = make_workspace(tmp_path / "ws")
+    ws = make_workspace(tmp_path / "ws", catalog_yaml(0))
     text = with_bad_entries(3725)
     plan = bibtex_import.plan_import(ws, text, "cnns", "my-library.bib")
     assert len(plan.new) == 3726
@@ -81,7 +75,7 @@ def test_a_3725_entry_library_is_read_whole_but_its_bad_entries(tmp_path):
 
 
 def test_deeply_nested_braces_are_read_without_recursion(tmp_path):
-    ws = make_workspace(tmp_path / "ws")
+    ws = make_workspace(tmp_path / "ws", catalog_yaml(0))
     deep = "{" * 5000 + "Deep" + "}" * 5000
     text = (f"@misc{{deep, title = {deep}, author = {{Doe, Jane}}, year = 2020}}\n"
             "@misc{flat, title = {Flat}, author = {Roe, Richard}, year = 2021}\n")
@@ -101,7 +95,7 @@ sys.exit(main(sys.argv[1:]))
 
 @pytest.mark.parametrize("bomb", [macro_bomb(40), macro_fanout(120)], ids=["doubling", "fanout"])
 def test_a_macro_bomb_is_refused_with_one_line_in_a_process_capped_at_1_gb(tmp_path, bomb):
-    ws = make_workspace(tmp_path / "ws", papers=2)
+    ws = make_workspace(tmp_path / "ws", catalog_yaml(2))
     before = ws.catalog_path.read_bytes()
     bib = tmp_path / "bomb.bib"
     bib.write_text(bomb, encoding="utf-8")
@@ -115,7 +109,7 @@ def test_a_macro_bomb_is_refused_with_one_line_in_a_process_capped_at_1_gb(tmp_p
 
 
 def test_macros_within_the_caps_are_expanded(tmp_path):
-    ws = make_workspace(tmp_path / "ws")
+    ws = make_workspace(tmp_path / "ws", catalog_yaml(0))
     text = ('@string{pre = "Proceedings of the "}\n@string{cvpr = pre # "{IEEE} CVPR"}\n'
             "@inproceedings{a, title = {T}, author = {Doe, Jane}, year = 2020, booktitle = cvpr,"
             " month = jun}\n")
@@ -130,7 +124,7 @@ def test_macros_within_the_caps_are_expanded(tmp_path):
     (300, 2000), pytest.param(4000, 20000, marks=pytest.mark.slow)])
 def test_a_large_library_goes_into_a_large_catalog_whole_in_one_write(tmp_path, monkeypatch,
                                                                       entries, papers):
-    ws = make_workspace(tmp_path / "ws", papers=papers)
+    ws = make_workspace(tmp_path / "ws", catalog_yaml(papers))
     plan = bibtex_import.plan_import(ws, library_bib(entries), "cnns", "library.bib")
     replaced, replace = [], os.replace
     monkeypatch.setattr(os, "replace", lambda src, dst: (replaced.append(Path(dst)),
@@ -152,7 +146,7 @@ def test_a_large_library_goes_into_a_large_catalog_whole_in_one_write(tmp_path, 
 def test_cli_import_names_skipped_entries_by_key_and_line(tmp_path, capsys):
     from workbench.cli.commands import main
 
-    ws = make_workspace(tmp_path / "ws")
+    ws = make_workspace(tmp_path / "ws", catalog_yaml(0))
     bib = tmp_path / "zotero.bib"
     text = with_bad_entries(5)
     bib.write_text(text, encoding="utf-8")
@@ -168,8 +162,7 @@ def test_cli_import_names_skipped_entries_by_key_and_line(tmp_path, capsys):
 def test_add_page_imports_a_bib_upload_and_names_skipped_entries(tmp_path, monkeypatch):
     from tests.apptest_helpers import click, errors, open_page
 
-    ws = make_workspace(tmp_path / "ws", papers=2)
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(ws.root))
+    ws = make_workspace(tmp_path / "ws", catalog_yaml(2), monkeypatch=monkeypatch)
     text = with_bad_entries(5)
     at = open_page("add.py")
     at.file_uploader(key="bib_upload").upload("zotero.bib", text.encode(), "text/x-bibtex").run()

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.workspaces import CATALOGS
 from workbench.catalog.validate import load as load_catalog
 from workbench.cli.commands import main as cli
 from workbench.errors import InvalidId
@@ -28,45 +29,15 @@ from workbench.notes.method import (
 from workbench.notes.model import DONE, IN_PROGRESS, FiveCsMissing, apply_form, form_values
 from workbench.notes.progress import load_progress, status_label, topic_progress
 from workbench.notes.store import NoteConflict, NoteUnreadable, load_note, render, save_note
-from workbench.workspace import SLUG_RE, Workspace
+from workbench.workspace import SLUG_RE
 
-CATALOG = """\
-topics:
-  - id: cnns
-    title: Convolutional networks
-  - id: attention
-    title: Attention
-papers:
-  - id: resnet
-    title: Deep Residual Learning for Image Recognition
-    authors: [Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun]
-    year: 2015
-    topic: cnns
-    arxiv: "1512.03385"
-    abstract: We present a residual learning framework to ease the training of deep networks.
-  - id: batchnorm
-    title: "Batch Normalization: Accelerating Deep Network Training"
-    authors: [Sergey Ioffe, Christian Szegedy]
-    year: 2015
-    topic: cnns
-  - id: transformer
-    title: Attention Is All You Need
-    authors: [Ashish Vaswani, Noam Shazeer]
-    year: 2017
-    topic: attention
-"""
 T0 = datetime(2025, 3, 3, 10, 0, 0, tzinfo=timezone(timedelta(hours=1)))
 FIVE = {f"c_{c.key}": f"my {c.name.lower()} answer" for c in FIVE_CS}
 
 
 @pytest.fixture
-def ws(tmp_path, monkeypatch):
-    root = tmp_path / "ws"
-    root.mkdir()
-    (root / "papers.yaml").write_text(CATALOG)
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
-    monkeypatch.setenv("WORKBENCH_READER", "alice")
-    return Workspace.resolve(root)
+def ws(make_ws):
+    return make_ws("notes", reader="alice")
 
 
 def full_note() -> notes.Note:
@@ -534,7 +505,7 @@ def test_cli_notes_errors_are_one_line(ws, capsys, argv, message):
 
 def test_cli_notes_exports_even_when_the_catalog_is_broken(ws, capsys):
     save_note(ws, full_note(), None)
-    ws.catalog_path.write_text(CATALOG.replace("topic: attention", "topic: atention"))
+    ws.catalog_path.write_text(CATALOGS["notes"].replace("topic: attention", "topic: atention"))
     assert cli(["notes", "resnet"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("# resnet\n")

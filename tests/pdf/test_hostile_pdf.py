@@ -23,52 +23,13 @@ from workbench.pdf.extraction import MAX_MEGAPIXELS
 from workbench.sessions import handout
 from workbench.workspace import Workspace
 
-CATALOG = """\
-topics:
-  - id: cnns
-    title: Convolutional networks
-papers:
-  - id: tiny
-    title: Skip Connections Make Tiny Networks Trainable
-    authors: [Ada Lovelace]
-    year: 2024
-    topic: cnns
-  - id: resnet
-    title: Deep Residual Learning for Image Recognition
-    authors: [Kaiming He]
-    year: 2015
-    arxiv: "1512.03385"
-    topic: cnns
-  - id: alexnet
-    title: ImageNet Classification with Deep Convolutional Neural Networks
-    authors: [Alex Krizhevsky]
-    year: 2012
-    topic: cnns
-  - id: lying
-    title: A Paper Whose Page Tree Claims a Million Pages
-    authors: [Mallory]
-    year: 2024
-    topic: cnns
-  - id: poster
-    title: A Poster Printed on One Page
-    authors: [Mallory]
-    year: 2024
-    topic: cnns
-"""
-
 
 @pytest.fixture
-def ws(tmp_path, monkeypatch) -> Workspace:
+def ws(make_ws) -> Workspace:
     """tiny's PDF is a good paper citing alexnet and resnet; lying's and poster's are hostile."""
-    root = tmp_path / "ws"
-    root.mkdir()
-    (root / "papers.yaml").write_text(CATALOG)
-    make_paper(root / "pdfs" / "tiny.pdf")
-    lying_page_count(root / "pdfs" / "lying.pdf")
-    huge_page(root / "pdfs" / "poster.pdf")
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
-    monkeypatch.setenv("WORKBENCH_READER", "alice")
-    return Workspace.resolve(root)
+    return make_ws("hostile-pdfs", reader="alice", files={
+        "pdfs/tiny.pdf": make_paper, "pdfs/lying.pdf": lying_page_count,
+        "pdfs/poster.pdf": huge_page})
 
 
 def _cli(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -26,14 +26,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SHIPPED_CATALOG
-from tests.runs_helpers import (
-    cached_descriptions,
-    make_workspace,
-    stop_everything,
-    use_fake_child,
-    wait_for,
-)
+from tests.runs_helpers import cached_descriptions, stop_everything, use_fake_child, wait_for
+from tests.workspaces import make_workspace
 from workbench.errors import WorkbenchError
 from workbench.runs import folders as runs
 from workbench.runs import queue as run_queue
@@ -79,9 +73,8 @@ def marker(tmp_path):
 
 @pytest.fixture
 def ws(tmp_path, tmp_path_factory, monkeypatch):
-    workspace = make_workspace(tmp_path / "classmate", cached_descriptions(tmp_path_factory),
-                               monkeypatch)
-    shutil.copy(SHIPPED_CATALOG, workspace.catalog_path)
+    workspace = make_workspace(tmp_path / "classmate", descriptions=cached_descriptions(
+        tmp_path_factory), monkeypatch=monkeypatch)
     yield workspace
     stop_everything(workspace)
 

@@ -20,12 +20,12 @@ import pytest
 from tests.conftest import SHIPPED_CATALOG
 from tests.runs_helpers import (
     cached_descriptions,
-    make_workspace,
     process_gone,
     stop_everything,
     use_fake_child,
     wait_for,
 )
+from tests.workspaces import make_workspace
 from workbench.errors import InvalidId
 from workbench.runs import folders as runs
 from workbench.runs import overrides
@@ -37,7 +37,9 @@ from workbench.runs import results as run_results
 
 @pytest.fixture
 def ws(tmp_path, tmp_path_factory, monkeypatch):
-    workspace = make_workspace(tmp_path / "ws", cached_descriptions(tmp_path_factory), monkeypatch)
+    workspace = make_workspace(tmp_path / "ws", None,
+                               descriptions=cached_descriptions(tmp_path_factory),
+                               monkeypatch=monkeypatch)
     yield workspace
     stop_everything(workspace)
 

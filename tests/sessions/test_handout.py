@@ -1,158 +1,30 @@
 """Handouts and slides: what each format holds, what it says when something is missing, and a PDF
 that opens with PyMuPDF and holds the five Cs and the figures.
 
-Everything runs on a small catalog in tmp_path with PDFs drawn here with PyMuPDF (a figure of
-three boxes and a caption), notes saved through `workbench.notes.store` and run folders in the format
-`workbench.runs.folders` reads: no ../shared, no network.
+Everything runs on the handout workspace of tests/workspaces.py in tmp_path (a small catalog, PDFs
+drawn with PyMuPDF: a figure of three boxes and a caption, notes saved through
+`workbench.notes.store`) and run folders in the format `workbench.runs.folders` reads: no
+../shared, no network.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import io
 import json
 import re
 import unicodedata
 import zipfile
-from datetime import date
 
 import pymupdf
 import pytest
 
-from workbench.notes import model as notes
-from workbench.notes import store as note_file
+from tests.workspaces import CAPTIONS, HANDOUT, HANDOUT_NOTES, make_workspace, write_note
 from workbench.sessions import handout
 from workbench.sessions import html as handout_html
 from workbench.sessions import markdown as handout_markdown
 from workbench.sessions import output as handout_export
-from workbench.sessions import plan as sessions
 from workbench.workspace import Workspace
-
-CATALOG = """\
-topics:
-  - id: cnns
-    title: Convolutional networks
-  - id: transformers
-    title: Attention & transformers
-papers:
-  - id: lenet
-    title: Gradient-Based Learning Applied to Document Recognition
-    authors: [Yann LeCun, Léon Bottou]
-    year: 1998
-    venue: Proceedings of the IEEE 1998
-    topic: cnns
-  - id: resnet
-    title: Deep Residual Learning for Image Recognition
-    authors: [Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun]
-    year: 2015
-    venue: CVPR 2016
-    arxiv: "1512.03385"
-    doi: 10.1109/CVPR.2016.90
-    topic: cnns
-    reproduction: resnet
-    cites: [lenet]
-    pdf: pdfs/resnet-drawn.pdf
-  - id: transformer
-    title: Attention Is All You Need
-    authors: [Ashish Vaswani, Łukasz Kaiser]
-    year: 2017
-    venue: NeurIPS 2017
-    arxiv: "1706.03762"
-    topic: transformers
-    cites: [resnet]
-    pdf: pdfs/transformer-drawn.pdf
-  - id: vit
-    title: "An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale"
-    authors: [Alexey Dosovitskiy, Lucas Beyer]
-    year: 2020
-    venue: ICLR 2021
-    topic: transformers
-    cites: [transformer, resnet]
-"""
-
-BODY = ("We study one simple idea and report carefully what it does on two benchmarks. " * 6)
-
-FIVE_CS = {
-    ("resnet", "alice"): dict(
-        category="An architecture paper with a large empirical study.",
-        context="Builds on VGG and on highway networks.",
-        correctness="The degradation experiment is convincing.",
-        contributions="- Residual blocks with identity shortcuts\n- Networks of 152 layers",
-        clarity="Very clear writing.",
-        summary="Residual blocks make very deep networks trainable; see Figure 1.",
-        assumptions="- That degradation is an optimisation problem.",
-        differently="Report several seeds.",
-        p2="Why is option B used on ImageNet but option A on CIFAR?"),
-    ("resnet", "bob"): dict(
-        category="An architecture paper with a large empirical study.",
-        context="Related to highway networks and VGG.",
-        correctness="Depth and bottleneck design are mixed in the ImageNet table.",
-        contributions="Identity shortcuts for very deep nets.",
-        clarity="Well written, dense appendix.",
-        summary="Deeper plain nets train worse; residual nets do not.",
-        future_work="Study depth against data size."),
-    ("transformer", "alice"): dict(
-        category="Architecture paper for translation.",
-        context="Replaces recurrence in seq2seq with attention.",
-        correctness="The BLEU gains hold up.",
-        contributions="Multi-head self-attention only.",
-        clarity="Dense but precise.",
-        summary="Attention alone is enough for translation.",
-        assumptions="- Sinusoidal encodings extrapolate to longer sequences."),
-    ("transformer", "bob"): dict(
-        category="New architecture, empirical paper.",
-        context="ConvS2S and ByteNet are the baselines.",
-        correctness="Ablations are single runs.",
-        contributions="An encoder-decoder without recurrence.",
-        clarity="Table 1 is a nice summary.",
-        summary="Self-attention beats recurrent models at lower cost."),
-}
-
-
-def draw_pdf(path, title: str, caption: str, fill=(0.2, 0.4, 0.8)) -> None:
-    """A one-page paper: title, authors, abstract, a drawn figure (three boxes joined by
-    arrows, labels inside) with its caption below, and body text."""
-    doc = pymupdf.open()
-    page = doc.new_page(width=612, height=792)
-    page.insert_textbox(pymupdf.Rect(72, 60, 540, 100), title, fontsize=16, align=1)
-    page.insert_textbox(pymupdf.Rect(72, 110, 540, 130), "Ada Lovelace, Alan Turing",
-                        fontsize=11, align=1)
-    page.insert_text((72, 160), "Abstract", fontsize=12)
-    page.insert_textbox(pymupdf.Rect(72, 170, 540, 260), BODY, fontsize=10)
-    page.insert_text((72, 285), "1 Introduction", fontsize=12)
-    page.insert_textbox(pymupdf.Rect(72, 295, 540, 350), BODY, fontsize=10)
-    shape = page.new_shape()
-    for i in range(3):
-        shape.draw_rect(pymupdf.Rect(150 + i * 110, 380, 230 + i * 110, 440))
-    shape.finish(color=(0, 0, 0), fill=fill, width=1)
-    shape.draw_line((230, 410), (260, 410))
-    shape.draw_line((340, 410), (370, 410))
-    shape.finish(color=(0, 0, 0), width=1.5)
-    shape.commit()
-    page.insert_text((170, 415), "input", fontsize=8)
-    page.insert_text((280, 415), "layer", fontsize=8)
-    page.insert_textbox(pymupdf.Rect(72, 470, 540, 500), caption, fontsize=9)
-    page.insert_textbox(pymupdf.Rect(72, 510, 540, 600), BODY, fontsize=10)
-    page.insert_text((72, 620), "2 Conclusion", fontsize=12)
-    page.insert_textbox(pymupdf.Rect(72, 630, 540, 700), BODY, fontsize=10)
-    doc.save(path)
-    doc.close()
-
-
-CAPTIONS = {
-    "resnet": "Figure 1: A drawn residual block: three boxes joined by arrows, the input on "
-              "the left and the output on the right.",
-    "transformer": "Figure 1: A drawn attention stack: three boxes joined by arrows, queries "
-                   "on the left and values on the right.",
-}
-
-
-def write_note(ws: Workspace, paper: str, reader: str, **fields) -> None:
-    note = notes.new_note(paper, reader)
-    p2, p3 = fields.pop("p2", ""), fields.pop("p3", "")
-    note = dataclasses.replace(note, **fields).with_pass(2, notes=p2).with_pass(3, notes=p3)
-    note_file.save_note(ws, notes.mark_started(note, 1), None)
 
 
 def write_run(ws: Workspace, run_id: str, name: str, queued_ns: int, claims=None,
@@ -171,31 +43,9 @@ def write_run(ws: Workspace, run_id: str, name: str, queued_ns: int, claims=None
         (folder / "status.json").write_text(json.dumps({"state": "failed", "error": "boom"}))
 
 
-def make_workspace(root, with_notes: bool = True, with_session: bool = True) -> Workspace:
-    """The small catalog, drawn PDFs for resnet and transformer, notes by alice and bob, and a
-    session of resnet, transformer and vit (vit: no notes, no PDF, no run)."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "papers.yaml").write_text(CATALOG, encoding="utf-8")
-    (root / "pdfs").mkdir(exist_ok=True)
-    draw_pdf(root / "pdfs" / "resnet-drawn.pdf", "Deep Residual Learning", CAPTIONS["resnet"])
-    draw_pdf(root / "pdfs" / "transformer-drawn.pdf", "Attention Is All You Need",
-             CAPTIONS["transformer"], fill=(0.9, 0.5, 0.1))
-    ws = Workspace.resolve(root)
-    if with_notes:
-        for (paper, reader), fields in FIVE_CS.items():
-            write_note(ws, paper, reader, **dict(fields))
-    if with_session:
-        s = sessions.Session("week-6", "Week 6: residuals and attention", date(2025, 3, 10),
-                             ("resnet", "transformer", "vit"),
-                             {"resnet": ("Alice Martin", "Bob Chen"),
-                              "transformer": ("Carol Diaz",)})
-        sessions.save_session(ws, s, None)
-    return ws
-
-
 @pytest.fixture
 def ws(tmp_path):
-    return make_workspace(tmp_path / "ws")
+    return make_workspace(tmp_path / "ws", **HANDOUT)
 
 
 @pytest.fixture
@@ -206,9 +56,11 @@ def session_handout(ws):
     write_run(ws, "run-new", "resnet", 2, [
         {"id": "degradation", "text": "deeper plain nets train worse",
          "paper": "plain-56 > plain-20 training error", "source": "Fig. 1",
-         "measured": "plain-56 1.52 vs plain-20 0.01", "verdict": "reproduced in miniature"},
+         "measured": "plain-56 1.52 vs plain-20 0.01", "verdict": "reproduced in miniature",
+         "compared_with": ["plain-20", "residual-56"], "margin": 1.5, "needs": ""},
         {"id": "imagenet-top1", "text": "ResNet-50 top-1 error", "paper": "20.74%",
-         "source": "Table 3", "measured": "", "verdict": "not applicable"}])
+         "source": "Table 3", "measured": "", "verdict": "not applicable",
+         "compared_with": [], "margin": None, "needs": "preset paper, ImageNet-1k"}])
     write_run(ws, "run-newest-failed", "resnet", 3, state="failed")
     return handout.handout_for(ws, "week-6")
 
@@ -252,9 +104,11 @@ def test_key_figures_come_from_the_pdf_with_their_captions(session_handout):
 def test_results_come_from_the_latest_finished_run(session_handout):
     results = session_handout.papers[0].results
     assert results.run_id == "run-new"  # not the older run, not the newer failed one
-    assert [(c.paper_value, c.measured, c.verdict) for c in results.claims] == [
-        ("plain-56 > plain-20 training error", "plain-56 1.52 vs plain-20 0.01",
-         "reproduced in miniature"), ("20.74%", "", "not applicable")]
+    assert [(c.compared_with, c.measured, c.verdict) for c in results.claims] == [
+        ("plain-20, residual-56", "plain-56 1.52 vs plain-20 0.01", "reproduced in miniature")]
+    # a paper-scale number never sits in the same row as a miniature verdict
+    assert [(c.paper_value, c.needs) for c in results.paper_claims] == [
+        ("20.74%", "preset paper, ImageNet-1k")]
     assert "no reproduction" in session_handout.papers[2].missing["results"]
 
 
@@ -325,7 +179,7 @@ def test_unknown_target_names_the_closest_session_or_paper(ws):
 def test_pdf_handout_holds_every_papers_five_cs_and_figure_images(session_handout):
     data = handout_export.export(session_handout, "pdf").data
     text = pdf_text(data)
-    for (paper, reader), fields in FIVE_CS.items():
+    for (paper, reader), fields in HANDOUT_NOTES.items():
         for key in ("category", "context", "correctness", "clarity"):
             assert squash(fields[key]) in text, (paper, reader, key)
     assert "Residual blocks with identity shortcuts" in text
@@ -370,8 +224,11 @@ def test_markdown_handout_has_citation_attribution_figures_and_results(session_h
     assert links == ["week-6-handout_figures/resnet-figure-1.png",
                      "week-6-handout_figures/transformer-figure-1.png"]
     assert set(e.assets) == set(links)
-    assert "| deeper plain nets train worse | plain-56 > plain-20 training error (Fig. 1) | " \
+    assert "| deeper plain nets train worse | plain-20, residual-56 | " \
         "plain-56 1.52 vs plain-20 0.01 | reproduced in miniature |" in md
+    assert "| ResNet-50 top-1 error | 20.74% (Table 3) | preset paper, ImageNet-1k |" in md
+    assert "20.74%" not in md.split("What the paper reports at full scale")[0].split(
+        "### Reproduction")[-1]
     assert "1. That degradation is an optimisation problem. — *alice*" in md
     assert "**Reading order**: LeCun & Bottou 1998 → **He et al. 2015**" in md
 
@@ -400,7 +257,7 @@ def test_slides_are_a_marp_deck_with_figures_next_to_it(session_handout, tmp_pat
     titles = [m for s in slides for m in re.findall(r"^#{1,2} (.+)$", s, re.M)]
     assert titles[:2] == ["Week 6: residuals and attention",
                           "Deep Residual Learning for Image Recognition"]
-    assert {"The five Cs", "Figure 1", "Reproduction: run `run-new` (mini)",
+    assert {"The five Cs", "Figure 1", "Reproduction in miniature: run `run-new` (mini)",
             "Questions for discussion"} <= set(titles)
     assert "Not available: no reading notes yet" in deck  # vit's five Cs slide
     written = e.write(tmp_path / "out" / "deck.md")
