@@ -7,6 +7,7 @@ import pytest
 from tests.apptest_helpers import errors, open_page
 from tests.fake_services import closed_port_url
 from tests.pdf_fixtures import CAPTION, make_paper
+from tests.workspaces import make_workspace
 from workbench.pdf import document as pdf
 from workbench.workspace import Workspace
 
@@ -36,12 +37,7 @@ papers:
 
 @pytest.fixture
 def ws(tmp_path, monkeypatch) -> Workspace:
-    root = tmp_path / "ws"
-    root.mkdir()
-    (root / "papers.yaml").write_text(CATALOG)
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
-    monkeypatch.setenv("WORKBENCH_READER", "alice")
-    return Workspace.resolve(root)
+    return make_workspace(tmp_path / "ws", CATALOG, monkeypatch=monkeypatch, reader="alice")
 
 
 def test_paper_page_shows_rendered_pages_with_a_page_selector(ws):

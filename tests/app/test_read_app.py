@@ -7,10 +7,10 @@ from streamlit.testing.v1 import AppTest
 
 from tests import apptest_helpers
 from tests.apptest_helpers import APP, click, errors
+from tests.workspaces import make_workspace
 from workbench.notes.method import FIVE_CS, pass_fields
 from workbench.notes.model import DONE, IN_PROGRESS, apply_form, new_note
 from workbench.notes.store import load_note, save_note
-from workbench.workspace import Workspace
 
 CATALOG = """\
 topics:
@@ -34,12 +34,7 @@ ANSWERS = {f"c_{c.key}": f"{c.name} answer typed in the app" for c in FIVE_CS}
 
 @pytest.fixture
 def ws(tmp_path, monkeypatch):
-    root = tmp_path / "ws"
-    root.mkdir()
-    (root / "papers.yaml").write_text(CATALOG)
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
-    monkeypatch.setenv("WORKBENCH_READER", "alice")
-    return Workspace.resolve(root)
+    return make_workspace(tmp_path / "ws", CATALOG, monkeypatch=monkeypatch, reader="alice")
 
 
 def open_page(page: str = "read.py", paper: str = "resnet") -> AppTest:
