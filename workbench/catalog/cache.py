@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from workbench.catalog.model import Catalog, Paper, Problem, Topic
+from workbench.catalog.model import Catalog, Paper, Problem, Topic, known_reproductions
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,9 @@ def cache_dir() -> Path:
 
 
 def key_of(raw: bytes, name: str) -> str:
-    from workbench.catalog.validate import _known_reproductions
-
     h = hashlib.sha256(raw)
     h.update(f"\0{FORMAT}\0{name}\0{date.today().year}\0".encode())
-    h.update(",".join(sorted(_known_reproductions())).encode())
+    h.update(",".join(sorted(known_reproductions())).encode())
     return h.hexdigest()
 
 

@@ -7,6 +7,7 @@ Plain frozen dataclasses with no YAML in sight: `workbench.catalog.validate` bui
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,3 +129,20 @@ class Catalog:
     def tags(self) -> list[str]:
         return sorted({t for p in self.papers for t in p.tags})
 
+
+def known_reproductions() -> set[str]:
+    """Names of the reproduction modules (files declaring `PAPER = ...`), found without importing
+    them: the catalog must stay usable without torch."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("reproductions")
+    if spec is None or not spec.submodule_search_locations:
+        return set()
+    names = set()
+    paper_line = re.compile(r"^PAPER\s*(:[^=]*)?=", re.MULTILINE)
+    for loc in spec.submodule_search_locations:
+        for f in Path(loc).glob("*.py"):
+            # a reproduction module declares the paper it reproduces: `PAPER = "resnet"`
+            if not f.name.startswith("_") and paper_line.search(f.read_text("utf-8", "replace")):
+                names.add(f.stem)
+    return names

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from workbench.catalog import cache as catalog_cache
-from workbench.catalog.model import Catalog, Paper, Problem, Topic
+from workbench.catalog.model import Catalog, Paper, Problem, Topic, known_reproductions
 from workbench.catalog.yamltree import YMap, YSeq, load_tree, node_pos
 from workbench.errors import CatalogError, did_you_mean
 from workbench.workspace import MAX_SLUG_LEN, SLUG_RE
@@ -133,24 +133,6 @@ def _text_problem(what: str, text: str, limit: int) -> str | None:
     return None
 
 
-def _known_reproductions() -> set[str]:
-    """Names of the reproduction modules (files declaring `PAPER = ...`), found without importing
-    them: the catalog must stay usable without torch."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("reproductions")
-    if spec is None or not spec.submodule_search_locations:
-        return set()
-    names = set()
-    paper_line = re.compile(r"^PAPER\s*(:[^=]*)?=", re.MULTILINE)
-    for loc in spec.submodule_search_locations:
-        for f in Path(loc).glob("*.py"):
-            # a reproduction module declares the paper it reproduces: `PAPER = "resnet"`
-            if not f.name.startswith("_") and paper_line.search(f.read_text("utf-8", "replace")):
-                names.add(f.stem)
-    return names
-
-
 def validate_text(text: str, file: str = "papers.yaml", context: Catalog | None = None
                   ) -> tuple[Catalog | None, list[Problem]]:
     """Validate catalog text. Returns (catalog or None, problems incl. warnings).
@@ -165,7 +147,7 @@ def validate_text(text: str, file: str = "papers.yaml", context: Catalog | None 
         return None, v.problems
     _check_top_keys(doc, v)
     topics, topic_ids = _check_topics(doc, context, v)
-    rules = _PaperRules(text, topic_ids, _known_reproductions(), date.today().year + 1,
+    rules = _PaperRules(text, topic_ids, known_reproductions(), date.today().year + 1,
                         {p.id: p.line for p in context.papers} if context else {})
     entries = _check_papers(doc, rules, v)
     good = _check_citations(entries, rules.seen_ids, context, v)
