@@ -133,3 +133,38 @@ def test_importing_any_workbench_module_imports_neither_streamlit_nor_torch():
                          cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def _runtime_imports(tree: ast.AST):
+    """Import nodes that run (at module level or in a function), not those under
+    `if TYPE_CHECKING:`."""
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip |= {id(n) for n in ast.walk(node)}
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+            and id(n) not in skip]
+
+
+def test_no_import_cycle_between_workbench_modules():
+    """A module that imports another which (directly or not) imports it back: the dependency
+    direction is lost (issue 17 found overrides <-> reproductions and catalog cache <->
+    validate). A package's `__init__` re-exporting its own modules does not count."""
+    import networkx as nx
+
+    root = REPO / "workbench"
+    graph = nx.DiGraph()
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        mod = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in _runtime_imports(ast.parse(path.read_text("utf-8"))):
+            targets = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                       [f"{node.module}.{a.name}" if (REPO / f"{node.module}.{a.name}".replace(
+                           ".", "/")).with_suffix(".py").exists() else node.module
+                        for a in node.names] if node.module and node.level == 0 else [])
+            for target in targets:
+                if target.startswith("workbench") and not (
+                        path.name == "__init__.py" and target.startswith(mod + ".")):
+                    graph.add_edge(mod, target)
+    cycles = [c for c in nx.simple_cycles(graph) if len(c) > 1]
+    assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
