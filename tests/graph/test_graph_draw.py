@@ -10,9 +10,11 @@ import xml.etree.ElementTree as ET
 import networkx as nx
 import pytest
 
+from tests.conftest import SHIPPED_CATALOG
 from tests.workspaces import CHAIN, edges_only, write_catalog
+from workbench.catalog import validate as catalog_mod
 from workbench.graph import build as g
-from workbench.graph import draw
+from workbench.graph import draw, queries
 
 # --- exports and drawing -------------------------------------------------------------------------
 
@@ -99,6 +101,83 @@ def test_svg_and_png_images_show_the_current_view(mixed):
 def test_plotly_figure_carries_paper_ids_for_clicks(mixed):
     view = draw.make_view(mixed, "d", hops=2, colour_by="year")
     fig = draw.plotly_figure(view)
-    ids = [pid for trace in fig.data[1:] for pid in trace.customdata]
+    ids = [pid for trace in fig.data if trace.customdata is not None
+           for pid in trace.customdata]
     assert sorted(ids) == sorted(view.graph)
-    assert len(fig.layout.annotations) == view.graph.number_of_edges()  # one arrow each
+    heads = [t for t in fig.data if t.marker.symbol == "arrow"]
+    assert len(heads) == 1  # one visible head per citation, turned along its line
+    assert sum(size > 0 for size in heads[0].marker.size) == view.graph.number_of_edges()
+
+
+needs_shipped = pytest.mark.skipif(not SHIPPED_CATALOG.exists(),
+                                   reason="needs the shipped papers.yaml")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return g.build_graph(catalog_mod.load(SHIPPED_CATALOG))
+
+
+@needs_shipped
+@pytest.mark.parametrize("pid, label", [
+    ("resnet", "ResNet (2015)"), ("vgg", "VGG (2014)"), ("faster-rcnn", "Faster R-CNN (2015)"),
+    ("highway", "Highway Networks (2015)"), ("vit", "An Image is Worth 16x16 Words (2020)"),
+    ("shattered-gradients", "The Shattered Gradients… (2017)")])
+def test_papers_are_labelled_with_short_titles_never_cut_mid_word(shipped, pid, label):
+    assert draw.short_title(shipped, pid) == label
+
+
+@needs_shipped
+def test_figure_is_tall_names_only_the_papers_that_matter_and_keeps_the_legend_outside(
+        shipped):
+    view = draw.make_view(shipped, "resnet", hops=3, topics={"cnns": "CNNs"})
+    assert view.graph.number_of_nodes() > 60
+    quiet = min(view.graph, key=lambda n: view.rank[n])  # the smallest dot: never named
+    fig = draw.plotly_figure(view, picked=quiet)
+    named = {pid: text for t in fig.data if t.customdata is not None
+             for pid, text in zip(t.customdata, t.text, strict=True) if text}
+    assert named["resnet"] == "ResNet (2015)"
+    assert named[quiet] == draw.short_title(shipped, quiet)  # the picked paper is named too
+    assert 5 <= len(named) <= draw.LABELLED + 2  # the largest whose names do not overlap
+    assert fig.layout.height >= 700
+    legend = fig.layout.legend
+    assert legend.orientation == "h" and legend.yanchor == "top" and legend.y <= 0  # under it
+    assert "around ResNet (2015)" in fig.layout.title.text
+
+
+def test_similarity_layout_places_papers_by_shared_references_and_citers():
+    graph = edges_only([("a", "z1"), ("a", "z2"), ("b", "z1"), ("b", "z2"), ("c", "z1"),
+                        ("p", "a"), ("p", "b"), ("q", "a"), ("r", "b")])
+    view = draw.make_view(graph, "a", hops=2, layout_by="similarity")
+    links = {(x, y): w for x, y, w in view.links}
+    assert links[("a", "b")] == pytest.approx(queries.similarity(graph, "a", "b"))
+    assert ("a", "p") not in links  # a citation, not a similarity
+    assert set(view.positions) == set(view.graph)
+    fig = draw.plotly_figure(view)
+    assert not [t for t in fig.data if t.marker.symbol == "arrow"]  # no arrows
+    assert f"{len(view.links)} similarity links" in fig.layout.title.text
+    with pytest.raises(g.GraphError, match="unknown layout 'tree'"):
+        draw.make_view(graph, "a", layout_by="tree")
+
+
+def test_view_rows_list_the_view_with_each_papers_relation_to_the_centre(mixed):
+    view = draw.make_view(mixed, "d", hops=2)
+    rows = {r["id"]: r for r in draw.view_rows(view)}
+    assert draw.view_rows(view)[0]["id"] == "d"
+    assert set(rows) == set(view.graph)
+    assert [rows[n]["relation"] for n in ("d", "b", "e", "a")] == [
+        "this paper", "cited by it", "cites it", "2 hops away"]
+    assert rows["b"]["paper"] == "Paper B (2012)"
+
+
+def test_layout_is_the_same_whatever_order_the_graph_was_built_in(mixed):
+    """A view must not jump about between app processes (string hashing changes the order in
+    which networkx walks a small subgraph) nor between builds of the same workspace."""
+    shuffled = nx.DiGraph()
+    shuffled.add_nodes_from(reversed(list(mixed.nodes(data=True))))
+    shuffled.add_edges_from(reversed(list(mixed.edges(data=True))))
+    for layout_by in draw.LAYOUTS:
+        ours = draw.make_view(mixed, "d", hops=2, layout_by=layout_by).positions
+        theirs = draw.make_view(shuffled, "d", hops=2, layout_by=layout_by).positions
+        assert ours.keys() == theirs.keys()
+        assert all(ours[n] == pytest.approx(theirs[n]) for n in ours)

@@ -1,12 +1,13 @@
 """The citation graph: `build` (graph, neighbourhoods, reading order), `queries` (prior and
-derivative works, similar papers, rank, paths), `sources` (edges from the workspace: catalog,
-Semantic Scholar, PDFs), `draw` (views, figures, exports). Layer 5.
+derivative works, similar papers, rank, paths, reading plans), `sources` (edges from the
+workspace: catalog, Semantic Scholar, PDFs), `draw` (views, figures, exports). Layer 5.
 """
 
 from __future__ import annotations
 
 from workbench.graph.build import (
     DIRECTIONS,
+    NOT_READ_STATUSES,
     GraphError,
     format_minutes,
     load_workspace_graph,
@@ -16,17 +17,23 @@ from workbench.graph.draw import (
     COLOUR_MODES,
     EXPORT_FORMATS,
     EXPORT_MIME,
+    LAYOUTS,
     export,
     make_view,
     plotly_figure,
+    short_title,
+    view_rows,
     write_export,
 )
 from workbench.graph.queries import (
+    PLAN_SIZE,
+    central_paper,
     citation_path,
     derivative_works,
     describe_path,
     graph_stats,
     prior_works,
+    reading_plan,
     similar_papers,
 )
 from workbench.graph.sources import workspace_stamp
@@ -36,7 +43,11 @@ __all__ = [
     "DIRECTIONS",
     "EXPORT_FORMATS",
     "EXPORT_MIME",
+    "LAYOUTS",
+    "NOT_READ_STATUSES",
+    "PLAN_SIZE",
     "GraphError",
+    "central_paper",
     "citation_path",
     "derivative_works",
     "describe_path",
@@ -48,7 +59,10 @@ __all__ = [
     "plotly_figure",
     "prior_works",
     "reading_order",
+    "reading_plan",
+    "short_title",
     "similar_papers",
+    "view_rows",
     "workspace_stamp",
     "write_export",
 ]

@@ -10,6 +10,7 @@ import html
 import io
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,9 +25,13 @@ from workbench.graph.build import (
     GraphError,
     neighbourhood,
 )
-from workbench.graph.queries import pagerank
+from workbench.graph.queries import pagerank, similarity_weights
 
 COLOUR_MODES = ("topic", "year", "status")
+LAYOUTS = ("citations", "similarity")
+SIMILAR_LINKS = 4  # links drawn (and laid out) per paper in the similarity layout
+FIGURE_HEIGHT = 760  # px: a full-width picture a reader can read labels in
+LABEL_ROOM = 0.1  # of the layout's width, left and right of it: half an outer paper's label
 EXPORT_FORMATS = ("graphml", "json", "svg", "png")
 EXPORT_MIME = {"graphml": "application/xml", "json": "application/json", "svg": "image/svg+xml",
                "png": "image/png"}
@@ -89,9 +94,51 @@ def _year_colour(t: float) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
+SHORT_TITLE = 30  # characters of a label's name, before " (year)"
+LABELLED = 12  # papers named on the picture besides the centre: the rest show on hover
+LABEL_CHAR_PX, LABEL_LINE_PX = 6.2, 14  # a label's size at font size 11, for overlaps
+
+
+def short_title(graph: nx.DiGraph, n: str) -> str:
+    """A paper's name for a label, with its year: "Faster R-CNN (2015)".
+
+    The name is the title's part before a colon when that is short ("Faster R-CNN: Towards
+    ..."), else the whole title when short ("Highway Networks"), else, for a catalog paper,
+    its id when the id is the architecture's name ("resnet" -> "ResNet") or an acronym (no
+    vowel: "vgg" -> "VGG"),
+    else the title's first words. Never a word cut in the middle.
+    """
+    d = graph.nodes[n]
+    title = " ".join((d.get("title") or n).split())
+    head = title.split(":")[0]
+    if ":" in title and len(head) <= SHORT_TITLE:
+        name = head
+    elif len(title) <= SHORT_TITLE:
+        name = title
+    elif d.get("in_catalog") and re.fullmatch(r"[a-z]{2,}net", n):
+        name = n[:-3].capitalize() + "Net"
+    elif d.get("in_catalog") and re.fullmatch(r"[b-df-hj-np-tv-z][b-df-hj-np-tv-z0-9]{1,4}", n):
+        name = n.upper()
+    else:
+        words = title.split()
+        name = words[0]
+        for w in words[1:]:
+            if len(name) + 1 + len(w) > SHORT_TITLE - 1:
+                break
+            name += " " + w
+        name += "…"
+    year = d.get("year")
+    return f"{name} ({year})" if year else name
+
+
 @dataclass(frozen=True)
 class GraphView:
-    """What the Graph page draws and exports: one neighbourhood, laid out and coloured."""
+    """What the Graph page draws and exports: one neighbourhood, laid out and coloured.
+
+    `layout_by` "citations" places papers by who cites whom and draws the citations;
+    "similarity" (Connected Papers) places papers by `queries.similarity_weights` and draws,
+    instead of citations, each paper's strongest similarity `links`.
+    """
 
     graph: nx.DiGraph
     center: str | None  # None: the whole (small) graph
@@ -100,18 +147,61 @@ class GraphView:
     colours: Mapping[str, str]  # legend label -> hex colour
     sizes: Mapping[str, float]  # node -> marker diameter in px
     rank: Mapping[str, float]  # node -> local PageRank
+    layout_by: str = "citations"
+    links: tuple[tuple[str, str, float], ...] = ()  # (a, b, similarity), similarity layout only
 
     def label(self, n: str) -> str:
-        d = self.graph.nodes[n]
-        if d.get("in_catalog"):
-            return n
-        title = d.get("title") or n
-        return title if len(title) <= 24 else title[:23] + "…"
+        return short_title(self.graph, n)
+
+    @property
+    def ranked(self) -> list[str]:
+        """The view's papers, the centre first, then by local PageRank (ties: id)."""
+        return sorted(self.graph, key=lambda n: (n != self.center, -self.rank.get(n, 0.0), n))
+
+    def labelled(self, extra: Iterable[str] = (), width_px: int = 1000,
+                 height_px: int = FIGURE_HEIGHT) -> set[str]:
+        """The papers named on the picture: the centre and `extra` (the paper the reader
+        picked), then, down the PageRank ranking (the biggest dots first), each paper whose
+        label would not overlap a label already placed on a `width_px` x `height_px` picture,
+        up to `LABELLED` of them: at 3 hops the crowded core gets a few names, not a smudge."""
+        if not self.positions:
+            return set()
+        xs = [x for x, _ in self.positions.values()]
+        ys = [y for _, y in self.positions.values()]
+        sx = width_px / ((max(xs) - min(xs)) or 1.0)
+        sy = height_px / ((max(ys) - min(ys)) or 1.0)
+        placed: list[tuple[float, float, float, float]] = []
+        named: set[str] = set()
+        first = list(dict.fromkeys(n for n in (self.center, *extra) if n in self.graph))
+        for n in dict.fromkeys(first + self.ranked):
+            x, y = self.positions[n][0] * sx, self.positions[n][1] * sy + self.sizes[n] / 2
+            half = LABEL_CHAR_PX * len(self.label(n)) / 2
+            box = (x - half, x + half, y, y + LABEL_LINE_PX)
+            clear = all(box[1] < b[0] or b[1] < box[0] or box[3] < b[2] or b[3] < box[2]
+                        for b in placed)
+            if n in first or (clear and len(named) < LABELLED + len(first)):
+                named.add(n)
+                placed.append(box)
+        return named
 
 
-def layout(graph: nx.DiGraph, seed: int = 7, iterations: int = 50
+def _piece(graph: nx.Graph, nodes: Iterable[str]) -> nx.Graph:
+    """The undirected subgraph on `nodes`, its nodes and edges in id order. networkx's
+    subgraph views iterate a small subgraph in the order of its node *set*, which changes with
+    each process's string hashing, and the spring layout's seeded start follows node order."""
+    nodes = set(nodes)
+    piece = nx.Graph()
+    piece.add_nodes_from(sorted(nodes))
+    piece.add_weighted_edges_from(sorted(
+        (min(u, v), max(u, v), w) for u, v, w in graph.edges(data="weight", default=1.0)
+        if u in nodes and v in nodes))
+    return piece
+
+
+def layout(graph: nx.Graph, seed: int = 7, iterations: int = 50
            ) -> dict[str, tuple[float, float]]:
-    """Fruchterman-Reingold spring layout (networkx), seeded so a view never jumps about.
+    """Fruchterman-Reingold spring layout (networkx), seeded and run on the papers in id order,
+    so a view never jumps about, not even in another process. Edge `weight`s pull harder.
 
     The largest connected piece fills the square [-1, 1]^2; smaller pieces (isolated papers
     of a whole-catalog view) are laid out on their own and lined up underneath, instead of
@@ -122,13 +212,16 @@ def layout(graph: nx.DiGraph, seed: int = 7, iterations: int = 50
     und = graph.to_undirected(as_view=True)
     pieces = sorted(nx.connected_components(und), key=lambda c: (-len(c), min(c)))
     pos: dict[str, tuple[float, float]] = {}
-    main = nx.spring_layout(und.subgraph(pieces[0]), seed=seed, iterations=iterations)
+    # twice networkx's default spacing k = 1/sqrt(n): a 1-hop view is a star around its centre,
+    # and the default packs the papers citing and cited by it into a blot
+    main = nx.spring_layout(_piece(und, pieces[0]), seed=seed, iterations=iterations,
+                            k=2 / math.sqrt(len(pieces[0])))
     pos.update((n, (float(x), float(y))) for n, (x, y) in main.items())
     rest = pieces[1:]
     for i, piece in enumerate(rest):
         cx = -1 + 2 * (i + 0.5) / len(rest)
         scale = min(0.9 / len(rest), 0.1 * math.sqrt(len(piece)))
-        sub = nx.spring_layout(und.subgraph(piece), seed=seed, iterations=iterations,
+        sub = nx.spring_layout(_piece(und, piece), seed=seed, iterations=iterations,
                                scale=scale, center=(cx, -1.3)) if len(piece) > 1 else \
             {next(iter(piece)): (cx, -1.3)}
         pos.update((n, (float(x), float(y))) for n, (x, y) in sub.items())
@@ -170,14 +263,31 @@ def _groups(graph: nx.DiGraph, colour_by: str, topics: Mapping[str, str] | Itera
     return {k: sorted(groups[k]) for k in labels}, colours
 
 
+def similarity_links(graph: nx.DiGraph, nodes: Iterable[str], per_paper: int = SIMILAR_LINKS
+                     ) -> tuple[tuple[str, str, float], ...]:
+    """The similarity graph of `nodes` (Connected Papers): each paper linked to its
+    `per_paper` most similar papers among them (`queries.similarity_weights`, counted in the
+    whole graph), as (a, b, weight) with a < b, strongest first."""
+    weights = similarity_weights(graph, nodes)
+    best: defaultdict[str, list[tuple[float, str, str]]] = defaultdict(list)
+    for (a, b), w in weights.items():
+        best[a].append((w, a, b))
+        best[b].append((w, a, b))
+    kept = {t for links in best.values() for t in sorted(links, reverse=True)[:per_paper]}
+    return tuple((a, b, w) for w, a, b in sorted(kept, key=lambda t: (-t[0], t[1], t[2])))
+
+
 def make_view(graph: nx.DiGraph, center: str | None, hops: int = 1, direction: str = "both",
               colour_by: str = "topic", topics: Mapping[str, str] | Iterable[str] = (),
-              max_nodes: int = MAX_VIEW_NODES, seed: int = 7) -> GraphView:
+              max_nodes: int = MAX_VIEW_NODES, seed: int = 7, layout_by: str = "citations"
+              ) -> GraphView:
     """The neighbourhood of `center` (at most `max_nodes` papers; the whole graph when `center`
-    is None and it is that small), laid out, coloured by topic (`topics`: id -> title, in
-    lecture order), year or reading status, and sized by local PageRank:
-    d(n) = 10 + 30 * sqrt(PR(n) / max PR).
+    is None and it is that small), laid out by citations or by similarity (`LAYOUTS`),
+    coloured by topic (`topics`: id -> title, in lecture order), year or reading status, and
+    sized by local PageRank: d(n) = 10 + 30 * sqrt(PR(n) / max PR).
     """
+    if layout_by not in LAYOUTS:
+        raise GraphError(f"unknown layout '{layout_by}'; use one of: {', '.join(LAYOUTS)}")
     if center is None:
         if graph.number_of_nodes() > max_nodes:
             raise GraphError(f"the graph has {graph.number_of_nodes()} papers, too many to "
@@ -189,8 +299,36 @@ def make_view(graph: nx.DiGraph, center: str | None, hops: int = 1, direction: s
     top = max(rank.values()) if rank else 1.0
     sizes = {n: 10 + 30 * math.sqrt(rank[n] / top) for n in sub}
     groups, colours = _groups(sub, colour_by, topics)
-    return GraphView(sub, center, layout(sub, seed=seed),
-                     {k: tuple(v) for k, v in groups.items()}, colours, sizes, rank)
+    links: tuple[tuple[str, str, float], ...] = ()
+    if layout_by == "similarity":
+        links = similarity_links(graph, sub)
+        strongest = links[0][2] if links else 1.0
+        placed = nx.Graph()
+        placed.add_nodes_from(sorted(sub))
+        placed.add_weighted_edges_from((a, b, w / strongest) for a, b, w in links)
+        positions = layout(placed, seed=seed)
+    else:
+        positions = layout(sub, seed=seed)
+    return GraphView(sub, center, positions, {k: tuple(v) for k, v in groups.items()}, colours,
+                     sizes, rank, layout_by, links)
+
+
+def view_rows(view: GraphView) -> list[dict[str, str]]:
+    """The view as a list, in `view.ranked` order (what the page shows beside the picture):
+    each paper's id, label, how it relates to the centre, and the reader's status."""
+    und = view.graph.to_undirected(as_view=True)
+    dist = nx.single_source_shortest_path_length(und, view.center) if view.center else {}
+    rows = []
+    for n in view.ranked:
+        cites, cited = (view.graph.has_edge(n, view.center), view.graph.has_edge(view.center, n)) \
+            if view.center else (False, False)
+        relation = ("this paper" if n == view.center else
+                    "cites it, cited by it" if cites and cited else
+                    "cites it" if cites else "cited by it" if cited else
+                    f"{dist[n]} hops away" if n in dist else "")
+        rows.append({"id": n, "paper": view.label(n), "relation": relation,
+                     "status": view.graph.nodes[n].get("reading_status", UNREAD)})
+    return rows
 
 
 def _hover(view: GraphView, n: str) -> str:
@@ -204,46 +342,83 @@ def _hover(view: GraphView, n: str) -> str:
     return "<br>".join(lines)
 
 
-def plotly_figure(view: GraphView):
-    """An interactive plotly figure of the view: zoom, pan, hover; each point's customdata is
-    its paper id (the page opens the paper a reader clicks). Arrows show who cites whom."""
+def _drawn_pairs(view: GraphView) -> list[tuple[str, str]]:
+    """The lines of the picture: citations (citing, cited), or the similarity links."""
+    if view.layout_by == "similarity":
+        return [(a, b) for a, b, _ in view.links]
+    return list(view.graph.edges())
+
+
+def _edge_traces(view: GraphView) -> list:
+    """Citations as grey lines with an arrowhead 60% of the way to the cited paper, or the
+    similarity links. The heads are one marker trace (per-edge annotations cost 0.5 s on 400
+    edges): each edge gives an invisible point at 55% and the head at 60%, which plotly turns
+    along the line from that point (`angleref="previous"`), in screen space, so the heads
+    follow the lines whatever the plot's width."""
+    import plotly.graph_objects as go
+
+    pos = view.positions
+    pairs = _drawn_pairs(view)
+    ex, ey = [], []
+    for u, v in pairs:
+        ex += [pos[u][0], pos[v][0], None]
+        ey += [pos[u][1], pos[v][1], None]
+    colour = "#9ecae1" if view.layout_by == "similarity" else "#c8c8c8"
+    traces = [go.Scatter(x=ex, y=ey, mode="lines", hoverinfo="skip", showlegend=False,
+                         line={"width": 0.8, "color": colour})]
+    if view.layout_by == "citations" and pairs:
+        hx, hy = [], []
+        for u, v in pairs:
+            (x1, y1), (x2, y2) = pos[u], pos[v]
+            hx += [x1 + 0.55 * (x2 - x1), x1 + 0.6 * (x2 - x1)]
+            hy += [y1 + 0.55 * (y2 - y1), y1 + 0.6 * (y2 - y1)]
+        traces.append(go.Scatter(
+            x=hx, y=hy, mode="markers", hoverinfo="skip", showlegend=False,
+            marker={"symbol": "arrow", "angleref": "previous", "color": "#9a9a9a",
+                    "size": [0, 8] * len(pairs)}))
+    return traces
+
+
+def plotly_figure(view: GraphView, picked: str | None = None, height: int = FIGURE_HEIGHT):
+    """An interactive plotly figure of the view: zoom, pan, hover; each paper's customdata is
+    its id (the page picks the paper a reader clicks). Only `view.labelled` papers (and
+    `picked`, ringed in red) are named; the legend sits under the plot, outside it."""
     import plotly.graph_objects as go
 
     pos, g = view.positions, view.graph
-    ex, ey = [], []
-    for u, v in g.edges():
-        ex += [pos[u][0], pos[v][0], None]
-        ey += [pos[u][1], pos[v][1], None]
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", hoverinfo="skip", showlegend=False,
-                             line={"width": 0.6, "color": "#c8c8c8"}))
+    named = view.labelled([picked] if picked else [])
+    fig = go.Figure(_edge_traces(view))
     for label, members in view.groups.items():
         fig.add_trace(go.Scatter(
             x=[pos[n][0] for n in members], y=[pos[n][1] for n in members],
             mode="markers+text", name=f"{label} ({len(members)})",
-            text=[view.label(n) if n == view.center or g.nodes[n].get("in_catalog") else ""
-                  for n in members],
-            textposition="top center", textfont={"size": 10},
+            text=[view.label(n) if n in named else "" for n in members],
+            textposition="top center", textfont={"size": 11},
             customdata=list(members),
             hovertext=[_hover(view, n) for n in members], hoverinfo="text",
             marker={"size": [view.sizes[n] for n in members], "color": view.colours[label],
-                    "line": {"width": [3 if n == view.center else 0.5 for n in members],
-                             "color": "#222222"}},
+                    "line": {"width": [3 if n in (view.center, picked) else 0.5
+                                       for n in members],
+                             "color": ["#d62728" if n == picked and n != view.center
+                                       else "#222222" for n in members]}},
         ))
-    if g.number_of_edges() <= 400:  # arrowheads, drawn as annotations
-        fig.update_layout(annotations=[
-            {"x": pos[v][0], "y": pos[v][1], "ax": pos[u][0], "ay": pos[u][1],
-             "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "text": "",
-             "showarrow": True, "arrowhead": 2, "arrowsize": 1, "arrowwidth": 0.8,
-             "arrowcolor": "#9a9a9a", "standoff": view.sizes[v] / 2}
-            for u, v in g.edges()])
+    xs, ys = [x for x, _ in pos.values()] or [0.0], [y for _, y in pos.values()] or [0.0]
+    dx, dy = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    what = "similarity links" if view.layout_by == "similarity" else "citations"
+    shown = len(view.links) if view.layout_by == "similarity" else g.number_of_edges()
     fig.update_layout(
-        height=620, margin={"l": 0, "r": 0, "t": 30, "b": 0}, dragmode="pan",
-        hovermode="closest", clickmode="event+select", legend={"itemsizing": "constant"},
-        xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"},
-        title={"text": f"{g.number_of_nodes()} papers, {g.number_of_edges()} citations"
-                       + (f" around {view.center}" if view.center else ""),
-               "font": {"size": 13}},
+        height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, dragmode="pan",
+        hovermode="closest", clickmode="event+select",
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.02, "yanchor": "top",
+                "itemsizing": "constant"},
+        # the axes fill the plot each on its own scale (a wide page is not left half empty),
+        # with room at the sides and the top for the outer papers' labels
+        xaxis={"visible": False, "range": [min(xs) - LABEL_ROOM * dx, max(xs) + LABEL_ROOM * dx]},
+        yaxis={"visible": False, "range": [min(ys) - 0.03 * dy, max(ys) + 0.06 * dy]},
+        title={"text": f"{g.number_of_nodes()} papers, {shown} {what}"
+                       + (f" around {html.escape(view.label(view.center))}"
+                          if view.center else ""),
+               "font": {"size": 14}},
     )
     return fig
 
@@ -258,9 +433,9 @@ def _scaled(view: GraphView, width: int, height: int, pad: int) -> dict[str, tup
 
 
 def render_svg(view: GraphView, width: int = 1000, height: int = 760) -> str:
-    """A standalone SVG of the view: same nodes, positions, colours and sizes as the app, with
-    arrowheads, labels for catalog papers, and each paper's details as a hover tooltip."""
-    pos = _scaled(view, width, height - 40, 40)
+    """A standalone SVG of the view: same nodes, positions, colours, sizes, lines and labels
+    as the app, and each paper's details as a hover tooltip."""
+    pos = _scaled(view, width - 210, height - 40, 40)  # the legend gets the right 210 px
     esc = html.escape
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="sans-serif">',
@@ -268,13 +443,15 @@ def render_svg(view: GraphView, width: int = 1000, height: int = 760) -> str:
            'markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
            'fill="#9a9a9a"/></marker></defs>',
            f'<rect width="{width}" height="{height}" fill="white"/>']
-    for u, v in sorted(view.graph.edges()):
+    arrow = "" if view.layout_by == "similarity" else ' marker-end="url(#arrow)"'
+    for u, v in sorted(_drawn_pairs(view)):
         (x1, y1), (x2, y2) = pos[u], pos[v]
         dist = math.hypot(x2 - x1, y2 - y1) or 1.0
         shrink = view.sizes[v] / 2 / dist
         out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2 - (x2 - x1) * shrink:.1f}" '
-                   f'y2="{y2 - (y2 - y1) * shrink:.1f}" stroke="#c8c8c8" stroke-width="0.8" '
-                   'marker-end="url(#arrow)"/>')
+                   f'y2="{y2 - (y2 - y1) * shrink:.1f}" stroke="#c8c8c8" stroke-width="0.8"'
+                   f'{arrow}/>')
+    named = view.labelled()
     for label, members in view.groups.items():
         for n in members:
             x, y = pos[n]
@@ -285,7 +462,7 @@ def render_svg(view: GraphView, width: int = 1000, height: int = 760) -> str:
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{view.sizes[n] / 2:.1f}" '
                        f'fill="{view.colours[label]}" {stroke}><title>{esc(tip)}</title>'
                        '</circle>')
-            if d.get("in_catalog") or n == view.center:
+            if n in named:
                 out.append(f'<text x="{x:.1f}" y="{y - view.sizes[n] / 2 - 3:.1f}" '
                            f'font-size="11" text-anchor="middle">{esc(view.label(n))}</text>')
     for i, (label, _members) in enumerate(view.groups.items()):
@@ -304,10 +481,12 @@ def render_png(view: GraphView, dpi: int = 120) -> bytes:
     ax = fig.add_subplot()
     ax.set_axis_off()
     pos = view.positions
-    for u, v in view.graph.edges():
+    style = "-" if view.layout_by == "similarity" else "-|>"
+    for u, v in _drawn_pairs(view):
         ax.annotate("", xy=pos[v], xytext=pos[u],
-                    arrowprops={"arrowstyle": "-|>", "color": "#9a9a9a", "lw": 0.6,
+                    arrowprops={"arrowstyle": style, "color": "#9a9a9a", "lw": 0.6,
                                 "shrinkB": view.sizes[v] / 2.5})
+    named = view.labelled()
     for label, members in view.groups.items():
         ax.scatter([pos[n][0] for n in members], [pos[n][1] for n in members],
                    s=[(view.sizes[n] * 0.7) ** 2 for n in members], c=view.colours[label],
@@ -315,13 +494,13 @@ def render_png(view: GraphView, dpi: int = 120) -> bytes:
                    linewidths=[2.5 if n == view.center else 0.4 for n in members],
                    label=label, zorder=3)
         for n in members:
-            if view.graph.nodes[n].get("in_catalog") or n == view.center:
+            if n in named:
                 ax.annotate(view.label(n), pos[n], textcoords="offset points", xytext=(0, 7),
                             ha="center", fontsize=7, zorder=4)
     legend = ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
     for handle in legend.legend_handles:
         handle.set_sizes([40])
-    ax.set_title(f"Citations around {view.center}" if view.center else "Citation graph",
+    ax.set_title(f"Around {view.label(view.center)}" if view.center else "Citation graph",
                  fontsize=10)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")

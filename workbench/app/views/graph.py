@@ -3,15 +3,16 @@
 import streamlit as st
 
 from workbench import graph as g
-from workbench import graph as graph_draw
-from workbench import graph as graph_queries
-from workbench import graph as graph_sources
-from workbench.app.common import load_catalog, paper_link, selected_paper, workspace
+from workbench import sessions
+from workbench.app.common import flash, load_catalog, selected_paper, show_flash, workspace
 from workbench.app.views.reading import reader_sidebar
 from workbench.errors import WorkbenchError
 from workbench.notes import load_progress
 from workbench.safetext import md_literal
 from workbench.workspace import Workspace
+
+PAPER_PAGE = "views/paper.py"
+NEW_SESSION = "(a new session)"
 
 
 @st.cache_resource(show_spinner="Building the citation graph…", max_entries=4)
@@ -20,19 +21,47 @@ def citation_graph(root: str, reader: str, stamp: tuple):
 
 
 @st.cache_resource(show_spinner="Laying out the neighbourhood…", max_entries=32)
-def graph_view(_graph, stamp, reader, center, hops, direction, colour_by, topics):
-    return graph_draw.make_view(_graph, center, hops, direction, colour_by, dict(topics))
+def graph_view(_graph, stamp, reader, center, hops, direction, colour_by, layout_by, topics):
+    return g.make_view(_graph, center, hops, direction, colour_by, dict(topics),
+                       layout_by=layout_by)
 
 
-def links(rows) -> None:
-    for pid, label in rows:
-        title = md_literal(graph.nodes[pid].get("title", pid))  # cached S2 titles too
-        st.markdown(f"- [{title}]({paper_link(pid)}) · {label}" if graph.nodes[pid].get(
-            "in_catalog") else f"- {title} · {label}")
+def link(pid: str, label: str, where=st) -> None:
+    """A same-tab link to the Paper page for a catalog paper; plain text for the others."""
+    if graph.nodes[pid].get("in_catalog"):
+        where.page_link(PAPER_PAGE, label=md_literal(label), query_params={"paper": pid})
+    else:
+        where.markdown(md_literal(label))
+
+
+def follow(key: str, picked: str | None, shown: list[str]) -> None:
+    """A new click on the picture or the list (widget `key`) picks that paper, once."""
+    if picked != st.session_state.get(f"{key}_seen") and picked in shown:
+        st.session_state["graph_open"] = picked
+    st.session_state[f"{key}_seen"] = picked
 
 
 def centre_on(pid: str) -> None:
     st.session_state["graph_paper"] = pid
+
+
+def save_plan(ws: Workspace, cat, slug: str, title: str, papers: list[str]) -> None:
+    """Add the plan's papers to session `slug` (after its own), or to a new session."""
+    try:
+        if slug == NEW_SESSION:
+            slug = sessions.suggest_slug(title)
+            sessions.save_session(ws, sessions.form_session(slug, title, None, papers, {}, cat),
+                                  None, cat)
+        else:
+            old, version = sessions.load_session(ws, slug, cat)
+            merged = list(old.papers) + [p for p in papers if p not in old.papers]
+            names = {p: ", ".join(n) for p, n in old.presenters.items()}
+            sessions.save_session(ws, sessions.form_session(slug, old.title, old.date, merged,
+                                                            names, cat), version, cat)
+    except WorkbenchError as exc:
+        flash("graph_plan_message", "error", str(exc))
+        return
+    flash("graph_plan_message", "success", f"Saved the plan in sessions/{slug}.yaml.")
 
 
 st.title("Citation graph")
@@ -41,7 +70,7 @@ reader = reader_sidebar()
 if cat is None or reader is None:
     st.stop()
 ws = workspace()
-stamp = graph_sources.workspace_stamp(ws)
+stamp = g.workspace_stamp(ws)
 try:
     graph = citation_graph(str(ws.root), reader, stamp)
 except WorkbenchError as exc:
@@ -49,74 +78,129 @@ except WorkbenchError as exc:
     st.stop()
 for exc in load_progress(ws, reader).unreadable:  # those papers are coloured as not started
     st.warning(str(exc))
+if not st.query_params.get("paper"):  # opened from the menu: the paper read last, else a hub
+    st.session_state.setdefault("current_paper", g.central_paper(graph))
 paper = selected_paper(cat, key="graph_paper")
 with st.sidebar:
     hops = st.slider("Hops from the paper", 1, 3, 1, key="graph_hops")
     direction = st.radio("Follow", g.DIRECTIONS, index=2, key="graph_direction")
-    colour_by = st.radio("Colour by", graph_draw.COLOUR_MODES, key="graph_colour")
+    layout_by = st.radio("Layout", g.LAYOUTS, key="graph_layout", help=(
+        "citations: who cites whom. similarity: papers sharing references (coupling) or "
+        "citers (co-citation) sit together, as in Connected Papers."))
+    colour_by = st.radio("Colour by", g.COLOUR_MODES, key="graph_colour")
 topics = tuple((t.id, t.title) for t in cat.topics)
-view = graph_view(graph, stamp, reader, paper.id, hops, direction, colour_by, topics)
+view = graph_view(graph, stamp, reader, paper.id, hops, direction, colour_by, layout_by, topics)
 
-left, right = st.columns([3, 2])
+rows = g.view_rows(view)
+shown = [r["id"] for r in rows]
+list_key = f"graph_list_{paper.id}_{hops}_{direction}"
+chart = st.session_state.get("graph_chart") or {}  # this run's click, before drawing
+points = chart.get("selection", {}).get("points", [])
+follow("graph_chart", next((p["customdata"] for p in points if p.get("customdata")), None), shown)
+picked_rows = (st.session_state.get(list_key) or {}).get("selection", {}).get("rows", [])
+follow(list_key, shown[picked_rows[0]] if picked_rows else None, shown)
+if st.session_state.get("graph_open") not in shown:
+    st.session_state["graph_open"] = paper.id
+st.plotly_chart(g.plotly_figure(view, picked=st.session_state["graph_open"]),
+                on_select="rerun", selection_mode="points", key="graph_chart",
+                config={"scrollZoom": True})
+st.caption("Click a paper to pick it; scroll to zoom, drag to pan. Size = PageRank in this view; "
+           "named: this paper, the one you picked and the largest whose names fit (hover for "
+           "the others). Downloads: the whole graph (GraphML, JSON), this view as an image.")
+for col, fmt in zip(st.columns(8)[:4], g.EXPORT_FORMATS, strict=True):
+    col.download_button(fmt.upper(), lambda fmt=fmt: g.export(graph, fmt, view),
+                        file_name=f"{paper.id}-graph.{fmt}", mime=g.EXPORT_MIME[fmt],
+                        key=f"graph_{fmt}")
+
+left, right = st.columns(2)
 with left:
-    figure = graph_draw.plotly_figure(view)
-    event = st.plotly_chart(figure, on_select="rerun", selection_mode="points",
-                            key="graph_chart", config={"scrollZoom": True})
-    shown = sorted((n for n in view.graph if graph.nodes[n].get("in_catalog")),
-                   key=lambda n: (n != paper.id, n))
-    clicked = next((p["customdata"] for p in event.selection.points if p.get("customdata")), None)
-    if clicked in shown and clicked != st.session_state.get("graph_clicked"):
-        st.session_state["graph_open"] = clicked  # a click picks the paper below
-    st.session_state["graph_clicked"] = clicked
-    pick = st.selectbox("Paper in this view", shown, key="graph_open",
-                        format_func=lambda n: graph.nodes[n]["title"])
-    st.markdown(f"[Open “{md_literal(graph.nodes[pick]['title'])}” ›]({paper_link(pick)})")
-    st.button("Centre the graph on it", key="graph_centre", on_click=centre_on, args=(pick,))
-    st.caption("Click a paper to pick it; scroll to zoom, drag to pan. Size = PageRank in this "
-               "view. Downloads: the whole graph (GraphML, JSON), this view as an image.")
-    for col, fmt in zip(st.columns(4), graph_draw.EXPORT_FORMATS, strict=True):
-        col.download_button(fmt.upper(), lambda fmt=fmt: graph_draw.export(graph, fmt, view),
-                            file_name=f"{paper.id}-graph.{fmt}",
-                            mime=graph_draw.EXPORT_MIME[fmt],
-                            key=f"graph_{fmt}")
+    st.subheader(f"Papers in this view ({len(rows)})")
+    st.dataframe([{k: r[k] for k in ("paper", "relation", "status")} for r in rows],
+                 key=list_key, on_select="rerun", selection_mode="single-row",
+                 hide_index=True, height=360)
+    pick = st.selectbox("Picked paper", shown, key="graph_open",
+                        format_func=lambda n: g.short_title(graph, n))
+    if graph.nodes[pick].get("in_catalog"):
+        link(pick, f"Open “{graph.nodes[pick]['title']}” ›")
+        st.button("Centre the graph on it", key="graph_centre", on_click=centre_on,
+                  args=(pick,), disabled=pick == paper.id)
+    else:
+        st.caption(f"{md_literal(graph.nodes[pick]['title'])}: not in the catalog; add it on "
+                   "the Add paper page to read it here.")
 
-order_tab, prior_tab, similar_tab, path_tab = right.tabs(
-    ["Reading order", "Prior & derivative", "Similar", "Path"])
-with order_tab:
+plan_tab, prior_tab, similar_tab, path_tab = right.tabs(
+    ["Reading plan", "Prior & derivative", "Similar", "Path"])
+with plan_tab:
     depth = st.number_input("Citation depth (0 = all prerequisites)", 0, 10, 2,
                             key="graph_depth")
-    order = g.reading_order(graph, paper.id, depth=depth or None)
-    read = set()
-    for item in order.items:
-        key = f"graph_read_{paper.id}_{item.id}"
-        done = st.session_state.get(key, item.read)
-        label = f"{md_literal(item.title)} ({item.year or '?'})" + (
-            " · **target**" if item.is_target else "")
-        if st.checkbox(f"~~{label}~~" if done else label, value=item.read, key=key):
-            read.add(item.id)
-    left_min = order.minutes_left(read)
-    st.caption(f"{len(order.items) - len(read)} to read · " + " · ".join(
-        f"pass {k}: {g.format_minutes(m)}" for k, m in sorted(left_min.items())))
+    size = st.slider("Essentials", 5, 10, g.PLAN_SIZE, key="graph_plan_size")
+    prefix = f"graph_read_{paper.id}_"
+    ticked = {k.removeprefix(prefix) for k, v in st.session_state.items()
+              if k.startswith(prefix) and v is True}
+    plan = g.reading_plan(graph, paper.id, read=ticked, depth=depth or None, size=size)
+    label = g.short_title(graph, paper.id)
+    if plan.essentials:
+        st.markdown(f"**Read first, before {md_literal(label)}: "
+                    f"{g.format_minutes(plan.minutes)}**")
+    else:
+        st.success(f"Nothing left to read before {md_literal(label)}: go ahead.")
+    for n, step in enumerate(plan.essentials, 1):
+        name, budget = st.columns([3, 2])
+        link(step.item.id, f"{n}. {g.short_title(graph, step.item.id)}", name)
+        budget.caption(f"pass {step.suggested_pass} · {g.format_minutes(step.minutes)} · "
+                       f"weight {step.weight:.0%}")
+    st.caption("Ranked by how much each paper matters to this one (personalised PageRank: a "
+               "reader walking its references from here); listed cited-first. Pass 2 (1 h) "
+               "for what it cites directly in its own topic, pass 1 (10 min) for the rest."
+               + (" Skipped, already read: " + ", ".join(
+                   md_literal(g.short_title(graph, i.id)) for i in plan.already_read)
+                  if plan.already_read else ""))
+    with st.popover("Save the plan into a session", icon=":material/event:"):
+        slug = st.selectbox("Session", [NEW_SESSION, *sessions.list_sessions(ws)],
+                            key="graph_plan_session")
+        title = st.text_input("Title of the new session", f"Before {label}",
+                              key="graph_plan_title", disabled=slug != NEW_SESSION)
+        st.button("Save", key="graph_plan_save", on_click=save_plan,
+                  args=(ws, cat, slug, title, plan.ids), disabled=not plan.essentials)
+    show_flash("graph_plan_message")
+    prereqs = [i for i in plan.order.items if not i.is_target]
+    with st.expander(f"Show all {len(prereqs)} prerequisites, in reading order"):
+        for item in prereqs:
+            text = (f"{md_literal(g.short_title(graph, item.id))} · "
+                    f"weight {plan.weights[item.id]:.0%}")
+            noted = item.status not in g.NOT_READ_STATUSES  # read per the notes
+            st.checkbox(f"~~{text}~~ ({item.status})" if noted else text,
+                        value=item.read, key=prefix + item.id, disabled=noted)
+        left_min = plan.order.minutes_left()
+        st.caption(f"{sum(not i.read for i in prereqs)} to read · " + " · ".join(
+            f"pass {k} of each: {g.format_minutes(m)}" for k, m in sorted(left_min.items())))
 with prior_tab:
     st.subheader("Prior works")
     st.caption("Most cited by this paper's neighbourhood: the seminal work.")
-    links((p, f"cited by {n}") for p, n in graph_queries.prior_works(graph, paper.id))
+    for p, n in g.prior_works(graph, paper.id):
+        link(p, f"{g.short_title(graph, p)} · cited by {n}")
     st.subheader("Derivative works")
-    st.caption("Citing most of the neighbourhood: surveys and later work.")
-    links((p, f"cites {n}") for p, n in graph_queries.derivative_works(graph, paper.id))
+    st.caption("Later papers citing this paper or the papers it cites, the most such "
+               "citations first: where the work went next.")
+    for p, n in g.derivative_works(graph, paper.id):
+        k = n - graph.has_edge(p, paper.id)
+        what = [w for w in ("it" if graph.has_edge(p, paper.id) else "",
+                            f"{k} of its references" if k else "") if w]
+        link(p, f"{g.short_title(graph, p)} · cites {' and '.join(what)}")
 with similar_tab:
     st.caption("Score = shared references (Adamic/Adar) + shared citers (Salton).")
-    links((s.id, f"{s.score:.2f} = {s.coupling:.2f} + {s.cocitation:.2f}")
-          for s in graph_queries.similar_papers(graph, paper.id))
+    for s in g.similar_papers(graph, paper.id):
+        link(s.id, f"{g.short_title(graph, s.id)} · {s.score:.2f} = {s.coupling:.2f} + "
+                   f"{s.cocitation:.2f}")
 with path_tab:
     others = [p.id for p in cat.papers if p.id != paper.id]
     to = st.selectbox("To", others, key="graph_path_to",
                       format_func=lambda n: cat.by_id[n].title)
     undirected = st.toggle("Either direction at each step", key="graph_path_undirected")
-    path = graph_queries.citation_path(graph, paper.id, to, undirected=undirected)
+    path = g.citation_path(graph, paper.id, to, undirected=undirected)
     if path is None:
         st.info("No chain of citations links them; try “either direction”.")
     else:
         steps = len(path) - 1
         st.markdown(f"**{steps} hop{'' if steps == 1 else 's'}**  \n"
-                    + "  \n".join(map(md_literal, graph_queries.describe_path(graph, path))))
+                    + "  \n".join(map(md_literal, g.describe_path(graph, path))))
