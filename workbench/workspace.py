@@ -94,6 +94,11 @@ class Workspace:
         """Rebuildable caches (API responses, extracted PDF structure). Safe to delete."""
         return self.root / ".workbench"
 
+    @property
+    def reader_file(self) -> Path:
+        """The reader last picked in the app here (one slug): the app's default next time."""
+        return self.cache_dir / "reader"
+
     def note_path(self, paper_id: str, reader: str) -> Path:
         """`notes/<paper>/<reader>.md`; refused (`OutsideWorkspace`) when a symlink on the way
         leads out of the workspace: a link committed to a shared notes repository must not make

@@ -55,8 +55,9 @@ def test_paper_page_deep_link_shows_fields_links_and_catalog_edges(workspace):
         "Recognition at Scale"
     md = " ".join(m.value for m in at.markdown)
     assert "https://arxiv.org/abs/2010.11929" in md
-    assert "/paper?paper=transformer" in md  # builds on the Transformer
-    assert "/paper?paper=clip" in md  # cited by CLIP
+    links = {link.proto.query_string for link in at.page_link if link.proto.page == "paper"}
+    assert "paper=transformer" in links  # builds on the Transformer (a same-tab link)
+    assert "paper=clip" in links  # cited by CLIP
 
 
 def test_invalid_catalog_shows_every_problem_in_an_error_box(workspace):

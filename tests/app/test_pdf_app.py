@@ -85,8 +85,12 @@ def test_read_page_shows_outline_in_pass1_and_figures_and_references_in_pass2(ws
     at.radio(key="read_pass").set_value(2).run()
     assert not at.exception
     assert any(img for img in at.get("image"))  # the figure crop
-    text = " ".join(m.value for m in at.markdown)
-    assert "📄" in text and "alexnet" in text  # reference [1] linked to the catalog paper
+    linked = [(link.proto.query_string, link.proto.icon) for link in at.page_link
+              if link.proto.page == "paper"]  # same-tab links: the reader stays
+    # reference [1] linked to its catalog paper (unread): under "Read next" and in the list
+    assert ("paper=alexnet", ":material/arrow_forward:") in linked
+    assert ("paper=alexnet", ":material/description:") in linked
+    assert not any("](/paper" in m.value for m in at.markdown)  # no link opening a new tab
     assert CAPTION.split(":")[0] in str(at.get("image")[0].proto)
 
 

@@ -134,6 +134,38 @@ def test_unfinished_five_cs_keep_pass_1_open_with_a_clear_message(ws):
     assert at.button(key="finish_pass").label == "✅ Finish pass 1"
 
 
+def test_refused_finish_with_empty_five_cs_writes_nothing_and_lists_nobody(ws):
+    at = open_page()
+    click(at, "finish_pass")
+    assert errors(at) == ["pass 1 stays open: answer the five Cs first (missing: Category, "
+                          "Context, Correctness, Contributions, Clarity)"]
+    assert not ws.notes_dir.exists()
+    group = open_page("group.py")
+    assert [i.value for i in group.info] == [
+        "Nobody has notes on this paper yet. Start with pass 1 on the Read page."]
+
+
+def test_save_confirmation_is_a_toast_where_the_reader_is(ws):
+    at = open_page()
+    at.text_area(key="c_category").input("A new architecture")
+    click(at, "save_note")
+    assert [t.value for t in at.toast] == ["Saved to notes/resnet/alice.md"]
+    assert list(at.success) == []  # not a box at the top of a long page
+
+
+def test_group_page_caps_a_very_long_answer_with_show_all(ws):
+    long_answer = " ".join(["residual"] * 12_700)  # 114,299 characters
+    save_note(ws, apply_form(new_note("resnet", "bob"), {"c_category": long_answer})
+              .with_pass(1, status=IN_PROGRESS), None)
+    at = open_page("group.py")
+    shown = max((m.value for m in at.markdown), key=len)
+    assert len(shown) < 2_100 and shown.endswith(" …")
+    toggle = at.toggle(key="group_all_resnet_bob_category")
+    assert toggle.label == f"Show all ({len(long_answer):,} characters)"
+    toggle.set_value(True).run()
+    assert max(len(m.value) for m in at.markdown) >= len(long_answer)
+
+
 def test_conflicting_save_is_refused_and_the_text_stays_in_the_form(ws):
     at = open_page()
     at.text_area(key="c_category").input("typed here, not yet saved")

@@ -383,6 +383,14 @@ def test_unfinished_five_cs_keep_pass_1_open_but_save_the_text(ws):
     assert (note.category, note.pass_note(1).notes) == ("a prototype", "read the intro")
 
 
+def test_refused_finish_with_nothing_typed_writes_no_note_file(ws):
+    editor = NoteEditor(ws, "resnet", "alice")
+    with pytest.raises(FiveCsMissing):
+        editor.finish(1)
+    assert not ws.note_path("resnet", "alice").exists()
+    assert load_progress(ws).readers("resnet") == []  # not listed as a reader of the paper
+
+
 def test_timer_accumulates_over_stops_and_survives_a_reload(ws):
     note = notes.start_timer(notes.new_note("resnet", "alice"), 2, T0)
     note = notes.stop_timer(note, 2, T0 + timedelta(minutes=30))

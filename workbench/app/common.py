@@ -1,4 +1,5 @@
-"""Helpers shared by the pages: the workspace, the cached catalog, error boxes."""
+"""Helpers shared by the pages: the workspace, the cached catalog, error boxes, and navigation
+(same-tab paper links, the paper kept across pages, a clear message for an unknown URL)."""
 
 from __future__ import annotations
 
@@ -107,34 +108,88 @@ def paper_link(paper_id: str) -> str:
     return f"/paper?paper={paper_id}"
 
 
+# --- navigation --------------------------------------------------------------------------------
+
+PAPER_PAGES = {"paper", "read", "group", "reproduce", "graph"}  # the pages that show one paper
+
+
+def paper_page_link(paper, icon: str | None = None, where=st) -> None:
+    """A link to `paper`'s Paper page in the same tab (a Markdown link or a LinkColumn opens a
+    new tab: a new session that forgets the reader and the form): its title, shown as typed,
+    with its authors and year on hover."""
+    where.page_link("views/paper.py", label=md_literal(paper.title), icon=icon,
+                    help=md_literal(f"{paper.short}, {paper.year}"),
+                    query_params={"paper": paper.id})
+
+
+def keep_paper_in_url(url_path: str) -> None:
+    """The sidebar's links carry no query string: on a page about one paper, put back the paper
+    chosen on the last page (`selected_paper` keeps it), so every page opens on it."""
+    current = st.session_state.get("current_paper")
+    if url_path in PAPER_PAGES and current and "paper" not in st.query_params:
+        st.query_params["paper"] = current
+
+
+def page_asked_for(known: set[str], default: str) -> str | None:
+    """The page name in the URL when it names no page ('/nope'), else None; and '/<default>'
+    (the Library is served at '/', so Streamlit knows no '/library') is made to open it.
+
+    Streamlit answers an unknown name with a "Page not found" dialog over the default page. This
+    clears the request before `st.navigation` resolves it, so the default page opens without
+    the dialog and the page says in words what happened. Reads Streamlit's page request (no public
+    API gives it); when that is not there, Streamlit's own dialog is shown as before."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    manager = getattr(get_script_run_ctx(), "pages_manager", None)
+    name = getattr(manager, "intended_page_name", None)
+    if not name or name in known - {default} or not hasattr(manager, "set_script_intent"):
+        return None
+    manager.set_script_intent("", "")  # "": the default page
+    return None if name == default else name
+
+
+def unknown_page_message(name: str) -> None:
+    st.warning(f"There is no page “/{md_literal(name[:80])}” in the workbench, so this is the "
+               "Library. The pages are listed in the sidebar.")
+
+
 def selected_paper(cat: Catalog, key: str = "paper_select"):
     """The paper chosen by `?paper=` or a selectbox; keeps the URL in sync for deep links."""
     ids = [p.id for p in cat.papers]
     asked = st.query_params.get("paper")
-    # the sidebar navigation drops ?paper=: fall back to the paper chosen on the last page
-    wanted = asked or st.session_state.get("current_paper")
-    index = ids.index(wanted) if wanted in ids else 0
     if asked and asked not in ids:
-        st.warning(f"No paper with id '{asked}' in the catalog; showing the first one.")
+        st.warning(f"No paper with id '{md_literal(asked[:80])}' in the catalog; showing the "
+                   "first one.")
+    # the box keeps its value while this page is shown, so a link from this page to another
+    # paper (a new ?paper=) must move it; the sidebar's links drop ?paper=, so the paper chosen
+    # on the last page is the fallback
+    wanted = asked or st.session_state.get("current_paper")
+    moved = asked in ids and asked != st.session_state.get("paper_in_url")
+    if moved or st.session_state.get(key) not in ids:
+        st.session_state[key] = wanted if wanted in ids else ids[0]
     pid = st.selectbox(
-        "Paper", ids, index=index, key=key,
+        "Paper", ids, key=key,
         format_func=lambda i: f"{cat.by_id[i].title} ({cat.by_id[i].short})",
     )
-    st.session_state["current_paper"] = pid
-    if st.query_params.get("paper") != pid:
-        st.query_params["paper"] = pid
+    st.session_state["current_paper"] = st.session_state["paper_in_url"] = pid
+    if moved or st.query_params.get("paper") != pid:  # after a link, the browser's address
+        st.query_params["paper"] = pid                # bar needs telling too
     return cat.by_id[pid]
 
 
 def flash(key: str, kind: str, text: str) -> None:
-    """Keep a message (`kind`: success / warning / error) to show once, on the next run, where
-    `show_flash(key)` is called: actions run in callbacks, before the page is drawn."""
+    """Keep a message (`kind`: success / warning / error / info / toast) to show once, on the
+    next run, where `show_flash(key)` is called: actions run in callbacks, before the page is
+    drawn."""
     st.session_state[key] = (kind, text)
 
 
 def show_flash(key: str) -> None:
     """The message `flash` kept under `key`, once. Shown as literal text: messages quote file
-    names and catalog values, which must not render as Markdown or links."""
+    names and catalog values, which must not render as Markdown or links. A "toast" pops up
+    where the reader is looking (a box at the top of a long page is off-screen)."""
     kind, text = st.session_state.pop(key, (None, None))
-    if kind in ("success", "warning", "error", "info"):
+    if kind == "toast":
+        st.toast(md_literal(text), icon=":material/check_circle:")
+    elif kind in ("success", "warning", "error", "info"):
         getattr(st, kind)(md_literal(text))

@@ -5,7 +5,12 @@ from pathlib import Path
 import streamlit as st
 
 from workbench.app import PAGES as APP_PAGES
-from workbench.app.common import require_sign_in
+from workbench.app.common import (
+    keep_paper_in_url,
+    page_asked_for,
+    require_sign_in,
+    unknown_page_message,
+)
 
 VIEWS = Path(__file__).parent / "views"
 
@@ -16,4 +21,10 @@ require_sign_in()  # served to a class (`workbench app --auth`): no page before 
 PAGES = [st.Page(VIEWS / p.file, title=p.title, icon=p.icon, url_path=p.url_path,
                  default=p.default) for p in APP_PAGES]
 
-st.navigation(PAGES).run()
+default = next(p.url_path for p in APP_PAGES if p.default)
+unknown = page_asked_for({p.url_path for p in APP_PAGES}, default)  # '/nope': said, no dialog
+page = st.navigation(PAGES)
+if unknown:
+    unknown_page_message(unknown)
+keep_paper_in_url(page.url_path)  # the sidebar's links drop ?paper=
+page.run()

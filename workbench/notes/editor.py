@@ -68,7 +68,10 @@ class NoteEditor:
         try:
             note = finish_pass(self.note, number, now)
         except FiveCsMissing:
-            self.save(number, now)  # keep what was typed; the pass stays open
+            # a refused action writes nothing new: what was typed is saved (every button saves
+            # the form), but no empty note file is made and the pass is not marked started
+            if self.dirty:
+                self.save(number, now)
             raise
         self._save(note)
 

@@ -7,6 +7,8 @@ from workbench.app.views.reading import reader_sidebar
 from workbench.notes import FIVE_CS, load_progress, status_label, total_minutes
 from workbench.safetext import md_literal, safe_markdown
 
+CAP = 2000  # characters of an answer shown before "show all": one long note must not bury the rest
+
 st.title("Group")
 cat = load_catalog()
 me = reader_sidebar()
@@ -35,7 +37,12 @@ for col, reader in zip(columns, readers, strict=True):
         for c in FIVE_CS:
             st.markdown(f"**{c.name}**")
             answer = getattr(note, c.key)
-            if answer:
+            show_all = f"group_all_{paper.id}_{reader}_{c.key}"
+            if not answer:
+                st.caption("not answered yet")
+            elif len(answer) <= CAP or st.session_state.get(show_all):
                 st.markdown(safe_markdown(answer))  # no images or HTML from others' notes
             else:
-                st.caption("not answered yet")
+                st.markdown(safe_markdown(answer[:CAP].rstrip() + " …"))
+            if len(answer) > CAP:
+                st.toggle(f"Show all ({len(answer):,} characters)", key=show_all)

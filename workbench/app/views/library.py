@@ -2,10 +2,21 @@
 
 import streamlit as st
 
-from workbench.app.common import load_catalog, paper_link, workspace
+from workbench.app.common import load_catalog, workspace
 from workbench.app.views.reading import reader_sidebar
 from workbench.catalog import filter_papers
 from workbench.notes import load_progress, status_label, topic_progress
+
+# "my reading" from least to most done (its labels do not sort alphabetically)
+STATUSES = ["", "not started"] + [f"pass {n} {s}" for n in (1, 2, 3)
+                                  for s in ("in progress", "done")]
+SORTS = {
+    "catalog order": lambda papers, status: papers,
+    "my reading (furthest first)": lambda papers, status: sorted(
+        papers, key=lambda p: -STATUSES.index(status[p.id]) if status[p.id] in STATUSES else 0),
+    "year (newest first)": lambda papers, status: sorted(papers, key=lambda p: -p.year),
+    "title": lambda papers, status: sorted(papers, key=lambda p: p.title.lower()),
+}
 
 st.title("Library")
 cat = load_catalog()
@@ -14,6 +25,11 @@ if cat is None:
 
 topics = {t.id: t.title for t in cat.topics}
 years = [p.year for p in cat.papers]
+reader = reader_sidebar()
+progress = load_progress(workspace())
+for exc in progress.unreadable:
+    st.warning(str(exc))
+status = {p.id: status_label(progress.note(p.id, reader)) if reader else "" for p in cat.papers}
 with st.sidebar:
     st.header("Filter")
     chosen_topics = st.multiselect("Topic", list(topics), format_func=topics.get, key="f_topic")
@@ -21,32 +37,39 @@ with st.sidebar:
     year_range = st.slider("Year", lo, hi, (lo, hi), key="f_year")
     chosen_tags = st.multiselect("Tag", cat.tags, key="f_tag")
     query = st.text_input("Search title, authors, abstract", key="f_query")
-reader = reader_sidebar()
-progress = load_progress(workspace())
-for exc in progress.unreadable:
-    st.warning(str(exc))
+    chosen_status = st.multiselect("My reading", [s for s in STATUSES[1:] if s in status.values()],
+                                   key="f_status", disabled=not reader)
+    order = st.selectbox("Sort by", list(SORTS), key="library_sort")
 
 papers = filter_papers(cat, topics=chosen_topics, years=year_range, tags=chosen_tags, text=query)
-st.caption(f"{len(papers)} of {len(cat)} papers")
+if chosen_status:
+    papers = [p for p in papers if status[p.id] in chosen_status]
+papers = SORTS[order](papers, status)
+st.caption(f"{len(papers)} of {len(cat)} papers · click a title to open the paper")
 rows = [
     {
         "title": p.title,
+        "my reading": status[p.id],
         "authors": p.short,
         "year": p.year,
         "topic": topics[p.topic],
         "tags": ", ".join(p.tags),
         "reproduction": p.reproduction or "",
-        "my reading": status_label(progress.note(p.id, reader)) if reader else "",
         "group": progress.group_label(p.id),
-        "open": paper_link(p.id),
     }
     for p in papers
 ]
-st.dataframe(
+# a cell click, not a LinkColumn: a link opens a new tab (a new session, the reader forgotten)
+picked = st.dataframe(
     rows, hide_index=True, width="stretch", key="library_table",
-    column_config={"open": st.column_config.LinkColumn("open", display_text="open ›"),
+    on_select="rerun", selection_mode="single-cell",
+    column_config={"title": st.column_config.TextColumn("title", width="large",
+                                                        help="Click a title to open the paper"),
                    "year": st.column_config.NumberColumn(format="%d")},
 )
+for row, column in picked.selection.cells:
+    if column == "title" and 0 <= row < len(papers):
+        st.switch_page("views/paper.py", query_params={"paper": papers[row].id})
 
 st.subheader("Papers per topic")
 counts = {topics[t]: len(cat.in_topic(t)) for t in topics}

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from workbench.app.common import load_catalog, paper_link, selected_paper, workspace
+from workbench.app.common import load_catalog, paper_page_link, selected_paper, workspace
 from workbench.app.views.pdf_views import page_viewer
 from workbench.notes import paper_links
 from workbench.safetext import md_literal
@@ -46,13 +46,13 @@ with left:
     if not refs:
         st.caption("Cites no other catalog paper.")
     for ref in refs:
-        st.markdown(f"- [{md_literal(ref.title)}]({paper_link(ref.id)}) ({md_literal(ref.short)})")
+        paper_page_link(ref)  # same tab: the reader and the form stay
 with right:
     st.subheader("Cited by")
     citing = cat.cited_by(paper.id)
     if not citing:
         st.caption("No catalog paper cites it.")
     for c in citing:
-        st.markdown(f"- [{md_literal(c.title)}]({paper_link(c.id)}) ({md_literal(c.short)})")
+        paper_page_link(c)
 
 page_viewer(workspace(), paper)  # rendered PDF pages, or upload / arXiv download

@@ -12,7 +12,7 @@ import streamlit as st
 
 from workbench import pdf
 from workbench import pdf as pdf_files
-from workbench.app.common import flash, paper_link, show_flash
+from workbench.app.common import flash, paper_page_link, show_flash
 from workbench.errors import WorkbenchError
 from workbench.notes import read_paper_ids, reading_material
 from workbench.safetext import md_literal
@@ -111,17 +111,30 @@ def reading_views(ws, paper, catalog, reader: str, pass_number: int) -> None:
     with st.expander(f"References ({len(p2.references)})", expanded=True):
         unread = [r for r in p2.read_next if r.paper_id][:5]
         if unread:
-            st.markdown("**Read next:** " + ", ".join(
-                f"[{md_literal(catalog.by_id[r.paper_id].title)}]({paper_link(r.paper_id)})"
-                for r in unread))
-        lines = []
-        for item in p2.references:
-            ref = item.reference
-            text = md_literal(ref.raw if len(ref.raw) < 300 else ref.raw[:300] + "…")
-            if item.paper_id:
-                mark = "✅" if item.read else "📄"
-                lines.append(f"- {mark} [{text}]({paper_link(item.paper_id)})")
-            else:
-                lines.append(f"- {text}")
+            st.markdown("**Read next:**")
+            for r in unread:
+                paper_page_link(catalog.by_id[r.paper_id], icon=":material/arrow_forward:")
+            st.divider()
+        _reference_list(p2.references)
+        st.caption(":material/check_circle: read (pass 1 done) · :material/description: in the "
+                   "catalog, not read yet: opens its Paper page here")
+
+
+def _reference_list(references) -> None:
+    """The PDF's references in order: those in the catalog as same-tab links to their Paper
+    page, the others as text (runs of them in one Markdown block)."""
+    lines: list[str] = []
+    for item in references:
+        ref = item.reference
+        text = md_literal(ref.raw if len(ref.raw) < 300 else ref.raw[:300] + "…")
+        if not item.paper_id:
+            lines.append(f"- {text}")
+            continue
+        if lines:
+            st.markdown("\n".join(lines))
+            lines = []
+        icon = ":material/check_circle:" if item.read else ":material/description:"
+        st.page_link("views/paper.py", label=text, icon=icon,
+                     query_params={"paper": item.paper_id})
+    if lines:
         st.markdown("\n".join(lines))
-        st.caption("✅ read (pass 1 done) · 📄 in the catalog, not read yet")

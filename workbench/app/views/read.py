@@ -31,6 +31,8 @@ reader = reader_sidebar()
 if cat is None or reader is None:
     st.stop()
 paper = selected_paper(cat, key="read_paper")
+st.markdown(f":material/person: Editing **{reader}**'s notes: `notes/{paper.id}/{reader}.md` · "
+           "another reader? Change the name in the sidebar.")  # both are checked slugs
 editor = open_editor(workspace(), paper, reader)
 if editor is None:
     st.stop()

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench.app.common import flash, show_flash, sign_in_on, signed_in_reader
+from workbench.app.common import flash, show_flash, sign_in_on, signed_in_reader, workspace
 from workbench.errors import InvalidId, WorkbenchError
+from workbench.fileio import atomic_write_text
 from workbench.notes import (
     NoteConflict,
     NoteEditor,
@@ -25,41 +26,91 @@ from workbench.notes import (
     field_label,
     form_keys,
 )
-from workbench.workspace import Workspace, validate_slug
+from workbench.safetext import md_literal
+from workbench.workspace import MAX_SLUG_LEN, Workspace, validate_slug
 
 OPEN = "read_open"          # (paper id, reader) of the note the Read page shows
 EDITORS = "read_editors"    # {(paper id, reader): NoteEditor}
 DRAWN = "read_drawn"        # ((paper id, reader), {form key: value put in its widget last run})
 CONFLICTS = "read_conflicts"
 MESSAGE = "read_message"    # (kind, text) shown once after an action
+READER_MESSAGE = "reader_message"
 
 
-def _keep_reader() -> None:
-    st.session_state["reader_kept"] = st.session_state["reader"]
+def _remembered_reader(ws: Workspace) -> str | None:
+    """The reader last picked in the app on this workspace, if the file holds a valid slug (it
+    is a plain file anyone may have edited: a bad value is ignored, never used as a path)."""
+    try:
+        with open(ws.reader_file, "rb") as f:
+            text = f.read(MAX_SLUG_LEN + 2).decode("utf-8", "replace").strip()
+        return validate_slug(text, "reader")
+    except (OSError, InvalidId):
+        return None
+
+
+def _first_reader(ws: Workspace) -> str:
+    """A new session's reader: `?reader=` in the URL (a reload, a shared link), else the one last
+    picked here, else $WORKBENCH_READER or the OS user name."""
+    asked = st.query_params.get("reader")
+    if asked:
+        try:
+            return validate_slug(asked.strip(), "reader")
+        except InvalidId as exc:
+            st.sidebar.warning(md_literal(f"Ignored the reader in the link: {exc}"))
+    remembered = _remembered_reader(ws)
+    if remembered:
+        return remembered
+    try:
+        return default_reader()
+    except InvalidId as exc:
+        st.sidebar.error(str(exc))
+        return ""
+
+
+def _keep_reader(ws: Workspace) -> None:
+    """The reader box changed: keep it for the other pages and, when valid, for the next visit."""
+    value = (st.session_state["reader"] or "").strip()
+    st.session_state["reader_kept"] = value
+    try:
+        validate_slug(value, "reader")
+    except InvalidId:
+        return  # the box shows the error; nothing is kept
+    st.query_params["reader"] = value
+    try:
+        ws.cache_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(ws.reader_file, value + "\n")
+    except OSError as exc:
+        flash(READER_MESSAGE, "warning", f"{value} is kept in this tab's address, but could not "
+              f"be remembered in .workbench/ for the next visit ({exc.strerror or exc})")
 
 
 def reader_sidebar() -> str | None:
-    """The current reader from the sidebar (key="reader"), validated; None after an error."""
+    """The current reader from the sidebar (key="reader"), validated; None after an error.
+
+    Kept across pages (session), reloads and links (`?reader=` in the URL) and visits (the
+    workspace remembers the last one picked)."""
     if sign_in_on():  # served to a class: the signed-in identity is the reader, and no box
         return signed_in_reader()  # main.py let no page run unless this gives a reader
+    ws = workspace()
     if "reader_kept" not in st.session_state:
-        try:
-            st.session_state["reader_kept"] = default_reader()
-        except InvalidId as exc:
-            st.sidebar.error(str(exc))
-            st.session_state["reader_kept"] = ""
+        st.session_state["reader_kept"] = _first_reader(ws)
     # several pages draw this box and a widget's value does not survive a page switch, so a
     # plain session key keeps it (written before the box is drawn, updated by its callback)
     st.session_state["reader"] = st.session_state["reader_kept"]
     value = st.sidebar.text_input(
-        "Reader", key="reader", on_change=_keep_reader,
+        "Reader", key="reader", on_change=_keep_reader, args=(ws,),
         help="Your name as a slug (lowercase letters, digits, '-'); notes go to "
-             "notes/<paper>/<reader>.md")
+             "notes/<paper>/<reader>.md. Remembered in this workspace for the next visit.")
+    with st.sidebar:
+        show_flash(READER_MESSAGE)
     try:
-        return validate_slug((value or "").strip(), "reader")
+        reader = validate_slug((value or "").strip(), "reader")
     except InvalidId as exc:
         st.sidebar.error(f"{exc}; notes are kept per reader, so pick a valid name")
         return None
+    if st.query_params.get("reader") != reader:  # a reload or a copied link keeps the reader
+        st.query_params["reader"] = reader
+    return reader
 
 
 def _editor() -> NoteEditor | None:
@@ -135,7 +186,7 @@ def run_action(action: str, number: int) -> None:
                 st.session_state["read_pass"] = number + 1  # on to the next pass
             if action in ("save", "finish"):
                 path = editor.ws.note_path(*key).relative_to(editor.ws.root)
-                flash(MESSAGE, "success", f"Saved to {path}")
+                flash(MESSAGE, "toast", f"Saved to {path}")  # shown where the reader is
         conflicts.pop(key, None)
     except NoteConflict as exc:
         conflicts[key] = str(exc)

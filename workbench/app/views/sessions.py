@@ -55,6 +55,9 @@ slugs = sessions.list_sessions(ws)
 if st.session_state.get("session_pick") not in [NEW, *slugs]:  # first run: ?session=NAME
     wanted = st.query_params.get("session")
     st.session_state["session_pick"] = wanted if wanted in slugs else NEW
+    if wanted and wanted not in slugs:  # a stale link: say so, not a silent empty form
+        st.warning(f"No session “{md_literal(wanted[:80])}” in sessions/ (renamed or deleted?). "
+                   + ("Pick one below, or plan a new one." if slugs else "Plan a new one below."))
 pick = st.selectbox("Session", [NEW, *slugs], key="session_pick",
                     format_func=lambda s: s or "➕ New session")
 current, fid = None, pick or "new"
