@@ -415,6 +415,8 @@ def test_add_page_previews_then_saves(ws, fake):
     at.button(key="add_save").click().run()
     assert not at.exception and not at.error
     assert "Added **vaswani-2017**" in at.success[0].value
+    assert "](" not in at.success[0].value  # a Markdown link would open a new tab
+    assert [link.proto.page for link in at.get("page_link")][-1] == "paper"
     assert catalog.load(ws.catalog_path).by_id["vaswani-2017"].cites == (
         "resnet", "layer-norm", "bahdanau", "adam")
 

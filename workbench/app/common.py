@@ -104,10 +104,6 @@ def load_catalog() -> Catalog | None:
     return cat
 
 
-def paper_link(paper_id: str) -> str:
-    return f"/paper?paper={paper_id}"
-
-
 # --- navigation --------------------------------------------------------------------------------
 
 PAPER_PAGES = {"paper", "read", "group", "reproduce", "graph"}  # the pages that show one paper

@@ -5,7 +5,7 @@ import streamlit as st
 
 from workbench import intake as add_mod
 from workbench import intake as bibtex_import
-from workbench.app.common import load_catalog, paper_link, workspace
+from workbench.app.common import load_catalog, workspace
 from workbench.errors import WorkbenchError
 from workbench.safetext import md_literal
 from workbench.sources import Settings, open_sources
@@ -48,7 +48,9 @@ if st.button("Look up", key="add_lookup", type="primary"):
 proposal = st.session_state.get("add_proposal")
 saved = st.session_state.get("add_saved")
 if saved:
-    st.success(f"Added **{saved}** to {ws.catalog_path.name}: [open it ›]({paper_link(saved)})")
+    st.success(f"Added **{saved}** to {ws.catalog_path.name}.")
+    st.page_link("views/paper.py", label="Open it", icon=":material/description:",
+                 query_params={"paper": saved})
 elif proposal is not None:
     for note in proposal.notices:
         st.warning(note)
