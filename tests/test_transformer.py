@@ -1,4 +1,5 @@
-"""The Transformer reproduction: BLEU, masks, attention, decoding, parameter counts, claims."""
+"""The Transformer reproduction: BLEU, masks, attention, decoding, parameter counts, the
+recurrent control, the trivial baselines, claims."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import torch
 from torch import nn
 
 from reproductions import transformer as T
-from reproductions.common.claims import REPRODUCED
+from reproductions.common.claims import NOT_APPLICABLE, REPRODUCED, verdict
 from reproductions.common.config import ConfigError
+from reproductions.common.recurrent import AttentionLSTM
 from reproductions.common.runner import run
 from reproductions.common.seq2seq import greedy_decode, strip_specials
 from reproductions.common.text_metrics import bleu, lecture_bleu
@@ -284,16 +286,129 @@ def test_a_missing_data_root_is_a_one_line_config_error(tmp_path):
     assert "\n" not in str(err.value) and str(tmp_path / "wmt14") in str(err.value)
 
 
-def test_claims_read_the_metrics_of_both_variants():
-    good = {"main": {"bleu": 97.0, "exact_match": 0.9}, "no-pe": {"bleu": 8.0, "exact_match": 0.0}}
-    rows = {c.id: c for c in T.CLAIMS}
+# --- the recurrent control -----------------------------------------------------------------
+LSTM = dataclasses.replace(SMALL, architecture="lstm", lstm_hidden=32)
 
-    def holds(cid, m):
-        return min(rows[cid].margins(m).values()) > 0
 
-    assert holds("learns-to-translate", good) and holds("positional-encoding-needed", good)
-    assert not holds("positional-encoding-needed", {**good, "no-pe": {"bleu": 60.0}})
-    assert not holds("learns-to-translate", {**good, "main": {"bleu": 97.0, "exact_match": 0.7}})
+def test_the_control_is_an_attention_lstm_of_about_the_transformers_size():
+    cfg = T.PRESETS["mini"]
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    control = T.build_model(dataclasses.replace(cfg, architecture="lstm"))
+    assert isinstance(control, AttentionLSTM)
+    assert count(control) == pytest.approx(count(T.build_model(cfg)), rel=0.05)
+    assert set(T.variants(cfg)) == {"main", "no-pe", "attention-lstm"}
+    assert T.variants(cfg)["attention-lstm"].steps == cfg.steps  # the same budget
+
+
+def test_an_unknown_architecture_is_a_one_line_config_error():
+    with pytest.raises(ConfigError, match="'transformer' or 'lstm'") as err:
+        T.build_model(dataclasses.replace(SMALL, architecture="gru"))
+    assert "\n" not in str(err.value)
+
+
+def test_lstm_source_padding_changes_nothing():
+    torch.manual_seed(0)
+    model = T.build_model(LSTM).eval()
+    tgt = torch.tensor([[T.BOS, 5, 4, 3], [T.BOS, 7, 6, 5]])
+    plain = model(torch.tensor([[3, 4, 5], [5, 6, 7]]), tgt)
+    padded = model(torch.tensor([[3, 4, 5, T.PAD, T.PAD], [5, 6, 7, T.PAD, T.PAD]]), tgt)
+    torch.testing.assert_close(plain, padded)
+
+
+def test_lstm_decoder_never_looks_at_future_target_tokens():
+    torch.manual_seed(0)
+    model = T.build_model(LSTM).eval()
+    src, tgt = torch.tensor([[3, 4, 5, 6]]), torch.tensor([[T.BOS, 6, 5, 4, 3]])
+    changed = tgt.clone()
+    changed[0, 3:] = torch.tensor([7, 8])
+    a, b = model(src, tgt), model(src, changed)
+    torch.testing.assert_close(a[:, :3], b[:, :3])
+    assert not torch.allclose(a[:, 3:], b[:, 3:])
+
+
+def test_lstm_attention_reads_the_encoder_state_of_a_one_token_source():
+    """With one source position the softmax is 1 there: the context is that encoder state, so
+    the first output is tanh(W_c [m_1 ; h_1]) projected on the tied embedding."""
+    torch.manual_seed(0)
+    model = T.build_model(LSTM).eval()
+    src, tgt = torch.tensor([[5]]), torch.tensor([[T.BOS]])
+    memory, mask = model.encode(src)
+    h = torch.cat([model.embed(tgt[:, 0]), torch.zeros(1, 32)], -1)  # [E y_0 ; h~_0 = 0]
+    for cell in model.cells:
+        h, _ = cell(h)
+    expected = torch.tanh(model.combine(torch.cat([memory[:, 0], h], -1))) @ model.embed.weight.T
+    torch.testing.assert_close(model.decode(tgt, memory, mask)[:, 0], expected + model.out_bias)
+
+
+def test_beam_search_decodes_the_lstm_and_beam_one_is_greedy():
+    torch.manual_seed(1)
+    model = T.build_model(LSTM).eval()
+    src = torch.randint(3, LSTM.vocab_size, (6, 5))
+    assert T.beam_search(model, src, 8, beam=1, alpha=0.0) == greedy_decode(model, src, 8)
+
+
+@pytest.mark.parametrize("cfg", [SMALL, LSTM], ids=["transformer", "lstm"])
+def test_timing_a_training_step_leaves_the_evaluated_model_unchanged(cfg):
+    torch.manual_seed(0)
+    model = T.build_model(cfg).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    src, tgt = T.reversal_pairs(16, cfg, seed=0)
+    seconds = T.seconds_per_step(model, (src, tgt), cfg, repeats=2)
+    assert 0 < seconds < 10
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+
+
+# --- baselines and claims ------------------------------------------------------------------
+def test_trivial_baselines_are_scored_on_the_held_out_split():
+    cfg = T.PRESETS["mini"]
+    found = T.baselines(cfg)
+    src, tgt = T.build_data(cfg)[1]
+    refs = [strip_specials(r) for r in tgt.tolist()]
+    sources = [[t for t in row if t != T.PAD] for row in src.tolist()]
+    assert found["copy source"]["bleu"] == pytest.approx(bleu(sources, refs))
+    assert 0 < found["copy source"]["bleu"] < 20  # a reversal is not a copy
+    assert found["majority token"]["bleu"] == 0.0  # no 4-gram of one repeated token matches
+    one_symbol = dataclasses.replace(SMALL, vocab_size=4)  # every sequence is 3 3 3 ...
+    assert all(b["bleu"] == pytest.approx(100.0) for b in T.baselines(one_symbol).values())
+
+
+GOOD = {"main": {"bleu": 95.0, "exact_match": 0.85, "parameters": 169_175, "s_per_step": 0.03},
+        "no-pe": {"bleu": 8.0, "exact_match": 0.0},
+        "attention-lstm": {"bleu": 100.0, "exact_match": 1.0, "parameters": 165_603,
+                           "s_per_step": 0.05},
+        "copy source": {"bleu": 8.5}, "majority token": {"bleu": 0.0}}
+CLAIMS = {c.id: c for c in T.CLAIMS}
+
+
+def _margins(cid, **changes):
+    m = {k: {**v, **changes.get(k.replace(" ", "_").replace("-", "_"), {})} for k, v in GOOD.items()}
+    return CLAIMS[cid].margins(m)
+
+
+def test_claims_compare_the_transformer_with_baselines_and_controls():
+    assert _margins("learns-to-translate") == pytest.approx(
+        {"copy source": 95 - 8.5 - 50, "majority token": 95 - 0 - 50})
+    assert _margins("learns-to-translate", copy_source={"bleu": 50.0})["copy source"] < 0
+    assert _margins("positional-encoding-needed") == pytest.approx({"no-pe": 95 - 8 - 50})
+    assert _margins("positional-encoding-needed", no_pe={"bleu": 60.0})["no-pe"] < 0
+    assert _margins("attention-beats-recurrence") == pytest.approx({"attention-lstm": 95 - 100 - 1})
+    assert _margins("attention-beats-recurrence", attention_lstm={"bleu": 90.0})["attention-lstm"] > 0
+    assert _margins("faster-per-step") == pytest.approx({"attention-lstm": 0.05 / 0.03 - 1.25})
+    assert _margins("faster-per-step", attention_lstm={"s_per_step": 0.03})["attention-lstm"] < 0
+
+
+def test_only_the_recurrence_claim_is_expected_to_fail_in_miniature():
+    assert [c.id for c in T.CLAIMS if c.margins and not c.expected] == ["attention-beats-recurrence"]
+    row = verdict(CLAIMS["attention-beats-recurrence"], "mini", GOOD)
+    assert row["verdict"] == "not reproduced in miniature" and row["compared_with"] == ["attention-lstm"]
+
+
+def test_paper_scale_claims_say_what_they_need_and_are_not_evaluated():
+    for cid in ("wmt-en-de", "wmt-en-fr", "parameters"):
+        assert CLAIMS[cid].margins is None and CLAIMS[cid].needs
+        assert verdict(CLAIMS[cid], "mini", GOOD)["verdict"] == NOT_APPLICABLE
+    assert "data_root" in CLAIMS["wmt-en-de"].needs
 
 
 @pytest.mark.slow
