@@ -52,7 +52,13 @@ def ws(tmp_path, tmp_path_factory, monkeypatch):
 
 
 def open_page(page: str = "reproduce.py", paper: str = "resnet") -> AppTest:
-    return apptest_helpers.open_page(page, paper=paper)
+    """The page, once its form is drawn: if a reproduction's source changed since the session's
+    descriptions were cached (someone edits it), the page first waits for them in the
+    background."""
+    at = apptest_helpers.open_page(page, paper=paper)
+    if page == "reproduce.py" and any("Reading the reproductions'" in i.value for i in at.info):
+        rerun_until(at, lambda a: "ov_steps" in [w.key for w in a.text_input], "the form")
+    return at
 
 
 def start(at: AppTest, preset: str = "tiny", **overrides) -> None:
@@ -86,7 +92,8 @@ def test_tiny_run_launched_from_the_app_finishes_with_its_verdicts(ws):
     assert not at.error
     (row,) = rerun_until(at, lambda a: [r for r in history(a) if "done" in r["status"]],
                          "the tiny run to finish")
-    assert row["preset"] == "tiny" and row["overrides"] == "steps=3"
+    assert row["preset"] == "tiny (smoke test)" and row["overrides"] == "steps=3"
+    assert row["evidence"] == "no: smoke test"
     assert row["verdict"] == "4 not applicable" and row["headline metric"]
     claims = next(d.value for d in at.dataframe if "verdict" in d.value.columns
                   and "claim" in d.value.columns)
@@ -145,18 +152,120 @@ def test_an_app_restart_shows_the_same_runs_and_resumes_the_queue(ws, tmp_path, 
 
 def test_overlay_and_attach_a_finished_run_to_the_notes(ws, tmp_path, monkeypatch):
     use_fake_child(monkeypatch, tmp_path)
-    ids = [run_queue.submit(ws, "resnet", "tiny", [f"steps={n}"]).id for n in (2, 3)]
+    ids = [run_queue.submit(ws, "resnet", "mini", [f"steps={n}"]).id for n in (2, 3)]
     at = open_page()
     rerun_until(at, lambda a: all("done" in r["status"] for r in history(a)), "both runs")
     at.multiselect(key="run_overlay").set_value(ids).run()
     charts = at.get("plotly_chart")
     assert charts  # the overlay figure (one line per run)
-    at.selectbox(key="run_pick").set_value(ids[0]).run()
+    at.selectbox(key="attach_pick").set_value(ids[0]).run()
     at.button(key="run_attach").click().run()
     assert not at.error and "runs consulted" in at.success[0].value
     read = open_page("read.py")
     lines = " ".join(c.value for c in read.caption)
-    assert f"run `{ids[0]}` · degradation: **reproduced in miniature**" in lines
+    assert f"run `{ids[0]}` (with overrides steps=2) · degradation: **reproduced in miniature**" \
+        in lines
+
+
+def finish(ws, preset: str, *overrides: str, name: str = "resnet") -> str:
+    run = run_queue.submit(ws, name, preset, list(overrides))
+    run_queue.launch(ws, run)
+    wait_for(lambda: runs.get_run(ws, run.id).state not in runs.ACTIVE, what=run.id)
+    return run.id
+
+
+def test_the_page_opens_on_the_selected_reproductions_newest_run(ws, tmp_path, monkeypatch):
+    """/reproduce?paper=resnet used to open on a newer cancelled AlexNet run, and after a run
+    the overlay and the result still showed an older one."""
+    use_fake_child(monkeypatch, tmp_path)
+    older, newest = finish(ws, "mini"), finish(ws, "mini", "steps=2")
+    alexnet = run_queue.submit(ws, "alexnet", "mini")
+    run_queue.cancel(ws, alexnet.id)
+    at = open_page()
+    assert at.selectbox(key="run_filter").value == "resnet"
+    assert [r["run"] for r in history(at)] == [newest, older]  # no AlexNet run
+    assert at.multiselect(key="run_overlay").value == [newest]
+    assert at.selectbox(key="run_pick").value == newest
+    at.selectbox(key="run_filter").set_value("(all)").run()
+    assert [r["run"] for r in history(at)] == [alexnet.id, newest, older]
+    at.selectbox(key="run_filter").set_value("resnet").run()
+    start(at, "mini", steps="4")  # the run just started is what the page shows
+    started = at.session_state["run_watch"]
+    assert at.multiselect(key="run_overlay").value == [started]
+    assert at.selectbox(key="run_pick").value == started
+    rerun_until(at, lambda a: "done" in history(a)[0]["status"], "the new run")
+    assert at.selectbox(key="run_pick").value == started
+    assert any(d.value.columns.tolist()[:2] == ["claim", "what it shows"] for d in at.dataframe)
+
+
+def test_the_chosen_preset_is_remembered_across_pages(ws):
+    at = open_page()
+    assert at.selectbox(key="repro_preset").value == "mini"
+    at.selectbox(key="repro_preset").set_value("resnet20").run()
+    at.switch_page(str(apptest_helpers.APP / "views" / "paper.py")).run()
+    at.switch_page(str(apptest_helpers.APP / "views" / "reproduce.py")).run()
+    assert not at.exception
+    assert at.selectbox(key="repro_preset").value == "resnet20"
+    assert at.text_input(key="ov_steps").value == "64000"  # the remembered preset's values
+
+
+def test_tiny_is_labelled_a_smoke_test_and_mini_recommended(ws):
+    at = open_page()
+    options = at.selectbox(key="repro_preset").options
+    assert "mini · recommended: the miniature experiment, about a CPU minute" in options
+    assert any(o.startswith("tiny · smoke test") and "evaluates no claim" in o for o in options)
+    assert not at.warning
+    at.selectbox(key="repro_preset").set_value("tiny").run()
+    assert "is a smoke test" in at.warning[0].value
+
+
+def test_attach_defaults_to_the_newest_mini_run_without_overrides(ws, tmp_path, monkeypatch):
+    use_fake_child(monkeypatch, tmp_path)
+    plain = finish(ws, "mini")
+    ablation = finish(ws, "mini", "steps=2")
+    smoke = finish(ws, "tiny")
+    at = open_page()
+    attach = at.selectbox(key="attach_pick")
+    assert attach.value == plain
+    assert smoke not in [o.split(" · ")[0] for o in attach.options]  # never a smoke test
+    assert any(o.startswith(f"{ablation} · mini") and "overrides: steps=2" in o
+               for o in attach.options)
+    assert "Not evidence for the paper's claims" in at.warning[0].value  # the newest: tiny
+    at.button(key="run_attach").click().run()
+    assert f"{plain} is in alice's notes" in at.success[0].value
+
+
+def test_the_form_shows_the_key_settings_first_in_words_with_their_sections(ws):
+    at = open_page()
+    (more,) = [e for e in at.expander if e.label.startswith("All other settings")]
+    folded = {w.key for kind in ("text_input", "checkbox", "selectbox") for w in more.get(kind)}
+    assert {"ov_layers", "ov_download", "ov_dataset"} <= folded
+    assert not folded & {"ov_steps", "ov_seed", "ov_batch_size", "ov_lr", "ov_residual"}
+    assert at.text_input(key="ov_lr").label == "lr · Sec. 3.4 and 4.2 (number)"
+    assert at.text_input(key="ov_layers").label == "layers · Table 1 (list of whole numbers)"
+    assert at.checkbox(key="ov_residual").label == "residual · Fig. 3; Fig. 6"
+    labels = [w.label for w in at.text_input]
+    assert not [x for x in labels if "tuple[" in x or "| None" in x or "str" in x]
+
+
+def test_a_cold_first_load_does_not_wait_for_the_reproductions_child(ws, tmp_path,
+                                                                      monkeypatch):
+    """The first load took 11.8 s: it waited for children importing torch. Now the page
+    renders at once and fills in the form when the (one, background) child has answered."""
+    from workbench.runs import reproductions as reproduction_info
+
+    gate = tmp_path / "gate"
+    real = reproduction_info._CHILD
+    monkeypatch.setattr(reproduction_info, "_CHILD", "import pathlib, time\n"
+                        f"while not pathlib.Path({str(gate)!r}).exists(): time.sleep(0.05)\n"
+                        + real)
+    (ws.cache_dir / "reproductions" / "all.json").unlink()
+    at = apptest_helpers.open_page("reproduce.py", paper="resnet")
+    assert "Reading the reproductions' settings" in at.info[0].value
+    assert "ov_steps" not in [w.key for w in at.text_input]
+    gate.touch()
+    rerun_until(at, lambda a: "ov_steps" in [w.key for w in a.text_input], "the form")
+    assert at.selectbox(key="repro_name").value == "resnet"
 
 
 def test_paper_page_links_to_its_reproduction(ws):

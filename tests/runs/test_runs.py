@@ -73,7 +73,66 @@ def test_describe_reports_fields_with_types_and_preset_defaults(ws):
     assert steps.type == "int" and steps.defaults["tiny"] < steps.defaults["mini"]
     assert repro.field("dataset").choices and repro.field("dataset").kind == "choice"
     assert repro.field("residual").kind == "bool"
-    assert (ws.cache_dir / "reproductions" / "describe-resnet.json").exists()
+    assert (ws.cache_dir / "reproductions" / "all.json").exists()
+
+
+def test_the_form_shows_key_fields_first_with_types_in_words_and_paper_sections(ws):
+    repro = reproduction_info.describe(ws, "resnet")
+    assert [f.name for f in repro.key_fields()] == [
+        "steps", "seed", "batch_size", "lr", "residual", "stride_in_3x3", "augment"]
+    assert {f.name for f in repro.other_fields()} >= {"layers", "download", "data_root"}
+    words = {f.name: f.words for f in repro.fields}
+    assert (words["steps"], words["lr"], words["layers"], words["data_root"]) == (
+        "whole number", "number", "list of whole numbers", "text, or empty for none")
+    sources = {f.name: f.source for f in repro.fields}
+    assert (sources["lr"], sources["layers"], sources["residual"], sources["seed"]) == (
+        "Sec. 3.4 and 4.2", "Table 1", "Fig. 3; Fig. 6", "")
+
+
+@pytest.mark.parametrize(("annotation", "words"), [
+    ("tuple[int, int]", "2 whole numbers"), ("tuple[tuple[int, ...], ...]",
+                                             "list of lists of whole numbers"),
+    ("tuple[int, ...] | None", "list of whole numbers, or empty for none"),
+    ("Literal['a', 'b']", "one of a, b"), ("tuple[float, float]", "2 numbers")])
+def test_types_are_shown_in_words(annotation, words):
+    assert reproduction_info.type_words(overrides.parse_type(annotation)) == words
+
+
+FAKE_DESCRIBE = """\
+import json, pathlib, time
+gate = pathlib.Path(GATE)
+while not gate.exists():
+    time.sleep(0.05)
+with open(gate.with_name("children"), "a") as fh:
+    fh.write("1")
+print(json.dumps({"list": [{"name": "toy", "paper": "toy", "title": "Toy", "presets": ["mini"],
+                            "claims": 0}],
+                  "describe": {"toy": {"name": "toy", "paper": "toy", "title": "Toy",
+                                       "presets": ["mini"], "fields": [], "claim_list": []}}}))
+"""
+
+
+def test_one_background_child_describes_every_reproduction_once_for_every_session(
+        tmp_path, monkeypatch):
+    """The Reproduce page's first load took 11.8 s: a `list` child and a `describe` child,
+    each importing torch, then one more per reproduction picked. Now one child answers all,
+    in the background, and its answer on disk serves every later session and process."""
+    from workbench.workspace import Workspace
+
+    gate = tmp_path / "gate"
+    monkeypatch.setattr(reproduction_info, "_CHILD", FAKE_DESCRIBE.replace("GATE", repr(str(gate))))
+    ws = Workspace.resolve(tmp_path / "ws")
+    assert reproduction_info.descriptions_ready(ws) is False  # returns at once: child waits
+    assert reproduction_info.descriptions_ready(ws) is False  # the same child, not a second
+    gate.touch()
+    assert [r["name"] for r in reproduction_info.list_reproductions(ws)] == ["toy"]
+    assert reproduction_info.describe(ws, "toy").title == "Toy"
+    assert reproduction_info.descriptions_ready(ws) is True
+    assert (tmp_path / "children").read_text() == "1"
+    gate.unlink()  # a child started now would wait forever: none is
+    assert reproduction_info.describe(ws, "toy").presets == ("mini",)
+    with pytest.raises(reproduction_info.ReproductionUnavailable, match="available: toy"):
+        reproduction_info.describe(ws, "resnet")
 
 
 @pytest.mark.parametrize(("override", "message"), [
@@ -357,8 +416,8 @@ def test_unknown_and_unsafe_run_ids_are_refused(fake):
 # --- results, comparison, notes ------------------------------------------------------------------
 
 
-def two_done_runs(ws):
-    ids = [run_queue.submit(ws, "resnet", "tiny", [f"steps={n}"]).id for n in (2, 4)]
+def two_done_runs(ws, preset="tiny"):
+    ids = [run_queue.submit(ws, "resnet", preset, [f"steps={n}"]).id for n in (2, 4)]
     for i in ids:
         pump_until_finished(ws, i)
     return [runs.get_run(ws, i) for i in ids]
@@ -379,17 +438,46 @@ def test_compare_puts_runs_side_by_side(fake):
 def test_attach_run_to_notes_adds_it_once_and_feeds_the_correctness_verdicts(fake):
     from workbench.notes import store as note_file
 
-    a, _ = two_done_runs(fake)
+    a, _ = two_done_runs(fake, "mini")
     run_results.attach_run_to_notes(fake, "resnet", "alice", a.id)
     note = run_results.attach_run_to_notes(fake, "resnet", "alice", a.id)
     assert note.runs_consulted == (a.id,)
     assert note_file.load_note(fake, "resnet", "alice")[0].runs_consulted == (a.id,)
-    rows = run_results.run_verdicts_for_notes(fake, [a.id, "20000101-000000-gone"])
-    assert [(r["claim"], r["verdict"]) for r in rows[:2]] == [
-        ("degradation", "reproduced in miniature"), ("imagenet-top1", "not applicable")]
-    assert rows[2]["verdict"] is None and "no run" in rows[2]["note"]
+    assert run_results.correctness_lines(fake, [a.id, "20000101-000000-gone"]) == [
+        f"run `{a.id}` (with overrides steps=2) · degradation: **reproduced in miniature** "
+        "(measured plain-56 1.2 vs residual-56 0.1; paper: plain-56 > plain-20)",
+        f"run `{a.id}`: not measured at this scale: imagenet-top1",
+        "run `20000101-000000-gone`: no run '20000101-000000-gone' in "
+        f"{fake.runs_dir}; `workbench repro status` lists them"]
     with pytest.raises(runs.RunError, match="reproduces 'resnet', not 'alexnet'"):
         run_results.attach_run_to_notes(fake, "alexnet", "alice", a.id)
+
+
+def test_a_tiny_smoke_test_is_never_attached_as_evidence(fake):
+    a, _ = two_done_runs(fake, "tiny")
+    with pytest.raises(runs.RunError, match="is a smoke test .preset tiny. and evaluates no claim"):
+        run_results.attach_run_to_notes(fake, "resnet", "alice", a.id)
+    assert run_results.correctness_lines(fake, [a.id]) == [
+        f"run `{a.id}`: a smoke test (preset tiny); it evaluates no claim"]
+
+
+def test_the_evidence_is_the_newest_mini_or_paper_run_without_overrides(fake):
+    plain = run_queue.submit(fake, "resnet", "mini")
+    pump_until_finished(fake, plain.id)
+    ablation, smoke = two_done_runs(fake, "mini")[0], two_done_runs(fake, "tiny")[1]
+    newest_first = runs.list_runs(fake)
+    assert newest_first[-1].id == plain.id
+    assert run_results.evidence_run(newest_first).id == plain.id
+    assert "changed the preset (steps=2)" in run_results.evidence_problem(ablation)
+    rows = {r["run"]: r for r in run_results.history_rows(newest_first)}
+    assert (rows[plain.id]["evidence"], rows[ablation.id]["evidence"],
+            rows[smoke.id]["evidence"], rows[smoke.id]["preset"]) == (
+        "yes", "no: overrides", "no: smoke test", "tiny (smoke test)")
+    assert "smoke test" in run_results.preset_label("tiny")
+    assert run_results.preset_label("mini") == (
+        "mini · recommended: the miniature experiment, about a CPU minute")
+    assert "recommended" in run_results.preset_label("mini", newest_first)
+    assert "your last one took" in run_results.preset_label("mini", newest_first)
 
 
 def test_attach_refuses_a_run_that_has_not_finished(fake):

@@ -28,16 +28,16 @@ from workbench.workspace import Workspace
 
 
 def write_run(ws: Workspace, run_id: str, name: str, queued_ns: int, claims=None,
-              state: str = "done") -> None:
+              state: str = "done", preset: str = "mini", overrides=None) -> None:
     """A run folder as `workbench.runs.folders` reads it: request, launch and (when done) result."""
     folder = ws.runs_dir / run_id
     folder.mkdir(parents=True)
     (folder / "request.json").write_text(json.dumps(
-        {"name": name, "preset": "mini", "overrides": {}, "queued_ns": queued_ns}))
+        {"name": name, "preset": preset, "overrides": overrides or {}, "queued_ns": queued_ns}))
     (folder / "launch.json").write_text(json.dumps({"argv": [], "pid": None, "started": 1.0}))
     if state == "done":
         (folder / "result.json").write_text(json.dumps(
-            {"name": name, "paper": name, "preset": "mini", "metrics": {},
+            {"name": name, "paper": name, "preset": preset, "metrics": {},
              "claims": claims or []}))
     else:
         (folder / "status.json").write_text(json.dumps({"state": "failed", "error": "boom"}))
@@ -62,7 +62,14 @@ def session_handout(ws):
          "source": "Table 3", "measured": "", "verdict": "not applicable",
          "compared_with": [], "margin": None, "needs": "preset paper, ImageNet-1k"}])
     write_run(ws, "run-newest-failed", "resnet", 3, state="failed")
+    write_run(ws, "run-newer-tiny", "resnet", 4, SMOKE_CLAIMS, preset="tiny",
+              overrides={"residual": "False"})
+    write_run(ws, "run-newest-ablation", "resnet", 5, SMOKE_CLAIMS, overrides={"residual": "False"})
     return handout.handout_for(ws, "week-6")
+
+
+SMOKE_CLAIMS = [{"id": "degradation", "text": "deeper plain nets train worse", "paper": "p",
+                 "source": "Fig. 1", "measured": "", "verdict": "not applicable"}]
 
 
 def pdf_text(data: bytes) -> str:
@@ -101,9 +108,10 @@ def test_key_figures_come_from_the_pdf_with_their_captions(session_handout):
     assert vit.figures == () and "no PDF in the workspace" in vit.missing["figures"]
 
 
-def test_results_come_from_the_latest_finished_run(session_handout):
+def test_results_come_from_the_newest_mini_run_without_overrides(session_handout):
     results = session_handout.papers[0].results
-    assert results.run_id == "run-new"  # not the older run, not the newer failed one
+    # not the older run, the newer failed one, the tiny smoke test or the residual=False one
+    assert results.run_id == "run-new" and results.preset == "mini"
     assert [(c.compared_with, c.measured, c.verdict) for c in results.claims] == [
         ("plain-20, residual-56", "plain-56 1.52 vs plain-20 0.01", "reproduced in miniature")]
     # a paper-scale number never sits in the same row as a miniature verdict
@@ -148,7 +156,18 @@ def test_a_paper_without_notes_pdf_or_run_says_what_is_missing(session_handout):
 def test_a_paper_with_a_reproduction_but_no_finished_run_says_how_to_start_one(ws):
     h = handout.handout_for(ws, "resnet")
     assert "no finished run of the 'resnet' reproduction yet: start one with " \
-        "`workbench repro run resnet`" in h.papers[0].missing["results"]
+        "`workbench repro run resnet --preset mini`" in h.papers[0].missing["results"]
+
+
+def test_a_tiny_smoke_test_is_never_the_handouts_evidence(ws):
+    write_run(ws, "run-tiny", "resnet", 1, SMOKE_CLAIMS, preset="tiny")
+    ph = handout.handout_for(ws, "resnet").papers[0]
+    assert ph.results is None
+    assert ph.missing["results"] == (
+        "no finished mini or paper run of the 'resnet' reproduction without overrides (run "
+        "run-tiny is a smoke test (preset tiny): it checks that the code runs and evaluates no "
+        "claim): start one with `workbench repro run resnet --preset mini` or on the Reproduce "
+        "page")
 
 
 def test_unreadable_note_is_reported_and_the_rest_still_used(ws):

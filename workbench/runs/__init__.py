@@ -31,7 +31,14 @@ from workbench.runs.queue import (
     submit,
     supervise,
 )
-from workbench.runs.reproductions import describe, list_reproductions, reproduction_for_paper
+from workbench.runs.reproductions import (
+    RECOMMENDED_PRESET,
+    SMOKE_TEST_PRESET,
+    describe,
+    descriptions_ready,
+    list_reproductions,
+    reproduction_for_paper,
+)
 from workbench.runs.results import (
     attach_run_to_notes,
     claim_rows,
@@ -39,10 +46,14 @@ from workbench.runs.results import (
     correctness_lines,
     curves_figure,
     environment,
+    evidence_problem,
+    evidence_run,
     format_table,
     history_rows,
     paper_rows,
     paper_scale,
+    preset_label,
+    run_label,
 )
 
 __all__ = [
@@ -52,7 +63,9 @@ __all__ = [
     "FAILED",
     "INVALID",
     "QUEUED",
+    "RECOMMENDED_PRESET",
     "RUNNING",
+    "SMOKE_TEST_PRESET",
     "STATE_ICONS",
     "attach_run_to_notes",
     "cancel",
@@ -62,7 +75,10 @@ __all__ = [
     "curves_figure",
     "default_text",
     "describe",
+    "descriptions_ready",
     "environment",
+    "evidence_problem",
+    "evidence_run",
     "format_table",
     "get_run",
     "history_rows",
@@ -73,12 +89,14 @@ __all__ = [
     "overrides_from_form",
     "paper_rows",
     "paper_scale",
+    "preset_label",
     "pump",
     "python_env",
     "queued_runs",
     "read_metrics",
     "reproduction_for_paper",
     "resume",
+    "run_label",
     "submit",
     "supervise",
 ]

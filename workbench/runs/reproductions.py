@@ -1,18 +1,29 @@
 """The reproductions' descriptions: names, presets, Config fields with types and defaults.
 
 `python -m reproductions list/describe --json` answers them, in a subprocess because importing
-the reproductions imports torch. The subprocess imports the installed package only
-(`run_processes.python_env()`, started in the package's own folder), never a workspace's
-`reproductions/`. The answer is cached in `.workbench/reproductions/` until a source file of the
-reproduction (or of `reproductions/common/`) changes.
+the reproductions imports torch (seconds: the whole registry, torchvision included). One child
+answers all of them at once (`reproductions.cli` run for `list`, then `describe` of each name),
+so a page pays for that import once, not once per reproduction. The child imports the installed
+package only (`processes.python_env()`, started in the package's own folder), never a
+workspace's `reproductions/`. The answer is kept in
+`.workbench/reproductions/all.json` (in this process only if that cannot be written) until a
+source file of the package changes, so later sessions and app restarts never start it again.
+
+`descriptions_ready` starts that child in the background and returns at once, for a page that
+must not wait for it; `list_reproductions` and `describe` wait for it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +36,16 @@ from workbench.runs.overrides import ConfigError, parse_type
 from workbench.runs.processes import python_env
 from workbench.workspace import Workspace, validate_slug
 
-DESCRIBE_TIMEOUT_S = 180  # `describe` imports torch and the module: seconds on a laptop
+DESCRIBE_TIMEOUT_S = 180  # the child imports torch and every reproduction: seconds on a laptop
+SMOKE_TEST_PRESET = "tiny"  # seconds long: checks that the code runs, evaluates no claim
+RECOMMENDED_PRESET = "mini"  # the miniature experiment: about a CPU minute, shows the claims
+# The fields a student changes first, in this order; the bool fields that switch a part of the
+# method off (ablations, controls) follow them. `download` is about data, not the method.
+KEY_FIELDS = ("steps", "seed", "batch_size", "lr")
+NOT_ABLATIONS = ("download",)
+_SOURCE_RE = re.compile(
+    r"\b(?:Sec(?:tion)?s?\.? ?\d+(?:\.\d+)*(?: and \d+(?:\.\d+)*)?|Table \d+|Fig(?:ure)?s?\.? ?\d+"
+    r"|Eq\.? ?\(?\d+\)?|Appendix [A-Z](?:\.\d+)?)")
 
 
 class ReproductionUnavailable(WorkbenchError):
@@ -33,6 +53,37 @@ class ReproductionUnavailable(WorkbenchError):
 
 
 # --- what `describe` prints ---------------------------------------------------------------------
+
+
+def type_words(tp: Any) -> str:
+    """An annotation in words for a form: `whole number`, `text, or empty for none`,
+    `list of whole numbers`, `2 numbers`."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    simple = {int: "whole number", float: "number", str: "text", bool: "yes or no",
+              type(None): "none", Any: "any value"}
+    if tp in simple:
+        return simple[tp]
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin in (typing.Union, types.UnionType):
+        kept = [a for a in args if a is not type(None)]
+        words = " or ".join(type_words(a) for a in kept)
+        return f"{words}, or empty for none" if len(kept) < len(args) else words
+    if origin in (tuple, list):
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            kinds = {type_words(a) for a in args}
+            if len(kinds) == 1:
+                return f"{len(args)} {_plural(kinds.pop())}"
+            return "(" + ", ".join(type_words(a) for a in args) + ")"
+        return f"list of {_plural(type_words(args[0]) if args else 'values')}"
+    return str(tp).replace("typing.", "")
+
+
+def _plural(words: str) -> str:
+    if words.startswith("list of"):
+        return "lists" + words.removeprefix("list")
+    return {"whole number": "whole numbers", "number": "numbers", "text": "texts",
+            "yes or no": "yes/no values"}.get(words, f"{words} values")
 
 
 @dataclass(frozen=True)
@@ -59,6 +110,17 @@ class ConfigField:
             return "bool"
         return "choice" if self.choices else "text"
 
+    @property
+    def words(self) -> str:
+        """Its type in words: `whole number`, `list of whole numbers`, `text, or empty for none`."""
+        return type_words(self.annotation)
+
+    @property
+    def source(self) -> str:
+        """Where in the paper its value comes from, if its help comment cites it: `Sec. 3.4`,
+        `Table 1`, `Sec. 3.4 and 4.2; Fig. 6` (empty when it cites nothing)."""
+        return "; ".join(dict.fromkeys(_SOURCE_RE.findall(self.help)))
+
 
 @dataclass(frozen=True)
 class Reproduction:
@@ -80,10 +142,41 @@ class Reproduction:
         raise ConfigError(f"{self.name} has no config key '{name}'; {hint}")
 
     def default_preset(self) -> str:
-        return "mini" if "mini" in self.presets else self.presets[0]
+        return RECOMMENDED_PRESET if RECOMMENDED_PRESET in self.presets else self.presets[0]
+
+    def key_fields(self) -> tuple[ConfigField, ...]:
+        """The fields a form shows first: steps, seed, batch size, learning rate, then the
+        switches that turn a part of the method off (every bool field but `download`)."""
+        first = [f for name in KEY_FIELDS for f in self.fields if f.name == name]
+        switches = [f for f in self.fields if f.kind == "bool" and f.name not in NOT_ABLATIONS]
+        return tuple(first + switches)
+
+    def other_fields(self) -> tuple[ConfigField, ...]:
+        """Every field `key_fields` leaves out, in the Config's order."""
+        key = {f.name for f in self.key_fields()}
+        return tuple(f for f in self.fields if f.name not in key)
 
 
 # --- asking the reproductions package, cached ---------------------------------------------------
+
+# The child: `reproductions.cli` for `list`, then `describe NAME` of each, printed as one JSON
+# object; a failing command exits 1 after printing its error to stderr.
+_CHILD = """\
+import contextlib, io, json, sys
+from reproductions import cli
+
+def answer(*args):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = cli.main([*args, "--json"])
+    if status != 0:
+        sys.exit(1)
+    return json.loads(out.getvalue())
+
+listed = answer("list")
+print(json.dumps({"list": listed,
+                  "describe": {r["name"]: answer("describe", r["name"]) for r in listed}}))
+"""
 
 
 def _package_dir() -> Path:
@@ -98,61 +191,143 @@ def _package_dir() -> Path:
 
 
 def _stamp(paths: Sequence[Path]) -> list:
-    """What invalidates a cached description: each source file's mtime and size."""
+    """What invalidates the cached descriptions: each source file's mtime and size."""
     out = []
     for p in sorted(paths):
         with contextlib.suppress(OSError):
             st = p.stat()
-            out.append([p.name, st.st_mtime_ns, st.st_size])
+            out.append([str(p.relative_to(p.parent.parent)), st.st_mtime_ns, st.st_size])
     return out
 
 
-def _reproductions_json(ws: Workspace, args: list[str], cache_name: str, sources: list[Path]):
-    """`python -m reproductions ARGS --json`, cached in .workbench/reproductions/ by source stamp."""
-    cache = ws.cache_dir / "reproductions" / f"{cache_name}.json"
-    stamp = _stamp(sources)
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-        if cached["stamp"] == stamp:
-            return cached["data"]
-    argv = [sys.executable, "-m", "reproductions", *args, "--json"]
+@dataclass
+class _Child:
+    proc: subprocess.Popen
+    stamp: list
+    stdout: Any  # anonymous temporary files: a pipe nobody reads would fill and stall the child
+    stderr: Any
+    started: float
+
+
+_LOCK = threading.Lock()  # Streamlit runs each browser session in its own thread
+# cache file -> (stamp, data), for a workspace where the cache cannot be written (read-only)
+_MEMO: dict[Path, tuple[list, dict]] = {}
+_CHILDREN: dict[Path, _Child] = {}  # cache file -> the child describing, one per workspace
+
+
+def _start_child(stamp: list) -> _Child:
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=DESCRIBE_TIMEOUT_S,
-                             check=False, cwd=_package_dir(), env=python_env())
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ReproductionUnavailable(f"`python -m reproductions {' '.join(args)}` did not "
-                                      f"answer: {exc}") from None
-    if out.returncode != 0:
-        lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+        proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL, cwd=_package_dir(), env=python_env())
+    except OSError as exc:
+        out.close()
+        err.close()
+        raise ReproductionUnavailable(f"`python -m reproductions describe` did not start: "
+                                      f"{exc}") from None
+    return _Child(proc, stamp, out, err, time.monotonic())
+
+
+def _stop(child: _Child) -> None:
+    child.proc.kill()
+    child.proc.wait()
+    child.stdout.close()
+    child.stderr.close()
+
+
+def _finish_child(child: _Child) -> dict:
+    """The child's answer (it has exited), or ReproductionUnavailable with its last error."""
+    try:
+        child.stdout.seek(0)
+        child.stderr.seek(0)
+        text = child.stdout.read().decode("utf-8", "replace")
+        errors = child.stderr.read().decode("utf-8", "replace")
+    finally:
+        child.stdout.close()
+        child.stderr.close()
+    if child.proc.returncode != 0:
+        lines = [ln for ln in errors.splitlines() if ln.strip()]
         raise ReproductionUnavailable(
-            f"`python -m reproductions {' '.join(args)}` failed: "
-            f"{lines[-1] if lines else f'exit status {out.returncode}'}")
+            "`python -m reproductions describe` failed: "
+            f"{lines[-1] if lines else f'exit status {child.proc.returncode}'}")
+    with contextlib.suppress(ValueError):
+        data = json.loads(text)
+        if _well_formed(data):
+            return data
+    raise ReproductionUnavailable("`python -m reproductions describe` printed no JSON; run "
+                                  "`python -m reproductions list` in a terminal to see why")
+
+
+def _well_formed(data: Any) -> bool:
+    return (isinstance(data, dict) and isinstance(data.get("list"), list)
+            and isinstance(data.get("describe"), dict)
+            and all(isinstance(d, dict) for d in data["describe"].values()))
+
+
+def _descriptions(ws: Workspace, wait: bool = True) -> dict | None:
+    """`{"list": [...], "describe": {name: ...}}` for the installed sources: read from
+    .workbench/reproductions/all.json (or this process's copy where that cannot be written),
+    else asked of one child. With `wait=False`, None while that child is still running (it is
+    started if need be)."""
+    pkg = _package_dir()
+    cache = ws.cache_dir / "reproductions" / "all.json"
+    stamp = _stamp([*pkg.glob("*.py"), *(pkg / "common").glob("*.py")])
+    with _LOCK:
+        memo = _MEMO.get(cache)
+        if memo and memo[0] == stamp:
+            return memo[1]
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            cached = json.loads(cache.read_text(encoding="utf-8"))
+            if cached["stamp"] == stamp and _well_formed(cached["data"]):
+                return cached["data"]
+        child = _CHILDREN.get(cache)
+        if child is None or child.stamp != stamp:
+            if child is not None:  # a source changed while it ran: its answer is stale
+                _stop(child)
+            child = _CHILDREN[cache] = _start_child(stamp)
+    left = DESCRIBE_TIMEOUT_S - (time.monotonic() - child.started)
     try:
-        data = json.loads(out.stdout)
-    except ValueError:
-        raise ReproductionUnavailable(f"`python -m reproductions {' '.join(args)}` printed no "
-                                      "JSON; run it in a terminal to see why") from None
-    write_cache_bytes(cache, (json.dumps({"stamp": stamp, "data": data}) + "\n").encode())
-    return data
+        child.proc.wait(timeout=max(0.0, left) if wait else 0)
+    except subprocess.TimeoutExpired:
+        if not wait and left > 0:
+            return None
+        with _LOCK:
+            if _CHILDREN.get(cache) is child:
+                del _CHILDREN[cache]
+        _stop(child)
+        raise ReproductionUnavailable(f"`python -m reproductions describe` did not answer in "
+                                      f"{DESCRIBE_TIMEOUT_S} s") from None
+    with _LOCK:
+        collected = _CHILDREN.get(cache) is not child  # by another session, into the cache
+        if not collected:
+            del _CHILDREN[cache]
+            data = _finish_child(child)
+            if not write_cache_bytes(cache, (json.dumps({"stamp": stamp, "data": data}) + "\n")
+                                     .encode()):
+                _MEMO[cache] = (stamp, data)
+    return _descriptions(ws, wait) if collected else data
+
+
+def descriptions_ready(ws: Workspace) -> bool:
+    """True when the reproductions' descriptions are at hand; else starts the one child that
+    makes them (in the background, once per workspace) and returns False at once. Raises
+    ReproductionUnavailable when that child failed."""
+    return _descriptions(ws, wait=False) is not None
 
 
 def list_reproductions(ws: Workspace) -> list[dict]:
     """`[{name, paper, title, presets, claims}]` of every registered reproduction (cached)."""
-    pkg = _package_dir()
-    return _reproductions_json(ws, ["list"], "list",
-                               [*pkg.glob("*.py"), *(pkg / "common").glob("*.py")])
+    return _descriptions(ws)["list"]
 
 
 def describe(ws: Workspace, name: str) -> Reproduction:
     """A reproduction's Config fields (type, default per preset, help), presets and claims."""
     validate_slug(name, "reproduction")
-    known = [r["name"] for r in list_reproductions(ws)]
-    if name not in known:
+    described = _descriptions(ws)["describe"]
+    if name not in described:
         raise ReproductionUnavailable(f"unknown reproduction '{name}'; available: "
-                                      f"{', '.join(known) or 'none'}")
-    pkg = _package_dir()
-    data = _reproductions_json(ws, ["describe", name], f"describe-{name}",
-                               [pkg / f"{name}.py", *(pkg / "common").glob("*.py")])
+                                      f"{', '.join(described) or 'none'}")
+    data = described[name]
     return Reproduction(
         name=data["name"], paper=data["paper"], title=data["title"],
         presets=tuple(data["presets"]),

@@ -14,20 +14,91 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.runs.folders import DONE, STATE_ICONS, Run, RunError, get_run
+from workbench.runs.reproductions import RECOMMENDED_PRESET, SMOKE_TEST_PRESET
 from workbench.workspace import Workspace
+
+# The runs that count as evidence for a paper's claims: the miniature experiment and the paper's
+# own setup, as the preset defines them. `tiny` only checks that the code runs (every claim "not
+# applicable"); an override (residual=False, fewer steps) makes another experiment.
+EVIDENCE_PRESETS = (RECOMMENDED_PRESET, "paper")
+
+# --- which run is evidence ----------------------------------------------------------------------
+
+
+def overrides_text(run: Run) -> str:
+    """`residual=False steps=40`, or empty for a run of the preset as it is."""
+    return " ".join(f"{k}={v}" for k, v in run.overrides.items())
+
+
+def evidence_problem(run: Run) -> str | None:
+    """Why `run` is not evidence for its paper's claims, or None when it is: a finished `mini`
+    or `paper` run without overrides."""
+    if run.state != DONE:
+        return f"run {run.id} is {run.state}, not finished"
+    if run.preset == SMOKE_TEST_PRESET:
+        return (f"run {run.id} is a smoke test (preset {SMOKE_TEST_PRESET}): it checks that the "
+                "code runs and evaluates no claim")
+    if run.overrides:
+        return f"run {run.id} changed the preset ({overrides_text(run)}): another experiment"
+    if run.preset not in EVIDENCE_PRESETS:
+        return (f"run {run.id} used preset {run.preset}; the claims are judged on "
+                f"{' or '.join(EVIDENCE_PRESETS)}")
+    return None
+
+
+def evidence_run(runs: Sequence[Run]) -> Run | None:
+    """The newest run of `runs` (newest first, as `list_runs` gives them) that is evidence."""
+    return next((r for r in runs if evidence_problem(r) is None), None)
+
+
+def run_label(run: Run) -> str:
+    """A run for a select box: `20261206-1412-ab · mini · ✅ done`, flagged when it is a smoke
+    test or has overrides."""
+    flag = (" · smoke test" if run.preset == SMOKE_TEST_PRESET else "") + (
+        f" · overrides: {overrides_text(run)}" if run.overrides else "")
+    return f"{run.id} · {run.preset} · {STATE_ICONS[run.state]} {run.state}{flag}"
+
+
+def preset_label(preset: str, runs: Sequence[Run] = ()) -> str:
+    """A preset for the select box, saying what it is for: `tiny` is a smoke test, `mini` the
+    recommended miniature with its expected time (the last such run's, if `runs` holds one)."""
+    if preset == SMOKE_TEST_PRESET:
+        return f"{preset} · smoke test, seconds: checks the code runs, evaluates no claim"
+    if preset == RECOMMENDED_PRESET:
+        took = next((r.duration_s for r in runs if r.preset == preset and not r.overrides
+                     and r.state == DONE and r.duration_s), None)
+        expected = ("about a CPU minute" if not took else f"your last one took {took:.0f} s"
+                    if took < 90 else f"your last one took {took / 60:.0f} min")
+        return f"{preset} · recommended: the miniature experiment, {expected}"
+    if preset == "paper":
+        return f"{preset} · the paper's setup: its dataset and hours of GPU"
+    return preset
+
 
 # --- tables, curves, comparisons ----------------------------------------------------------------
 
 
 def history_rows(runs: Sequence[Run]) -> list[dict]:
-    """One row per run for the history table."""
+    """One row per run for the history table; `evidence` says whether its verdicts count."""
     return [{
         "run": r.id, "status": f"{STATE_ICONS[r.state]} {r.state}", "reproduction": r.name,
-        "preset": r.preset, "overrides": " ".join(f"{k}={v}" for k, v in r.overrides.items()),
+        "preset": r.preset + (" (smoke test)" if r.preset == SMOKE_TEST_PRESET else ""),
+        "overrides": overrides_text(r),
+        "evidence": _evidence_cell(r),
         "progress": round(r.fraction, 3),
         "duration (s)": round(r.duration_s, 1) if r.duration_s is not None else None,
         "headline metric": r.headline(), "verdict": r.verdict_summary() or (r.error or ""),
     } for r in runs]
+
+
+def _evidence_cell(run: Run) -> str:
+    if run.preset == SMOKE_TEST_PRESET:
+        return "no: smoke test"
+    if run.overrides:
+        return "no: overrides"
+    if run.preset not in EVIDENCE_PRESETS:
+        return "no: preset"
+    return "yes" if run.state == DONE else ""
 
 
 def paper_scale(claim: Mapping) -> bool:
@@ -159,14 +230,18 @@ def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
 def attach_run_to_notes(ws: Workspace, paper_id: str, reader: str, run_id: str):
     """Add a finished run to the reader's pass-3 notes ("runs consulted"); the saved Note.
 
-    Refuses a run that is not done or reproduces another paper; saving follows the notes'
-    rules (atomic, NoteConflict if the file changed since it was read).
+    Refuses a run that is not done, is a smoke test (`tiny` evaluates no claim) or reproduces
+    another paper; a run with overrides may be attached (its lines say so). Saving follows the
+    notes' rules (atomic, NoteConflict if the file changed since it was read).
     """
     from workbench import notes as note_file
 
     run = get_run(ws, run_id)
     if run.state != DONE:
         raise RunError(f"run {run_id} is {run.state}; only a finished run can be attached")
+    if run.preset == SMOKE_TEST_PRESET:
+        raise RunError(f"run {run_id} is a smoke test (preset {SMOKE_TEST_PRESET}) and evaluates "
+                       f"no claim; attach a {' or '.join(EVIDENCE_PRESETS)} run")
     if run.paper and run.paper != paper_id:
         raise RunError(f"run {run_id} reproduces '{run.paper}', not '{paper_id}'")
     note, version = note_file.load_note(ws, paper_id, reader)
@@ -177,36 +252,33 @@ def attach_run_to_notes(ws: Workspace, paper_id: str, reader: str, run_id: str):
     return note
 
 
-def run_verdicts_for_notes(ws: Workspace, run_ids: Sequence[str]) -> list[dict]:
-    """`{run, claim, paper, measured, verdict}` per claim of each consulted run that finished;
-    a run id that is unknown or unfinished gives one row saying so (verdict None)."""
-    rows: list[dict] = []
-    for run_id in run_ids:
+def correctness_lines(ws: Workspace, run_ids: Sequence[str]) -> list[str]:
+    """Markdown lines for the Correctness C on the Read page, per consulted run: one per claim
+    the run evaluated, `run <id> · degradation: **reproduced in miniature** (measured …;
+    paper: …)`, then one naming the paper-scale numbers it did not measure. A run with overrides
+    says so; a smoke test (attached before they were refused) gets one line saying it shows
+    nothing."""
+    lines = []
+    for run_id in (r.strip() for r in run_ids if r.strip()):
         try:
-            run = get_run(ws, run_id.strip())
+            run = get_run(ws, run_id)
         except WorkbenchError as exc:
-            rows.append({"run": run_id, "claim": None, "paper": None, "measured": None,
-                         "verdict": None, "note": str(exc)})
+            lines.append(f"run `{run_id}`: {exc}")
             continue
         if run.state != DONE:
-            rows.append({"run": run_id, "claim": None, "paper": None, "measured": None,
-                         "verdict": None, "note": f"run is {run.state}"})
+            lines.append(f"run `{run_id}`: run is {run.state}")
             continue
-        rows += [{"run": run_id, "claim": c["id"], "paper": c["paper"],
-                  "measured": c.get("measured", ""), "verdict": c["verdict"], "note": ""}
-                 for c in run.result.get("claims", [])]
-    return rows
-
-
-def correctness_lines(ws: Workspace, run_ids: Sequence[str]) -> list[str]:
-    """One Markdown line per claim of the consulted runs, for the Correctness C on the Read page:
-    `run <id> · degradation: reproduced in miniature (measured …; paper: …)`."""
-    lines = []
-    for row in run_verdicts_for_notes(ws, [r for r in run_ids if r.strip()]):
-        if row["verdict"] is None:
-            lines.append(f"run `{row['run']}`: {row['note']}")
+        if run.preset == SMOKE_TEST_PRESET:
+            lines.append(f"run `{run_id}`: a smoke test (preset {SMOKE_TEST_PRESET}); it "
+                         "evaluates no claim")
             continue
-        measured = f"measured {row['measured']}; " if row["measured"] else ""
-        lines.append(f"run `{row['run']}` · {row['claim']}: **{row['verdict']}** "
-                     f"({measured}paper: {row['paper']})")
+        flag = f" (with overrides {overrides_text(run)})" if run.overrides else ""
+        claims = [c for c in run.result.get("claims", []) if not paper_scale(c)]
+        for c in claims:
+            measured = f"measured {c['measured']}; " if c.get("measured") else ""
+            lines.append(f"run `{run_id}`{flag} · {c['id']}: **{c['verdict']}** "
+                         f"({measured}paper: {c['paper']})")
+        unmeasured = [c["id"] for c in run.result.get("claims", []) if paper_scale(c)]
+        if unmeasured:
+            lines.append(f"run `{run_id}`: not measured at this scale: {', '.join(unmeasured)}")
     return lines

@@ -10,8 +10,9 @@ gathered into a `Handout` (plain data) that the renderers format.
 - 1-3 key figures with their captions from the PDF (`workbench.sessions.figures`);
 - the citation neighbourhood within the catalog (`workbench.graph.build`): what it builds on, what came
   after, and a reading order (its direct references, cited before citing);
-- the latest finished run of its reproduction (`workbench.runs.folders`): each claim's number in the
-  paper beside the run's measurement and verdict;
+- the newest finished `mini` or `paper` run of its reproduction without overrides
+  (`workbench.runs.evidence_run`; never a `tiny` smoke test): each claim's number in the paper
+  beside the run's measurement and verdict;
 - discussion points from the pass-3 fields (`workbench.notes.NOTE_FIELDS` names them: assumptions
   challenged, what I would do differently, ideas for future work) and every question a reader
   wrote in the pass notes.
@@ -265,29 +266,37 @@ def _neighbourhood(graph, catalog, paper) -> Neighbourhood:
 
 
 def _latest_results(ws: Workspace, paper, all_runs) -> tuple[Results | None, str]:
-    """The latest finished run reproducing `paper`, or why there is none."""
+    """The newest run reproducing `paper` that is evidence (a finished `mini` or `paper` run
+    without overrides: `runs.evidence_run`), or why there is none."""
     from workbench import runs
 
     name = paper.reproduction
     mine = [r for r in all_runs if r.paper == paper.id or (name and r.name == name)]
-    done = [r for r in mine if r.state == runs.DONE]  # list_runs is newest first
-    if not done:
+    run = runs.evidence_run(mine)  # list_runs is newest first
+    if run is None:
         if not name and not mine:
             return None, "this paper has no reproduction in the workbench"
         repro = name or mine[0].name
-        active = [r for r in mine if r.state in runs.ACTIVE]
+        start = (f"start one with `workbench repro run {repro} --preset "
+                 f"{runs.RECOMMENDED_PRESET}` or on the Reproduce page")
+        active = [r for r in mine if r.state in runs.ACTIVE and not r.overrides
+                  and r.preset != runs.SMOKE_TEST_PRESET]
         if active:
-            return None, (f"no finished run of the '{repro}' reproduction yet; run "
-                          f"{active[0].id} is {active[0].state}: export again when it is done")
-        return None, (f"no finished run of the '{repro}' reproduction yet: start one with "
-                      f"`workbench repro run {repro}` or on the Reproduce page")
-    run = done[0]
+            return None, (f"no finished {runs.RECOMMENDED_PRESET} or paper run of the '{repro}' "
+                          f"reproduction yet; run {active[0].id} is {active[0].state}: export "
+                          "again when it is done")
+        done = [r for r in mine if r.state == runs.DONE]
+        if done:
+            return None, (f"no finished {runs.RECOMMENDED_PRESET} or paper run of the '{repro}' "
+                          f"reproduction without overrides ({runs.evidence_problem(done[0])}): "
+                          f"{start}")
+        return None, f"no finished run of the '{repro}' reproduction yet: {start}"
     rows = [c for c in (run.result or {}).get("claims", []) if isinstance(c, dict)]
     claims = tuple(_claim_result(c) for c in rows if not runs.paper_scale(c))
     paper = tuple(_claim_result(c) for c in rows if runs.paper_scale(c))
     finished = datetime.fromtimestamp(run.ended_at).date().isoformat() if run.ended_at else ""
     if not claims and not paper:
-        return None, f"the latest finished run ({run.id}) recorded no claim verdicts"
+        return None, f"the latest {run.preset} run ({run.id}) recorded no claim verdicts"
     return Results(run.name, run.id, run.preset, finished, claims, paper), ""
 
 
