@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from workbench import __version__
+from workbench import __version__, runs
 from workbench.cli.args import check_out_path, reader_from, workspace_from, write_out
 from workbench.cli.graph import add_graph
 from workbench.cli.repro import add_repro
@@ -48,6 +48,10 @@ def cmd_app(args) -> int:
     if served.auth_file:
         print(f"Sign-in required ({served.auth_file}); runs may be launched by: "
               f"{', '.join(sorted(served.runners))} (${serving.RUNNERS_ENV})", flush=True)
+    try:  # the Reproduce page's settings: described in the background while Streamlit starts
+        runs.descriptions_ready(ws)
+    except WorkbenchError:
+        pass  # the page says why when it is opened
     try:
         return subprocess.call(argv, env=env)
     except KeyboardInterrupt:
