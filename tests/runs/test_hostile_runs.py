@@ -33,7 +33,7 @@ from workbench.runs import folders as runs
 from workbench.runs import queue as run_queue
 from workbench.runs import reproductions as reproduction_info
 from workbench.runs import results as run_results
-from workbench.runs.overrides import validate_overrides
+from workbench.runs.reproductions import validate_overrides
 
 WORKBENCH = Path(sys.executable).parent / "workbench"  # the console script a user types
 HOSTILE_MODULES = ("reproductions/__init__.py", "reproductions/__main__.py",
@@ -282,6 +282,8 @@ def test_the_reproduce_page_shows_invalid_runs_and_never_breaks(ws, tmp_path, mo
     for n, (request, _) in enumerate(BAD_REQUESTS[:6]):
         queue_request(ws, request, f"20240101-00000{n}-bad")
     at = open_page("reproduce.py", paper="resnet")  # fails if the page raised
+    assert not at.exception
+    at.selectbox(key="run_filter").set_value("(all)").run()  # bad requests name no reproduction
     table = next(d.value for d in at.dataframe if "status" in d.value.columns)
     assert set(table["status"]) == {"⛔ invalid"} and len(table) == 6
     assert any("unknown reproduction 'nosuch'" in v for v in table["verdict"])

@@ -213,15 +213,15 @@ def test_the_child_applies_the_same_grammar_to_the_real_dataclass():
 
 def test_form_values_become_overrides_only_where_they_differ_from_the_preset(ws):
     repro = reproduction_info.describe(ws, "resnet")
-    form = {f.name: (f.defaults["tiny"] if f.kind != "text" else overrides.default_text(f, "tiny"))
+    form = {f.name: (f.defaults["tiny"] if f.kind != "text" else reproduction_info.default_text(f, "tiny"))
             for f in repro.fields}
-    assert overrides.overrides_from_form(repro, "tiny", form) == {}
+    assert reproduction_info.overrides_from_form(repro, "tiny", form) == {}
     changed = {**form, "steps": "6", "layers": "(2, 2, 2)", "dataset": "cifar10",
                "residual": False, "data_root": ""}
-    assert overrides.overrides_from_form(repro, "tiny", changed) == {
+    assert reproduction_info.overrides_from_form(repro, "tiny", changed) == {
         "steps": "6", "layers": "(2, 2, 2)", "dataset": "cifar10", "residual": "False"}
     with pytest.raises(overrides.ConfigError, match="steps is empty"):
-        overrides.overrides_from_form(repro, "tiny", {**form, "steps": " "})
+        reproduction_info.overrides_from_form(repro, "tiny", {**form, "steps": " "})
 
 
 # --- the queue and the processes (fake child) ----------------------------------------------------
@@ -596,8 +596,8 @@ def test_every_registered_reproduction_has_a_form_that_round_trips_its_presets(w
         repro = reproduction_info.describe(ws, entry["name"])
         for preset in repro.presets:
             form = {f.name: f.defaults[preset] if f.kind != "text" else
-                    overrides.default_text(f, preset) for f in repro.fields}
-            assert overrides.overrides_from_form(repro, preset, form) == {}, (entry["name"], preset)
+                    reproduction_info.default_text(f, preset) for f in repro.fields}
+            assert reproduction_info.overrides_from_form(repro, preset, form) == {}, (entry["name"], preset)
 
 
 def test_miniature_verdicts_and_paper_scale_numbers_are_shown_apart(tmp_path):

@@ -1,5 +1,6 @@
 """Reproduction runs: `reproductions` (what the reproductions offer, described without importing
-torch), `overrides` (`--set` checked before launch: the one number rule), `folders` (run folders
+torch, and a run's overrides checked against that), `overrides` (the one `--set` grammar, also
+used by the reproductions themselves), `folders` (run folders
 and states), `processes` (children that never import workspace code), `queue` (submit, launch,
 cancel, resume), `results` (history, verdicts, curves). Layer 5.
 """
@@ -21,7 +22,6 @@ from workbench.runs.folders import (
     queued_runs,
     read_metrics,
 )
-from workbench.runs.overrides import default_text, overrides_from_form
 from workbench.runs.processes import python_env
 from workbench.runs.queue import (
     cancel,
@@ -34,9 +34,11 @@ from workbench.runs.queue import (
 from workbench.runs.reproductions import (
     RECOMMENDED_PRESET,
     SMOKE_TEST_PRESET,
+    default_text,
     describe,
     descriptions_ready,
     list_reproductions,
+    overrides_from_form,
     reproduction_for_paper,
 )
 from workbench.runs.results import (

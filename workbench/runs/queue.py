@@ -49,8 +49,8 @@ from workbench.runs.folders import (
     one_line,
     read_json,
 )
-from workbench.runs.overrides import ConfigError, validate_overrides
-from workbench.runs.reproductions import describe
+from workbench.runs.overrides import ConfigError
+from workbench.runs.reproductions import describe, validate_overrides
 from workbench.workspace import Workspace
 
 log = logging.getLogger(__name__)

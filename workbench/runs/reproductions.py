@@ -10,7 +10,9 @@ workspace's `reproductions/`. The answer is kept in
 source file of the package changes, so later sessions and app restarts never start it again.
 
 `descriptions_ready` starts that child in the background and returns at once, for a page that
-must not wait for it; `list_reproductions` and `describe` wait for it.
+must not wait for it; `list_reproductions` and `describe` wait for it. `validate_overrides` and
+`overrides_from_form` check a run's `--set` values against a description before launch, with
+the one grammar of `overrides` (which knows nothing of descriptions: no import cycle).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 from workbench.errors import WorkbenchError, closest
 from workbench.fileio import write_cache_bytes
-from workbench.runs.overrides import ConfigError, parse_type
+from workbench.runs.overrides import ConfigError, parse_type, parse_value, split_override
 from workbench.runs.processes import python_env
 from workbench.workspace import Workspace, validate_slug
 
@@ -342,3 +344,78 @@ def reproduction_for_paper(ws: Workspace, paper_id: str | None) -> str | None:
         if r["paper"] == paper_id or r["name"] == paper_id:
             return r["name"]
     return None
+
+
+# --- checking a run's overrides against the description ----------------------------------------
+
+CONTRACT_MINIMUMS = {"steps": 1, "batch_size": 1, "seed": 0}  # fields every Config has
+CONTRACT_POSITIVE = ("lr",)
+
+
+def _check_range(key: str, value: Any) -> None:
+    low = CONTRACT_MINIMUMS.get(key)
+    if low is not None and isinstance(value, int) and value < low:
+        raise ConfigError(f"{key} must be >= {low}, got {value}")
+    if key in CONTRACT_POSITIVE and isinstance(value, (int, float)) and not value > 0:
+        raise ConfigError(f"{key} must be > 0, got {value}")
+
+
+def validate_overrides(repro: Reproduction, preset: str,
+                       overrides: Mapping[str, str] | Sequence[str]) -> dict[str, str]:
+    """`{key: text}` after checking the preset, each key, type and contract range.
+
+    Raises ConfigError (one line naming the key) for an unknown preset or key, a value of the
+    wrong type, `steps`/`batch_size` < 1, `seed` < 0 or `lr` <= 0.
+    """
+    if preset not in repro.presets:
+        raise ConfigError(f"{repro.name} has no preset '{preset}'; available: "
+                            f"{', '.join(repro.presets)}")
+    pairs = overrides.items() if isinstance(overrides, Mapping) else map(split_override, overrides)
+    checked: dict[str, str] = {}
+    for key, text in pairs:
+        f = repro.field(key)
+        value = parse_value(text, f.annotation, key)
+        _check_range(key, value)
+        checked[key] = str(text).strip()
+    return checked
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively: how config.json and `describe` hold values."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def default_text(f: ConfigField, preset: str) -> str:
+    """The text a form shows for a field's preset default (None shows as empty)."""
+    value = f.defaults.get(preset)
+    if value is None or isinstance(value, str):
+        return value or ""
+    if isinstance(value, list) and typing.get_origin(f.annotation) is tuple:
+        return repr(tuple(value))
+    return repr(value)
+
+
+def overrides_from_form(repro: Reproduction, preset: str,
+                        values: Mapping[str, Any]) -> dict[str, str]:
+    """The form's `{field: widget value}` as overrides: only fields that differ from the preset.
+
+    A text field left empty means None for an optional field (and is refused for others).
+    """
+    changed: dict[str, str] = {}
+    for name, raw in values.items():
+        f = repro.field(name)
+        if isinstance(raw, str):
+            text = raw.strip()
+            if not text and type(None) in typing.get_args(f.annotation):
+                text = "None"
+            elif not text and f.annotation is not str:
+                raise ConfigError(f"{name} is empty; give a {f.type} or the preset's "
+                                    f"default {default_text(f, preset)!r}")
+        else:
+            text = repr(raw)
+        value = parse_value(text, f.annotation, name)
+        if _plain(value) != _plain(f.defaults.get(preset)):
+            changed[name] = value if isinstance(value, str) else repr(value)
+    return validate_overrides(repro, preset, changed)
