@@ -95,8 +95,10 @@ def _execute(args, preset: str, out: Path) -> dict:
     cfg = make_config(module, preset, args.set)
     if args.threads:
         import torch
+        from threadpoolctl import threadpool_limits  # ships with scikit-learn
 
         torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads)  # numpy/scikit-learn's BLAS too (the baselines)
     rank = int(os.environ.get("RANK", 0))
     bar = tqdm(total=None, unit="step", disable=rank != 0 or args.quiet, dynamic_ncols=True)
 
@@ -241,8 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also save a checkpoint every STEPS steps (default: every minute)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--threads", type=int, metavar="N",
-                       help="CPU threads for torch (default: torch's choice; 1 is often faster "
-                       "for the small mini models on a busy machine)")
+                       help="CPU threads for torch and the baselines' BLAS (default: their "
+                       "choice; 1 is often faster for the small mini models on a busy machine)")
         if command == "check":
             p.add_argument("--seeds", type=int, default=0, metavar="N",
                            help="run seeds 0..N-1; a claim expected to hold must hold for 80%%")
