@@ -19,8 +19,11 @@ Deviations from the paper:
 - ImageNet augmentation is torchvision's RandomResizedCrop rather than the paper's
   scale augmentation (shorter side in [256, 480]) plus colour augmentation; no 10-crop testing.
 - `mini` trains CIFAR-style nets of half the CIFAR width (8/16/32 channels) on 8x8 digits with
-  the paper's SGD recipe for 300 steps instead of 64k, and measures the degradation on the
-  whole training set after training rather than as curves (Fig. 6).
+  the paper's SGD recipe for 240 steps (23 epochs) instead of 64k, and measures the degradation
+  on the whole training set after training rather than as curves (Fig. 6). Its claims compare the
+  variants' *training* loss, as Fig. 6 does; it makes no test-accuracy claim, since on 8x8
+  digits 1-NN on the pixels already reaches 0.982 (logistic regression 0.969), about what the
+  nets reach. `baselines` records both on the same split, so a reader can see it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from reproductions.common import baselines as B
 from reproductions.common import data as D
 from reproductions.common.claims import Claim
 from reproductions.common.config import ConfigError
@@ -209,7 +213,7 @@ PRESETS = {
     "resnet20": dataclasses.replace(_CIFAR, layers=(3, 3, 3)),  # 269,722 (Table 6: 0.27M)
     "resnet56": dataclasses.replace(_CIFAR, layers=(9, 9, 9)),  # 853,018 (Table 6: 0.85M)
     "resnet110": dataclasses.replace(_CIFAR, layers=(18, 18, 18)),  # 1,727,962 (Table 6: 1.7M)
-    "mini": Config(widths=(8, 16, 32), steps=300, compare_depths=(20, 56)),
+    "mini": Config(widths=(8, 16, 32), steps=240, compare_depths=(20, 56)),  # 4 nets, ~60 s of one core
     "tiny": Config(widths=(4, 8, 8), layers=(1, 1, 1), steps=4, batch_size=16),
 }
 
@@ -249,6 +253,17 @@ def build_data(cfg: Config):
     augment = D.random_crop_flip if cfg.augment else None
     train = D.tensor_loader(xtr, ytr, cfg.batch_size, cfg.seed, augment=augment)
     return train, {"train": (xtr, ytr), "test": (xte, yte)}
+
+
+def baselines(cfg: Config) -> dict[str, dict[str, float]]:
+    """1-NN and logistic regression on the raw pixels of the digits split the nets see (none for
+    CIFAR-10 or ImageNet: no claim there compares with a baseline)."""
+    if cfg.dataset != "digits":
+        return {}
+    xtr, ytr, xte, yte = D.digits(seed=0)  # the split of `build_data`
+    return {"1-NN pixels": {"test_accuracy": B.nearest_neighbour_accuracy(xtr, ytr, xte, yte)},
+            "logistic regression pixels": {
+                "test_accuracy": B.logistic_regression_accuracy(xtr, ytr, xte, yte)}}
 
 
 def _imagenet(cfg: Config):
@@ -306,7 +321,8 @@ CLAIMS = [
         source="Fig. 1, Fig. 6",
         margins=lambda m: {"plain-20": _loss(m, "plain-56") - _loss(m, "plain-20"),
                            "residual-56": _loss(m, "plain-56") - 5 * _loss(m, "residual-56")},
-        measured=lambda m: ", ".join(f"{v} train loss {_loss(m, v):.3f}" for v in m),
+        measured=lambda m: ", ".join(f"{v} train loss {_loss(m, v):.3f}"
+                                     for v in ("plain-20", "residual-20", "plain-56", "residual-56")),
     ),
     Claim(
         id="residual-depth",
@@ -324,6 +340,7 @@ CLAIMS = [
         text="ResNet-50 reaches 20.74% top-1 error on ImageNet val (10-crop).",
         paper="top-1 err. 20.74%, top-5 err. 5.25% (ResNet-50, 10-crop testing)",
         source="Table 3",
+        needs="preset paper, ImageNet-1k train/val (data_root)",
     ),
     Claim(
         id="cifar-params",

@@ -14,7 +14,12 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from reproductions import ganomaly as g
-from reproductions.common.claims import NOT_REPRODUCED, REPRODUCED
+from reproductions.common.claims import (
+    NOT_EVALUATED,
+    NOT_REPRODUCED,
+    NOT_REPRODUCED_IN_MINIATURE,
+    REPRODUCED,
+)
 from reproductions.common.config import ConfigError
 from reproductions.common.runner import run
 from reproductions.common.trainer import backward_each
@@ -121,8 +126,38 @@ def _all(loader) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat(xs), torch.cat(ys)
 
 
+def test_rings_share_ink_but_not_structure_and_test_on_another_seed():
+    cfg = g.PRESETS["mini"]
+    loader, (x_test, y_test) = g.build_data(cfg)
+    x_train, _ = _all(loader)
+    assert len(loader.dataset) == 2000 and x_test.shape == (600, 1, 32, 32)
+    assert y_test.tolist() == [0] * 300 + [1] * 300
+    assert x_train.min() >= -1 and x_train.max() <= 1
+    ink = (x_test + 1).sum((1, 2, 3))  # the same length of outline: about the same ink
+    assert abs(ink[:300].mean() - ink[300:].mean()) < 0.07 * ink.mean()
+    assert 0.3 < g.auroc(ink.numpy(), y_test.numpy()) < 0.7  # ink alone: a poor detector
+    assert not any(torch.equal(x_test[0], x) for x in loader.dataset.tensors[0])
+    again = g.build_data(cfg)[1][0]
+    assert torch.equal(x_test, again)  # generated from the seed: the same in every variant
+
+
+def test_background_adds_a_smooth_field_that_moves_every_pixel():
+    cfg = dataclasses.replace(g.PRESETS["mini"], background_sd=0.2, num_train=16, num_test=4)
+    x = g.build_data(cfg)[1][0]
+    assert (x > -1).float().mean() > 0.5  # black (-1) only where the field is dark
+
+
+def test_baselines_are_pixel_distances_on_the_runs_own_split():
+    cfg = dataclasses.replace(g.PRESETS["mini"], num_train=400, num_test=100)
+    found = g.baselines(cfg)
+    assert set(found) == {"nearest normal pixels", "mean normal pixels"}
+    assert found["nearest normal pixels"]["auroc"] > 0.8  # small rings overlap no normal
+    assert 0.4 < found["mean normal pixels"]["auroc"] < 0.65  # the same ink: near chance
+    assert g.baselines(dataclasses.replace(cfg, data_root="MNIST")) == {}  # real data: none
+
+
 def test_one_class_split_trains_on_the_normal_digit_and_tests_on_all_anomalies():
-    cfg = g.PRESETS["mini"]  # digit 1 is the only normal class
+    cfg = dataclasses.replace(g.PRESETS["mini"], dataset="mnist")  # digit 1 the only normal
     loader, (x_test, y_test) = g.build_data(cfg)
     x_train, y_train = _all(loader)
     assert set(y_train.tolist()) == {1}
@@ -134,7 +169,8 @@ def test_one_class_split_trains_on_the_normal_digit_and_tests_on_all_anomalies()
 
 
 def test_paper_protocol_keeps_the_anomalous_digit_out_of_training():
-    cfg = dataclasses.replace(g.PRESETS["mini"], protocol="one_anomaly", class_index=0)
+    cfg = dataclasses.replace(g.PRESETS["mini"], dataset="mnist", protocol="one_anomaly",
+                              class_index=0)
     loader, (_, y_test) = g.build_data(cfg)
     _, y_train = _all(loader)
     assert 0 not in set(y_train.tolist()) and len(set(y_train.tolist())) == 9
@@ -154,8 +190,8 @@ def test_real_mnist_is_read_from_data_root_in_its_on_disk_format(tmp_path):
     for prefix, n in (("train", 40), ("t10k", 20)):
         _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
         _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
-    cfg = dataclasses.replace(g.PRESETS["tiny"], data_root=str(tmp_path), protocol="one_anomaly",
-                              class_index=3, batch_size=8)
+    cfg = dataclasses.replace(g.PRESETS["tiny"], data_root=str(tmp_path), dataset="mnist",
+                              protocol="one_anomaly", class_index=3, batch_size=8)
     loader, (x_test, y_test) = g.build_data(cfg)
     x_train, y_train = _all(loader)
     assert len(y_train) == 32 and 3 not in set(y_train.tolist())  # 36 normals, whole batches
@@ -163,29 +199,57 @@ def test_real_mnist_is_read_from_data_root_in_its_on_disk_format(tmp_path):
 
 
 def test_missing_real_data_is_a_one_line_config_error(tmp_path):
-    cfg = dataclasses.replace(g.PRESETS["tiny"], data_root=str(tmp_path / "nowhere"))
+    cfg = dataclasses.replace(g.PRESETS["tiny"], data_root=str(tmp_path / "nowhere"),
+                              dataset="mnist")
     with pytest.raises(ConfigError, match="mnist not found under"):
         g.build_data(cfg)
 
 
 # --- the claims ---------------------------------------------------------------------------------
-def test_mini_claims_fail_when_the_trained_model_is_no_better_than_untrained():
-    metrics = {"main": {"auroc": 0.6}, "untrained": {"auroc": 0.4},
-               "paper_protocol": {"auroc": 0.8}}
+def mini_metrics(main=0.95, untrained=0.6, nearest=0.99, mean=0.54):
+    return {"main": {"auroc": main}, "untrained": {"auroc": untrained},
+            "nearest normal pixels": {"auroc": nearest}, "mean normal pixels": {"auroc": mean}}
+
+
+def _rows(metrics):
     from reproductions.common.claims import verdicts
 
-    rows = {r["id"]: r["verdict"] for r in verdicts(g.CLAIMS, "mini", metrics)}
-    assert rows["one-class-auroc"] == NOT_REPRODUCED
-    assert rows["paper-protocol-auroc"] == REPRODUCED
+    return {r["id"]: r for r in verdicts(g.CLAIMS, "mini", metrics)}
+
+
+def test_learned_score_claim_compares_with_the_untrained_network_and_the_mean_normal():
+    row = _rows(mini_metrics())["mini-learned-score"]
+    assert row["verdict"] == REPRODUCED
+    assert row["compared_with"] == ["untrained", "mean normal pixels"]
+    assert row["margins"]["untrained"] == pytest.approx(0.95 - 0.6 - 0.1)
+    assert "nearest normal pixels 0.990" in row["measured"]
+    assert _rows(mini_metrics(untrained=0.9))["mini-learned-score"]["verdict"] == NOT_REPRODUCED
+    assert _rows(mini_metrics(mean=0.9))["mini-learned-score"]["verdict"] == NOT_REPRODUCED
+
+
+def test_losing_to_pixel_1nn_is_reported_as_not_reproduced_in_miniature():
+    rows = _rows(mini_metrics())
+    row = rows["mini-beats-pixel-distance"]
+    assert row["verdict"] == NOT_REPRODUCED_IN_MINIATURE and not row["expected"]
+    assert row["compared_with"] == ["nearest normal pixels"]
+    assert row["margin"] == pytest.approx(0.95 - 0.99)
+    assert _rows(mini_metrics(nearest=0.9))["mini-beats-pixel-distance"]["verdict"] == REPRODUCED
+    assert rows["mnist"]["verdict"] == "not applicable" and "data_root" in rows["mnist"]["needs"]
+
+
+def test_a_run_without_the_baselines_is_not_evaluated():
+    metrics = {k: v for k, v in mini_metrics().items() if "pixels" not in k}
+    assert {r["verdict"] for r in _rows(metrics).values() if r["id"].startswith("mini")} == \
+        {NOT_EVALUATED}
 
 
 @pytest.mark.slow
 def test_mini_claims_hold_for_at_least_4_of_5_seeds(tmp_path):
-    held = {c.id: 0 for c in g.CLAIMS if c.predicate is not None and c.expected}
+    held = {c.id: 0 for c in g.CLAIMS if c.margins is not None and c.expected}
     for seed in range(5):
         cfg = dataclasses.replace(g.PRESETS["mini"], seed=seed)
         result = run(g, cfg, "mini", tmp_path / f"seed{seed}", name="ganomaly")
         for row in result["claims"]:
             if row["id"] in held:
                 held[row["id"]] += row["verdict"] == REPRODUCED
-    assert all(n >= 4 for n in held.values()), held
+    assert held and all(n >= 4 for n in held.values()), held

@@ -306,18 +306,75 @@ def test_a_missing_voc_folder_is_a_one_line_config_error(tmp_path):
     assert "\n" not in str(err.value)
 
 
-# --- the claims ---------------------------------------------------------------------------------
-def test_mini_claims_compare_the_variants():
+# --- trivial baselines and the claims -----------------------------------------------------------
+def test_colour_threshold_detector_finds_the_shapes_but_knows_only_the_class_prior():
+    train = [(x - 0.5, t) for x, t in draw_shapes(30, 64, seed=1)]
+    test = [(x - 0.5, t) for x, t in draw_shapes(20, 64, seed=2)]
+    detect = ssd.colour_threshold_detector(train)
+    found = detect(torch.stack([x for x, _ in test]))
+    best = []
+    for d, (_, t) in zip(found, test, strict=True):
+        assert d["labels"].tolist() == [1, 2, 3] * (len(d["labels"]) // 3)  # each region 3 times
+        best += torchvision.ops.box_iou(t["boxes"], d["boxes"]).max(1).values.tolist()
+    assert sum(iou > 0.8 for iou in best) >= 0.9 * len(best)  # localised by colour alone
+    labels = torch.cat([t["labels"] for _, t in train])
+    prior = {c: (labels == c).float().mean().item() for c in (1, 2, 3)}
+    assert {c: s for c, s in zip(found[0]["labels"].tolist(), found[0]["scores"].tolist(),
+                                 strict=True)} == pytest.approx(prior)
+
+
+def test_mean_box_detector_gives_every_image_the_same_box_per_class():
+    train = [(torch.zeros(3, 64, 64), {"boxes": torch.tensor([[0.0, 0.0, 0.2, 0.2]]),
+                                       "labels": torch.tensor([1])}),
+             (torch.zeros(3, 64, 64), {"boxes": torch.tensor([[0.2, 0.2, 0.4, 0.4],
+                                                              [0.5, 0.5, 1.0, 1.0]]),
+                                       "labels": torch.tensor([1, 2])})]
+    a, b = ssd.mean_box_detector(train)(torch.zeros(2, 3, 64, 64))
+    torch.testing.assert_close(a["boxes"], torch.tensor([[0.1, 0.1, 0.3, 0.3], [0.5, 0.5, 1.0, 1.0]]))
+    assert a["labels"].tolist() == [1, 2] and a["scores"].tolist() == pytest.approx([2 / 3, 1 / 3])
+    assert torch.equal(a["boxes"], b["boxes"])
+
+
+def test_baselines_score_the_trivial_detectors_on_the_runs_test_images():
+    cfg = dataclasses.replace(ssd.PRESETS["mini"], num_train=60, num_test=40)
+    found = ssd.baselines(cfg)
+    assert set(found) == {"mean box per class", "colour threshold"}
+    assert found["mean box per class"]["map50"] < 0.1  # shapes are anywhere, of any size
+    assert 0.2 < found["colour threshold"]["map50"] < 0.5  # boxes right, classes a guess
+    assert ssd.baselines(dataclasses.replace(PAPER, data_root="VOC")) == {}  # VOC: none run
+
+
+def mini_metrics(main=0.95, no_hard_negatives=0.90, single_scale=0.90, colour=0.35, mean_box=0.0):
+    return {"main": {"map50": main}, "no_hard_negatives": {"map50": no_hard_negatives},
+            "single_scale": {"map50": single_scale}, "colour threshold": {"map50": colour},
+            "mean box per class": {"map50": mean_box}}
+
+
+def test_mini_claims_compare_the_variants_and_the_trivial_detectors():
     from reproductions.common.claims import verdicts
 
-    metrics = {"main": {"map50": 0.95}, "no_hard_negatives": {"map50": 0.94},
-               "single_scale": {"map50": 0.90}}
-    rows = {r["id"]: r for r in verdicts(ssd.CLAIMS, "mini", metrics)}
+    rows = {r["id"]: r for r in verdicts(ssd.CLAIMS, "mini", mini_metrics(no_hard_negatives=0.94))}
     assert rows["mini-map"]["verdict"] == REPRODUCED
+    assert rows["mini-map"]["compared_with"] == ["mean box per class", "colour threshold"]
+    assert rows["mini-map"]["margin"] == pytest.approx(0.95 - 0.35 - 0.3)
     assert rows["mini-hard-negatives"]["verdict"] != REPRODUCED  # a 0.01 gap is within noise
+    assert rows["mini-hard-negatives"]["compared_with"] == ["no_hard_negatives"]
     assert rows["mini-multi-scale"]["verdict"] == REPRODUCED
+    assert rows["mini-multi-scale"]["compared_with"] == ["single_scale"]
     assert "no_hard_negatives 0.940" in rows["mini-map"]["measured"]
+    assert "colour threshold 0.350" in rows["mini-map"]["measured"]
     assert rows["voc2007"]["verdict"] == "not applicable"
+
+
+def test_a_detector_no_better_than_colour_thresholding_does_not_reproduce_mini_map():
+    from reproductions.common.claims import NOT_EVALUATED, NOT_REPRODUCED, verdicts
+
+    rows = {r["id"]: r for r in verdicts(ssd.CLAIMS, "mini", mini_metrics(main=0.6))}
+    assert rows["mini-map"]["verdict"] == NOT_REPRODUCED
+    assert rows["mini-map"]["margins"]["colour threshold"] == pytest.approx(-0.05)
+    without = {k: v for k, v in mini_metrics().items() if k != "colour threshold"}
+    assert {r["id"]: r for r in verdicts(ssd.CLAIMS, "mini", without)}["mini-map"]["verdict"] == \
+        NOT_EVALUATED
 
 
 @pytest.mark.slow
