@@ -504,7 +504,7 @@ CLAIMS = [
           needs=NEEDS_IMAGENET + " and the 36 datasets of Fig. 4"),
     Claim("parameters", "OpenAI's released ViT-B/32 and RN50 CLIP models.",
           "151,277,313 and 102,007,137 parameters (context 77, vocabulary 49,408)", "Sec. 2.4, Appendix F",
-          needs="presets paper and rn50 (counted by tests/test_reproductions.py; no data)"),
+          needs="presets paper and rn50 (counted by tests/reproductions/test_reproductions.py; no data)"),
     Claim("zero-shot", "Trained only on captions, the model classifies held-out images among all "
           "20 colour-shape classes from prompt templates it never saw, beating attribute-only "
           "predictors (colour or shape read from the pixels: at most 0.2 / 0.25) by 0.4.",

@@ -500,7 +500,7 @@ CLAIMS = [
           needs="presets big and paper, " + WMT.format("English-French")),
     Claim("parameters", "Base and big models, shared 37k vocabulary.",
           "65M (base), 213M (big); measured here: 63,121,544 and 214,286,472", "Table 3",
-          needs="presets paper and big, no data: counted in tests/test_transformer.py"),
+          needs="presets paper and big, no data: counted in tests/reproductions/test_transformer.py"),
     Claim("learns-to-translate",
           "A small post-LN Transformer trained with warm-up and label smoothing reverses held-out "
           "sequences with beam search (beam 4, length penalty 0.6): its BLEU beats copying the "

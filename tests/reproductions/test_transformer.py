@@ -280,7 +280,7 @@ def test_reversal_pairs_are_bos_reversed_source_eos():
 
 
 def test_a_missing_data_root_is_a_one_line_config_error(tmp_path):
-    """Real parallel text is read from data_root (tests/test_transformer_real_data.py)."""
+    """Real parallel text is read from data_root (tests/reproductions/test_transformer_real_data.py)."""
     with pytest.raises(ConfigError, match="is not a folder") as err:
         T.build_data(dataclasses.replace(SMALL, data_root=str(tmp_path / "wmt14")))
     assert "\n" not in str(err.value) and str(tmp_path / "wmt14") in str(err.value)

@@ -13,7 +13,7 @@ import pytest
 
 from reproductions.common.runfolder import read_metrics
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _run(out, nproc: int, batch: int, name: str = "vit", steps: int = 6):
