@@ -49,9 +49,9 @@ def seed_workspace(root) -> Workspace:
 def test_keys_are_surname_year_and_first_significant_title_word(workspace):
     cat = catalog.load(workspace.catalog_path)
     keys = bibtex.citation_keys(cat.papers)
-    assert keys["resnet"] == "he2015deep"
+    assert keys["resnet"] == "he2016deep"               # CVPR 2016, as Google Scholar has it
     assert keys["transformer"] == "vaswani2017attention"
-    assert keys["vit"] == "dosovitskiy2020image"        # 'An' is skipped
+    assert keys["vit"] == "dosovitskiy2021image"        # 'An' is skipped
     assert keys["keshav-how-to-read"] == "keshav2007read"  # 'How', 'to' are skipped
     assert len(set(keys.values())) == len(keys)
     assert all(re.fullmatch(r"[a-z]+\d{4}[a-z0-9]*", k) for k in keys.values())
@@ -98,18 +98,35 @@ def test_export_picks_entry_types_and_fields(workspace):
     assert parsed.unreadable == ()
     resnet, keshav = parsed.entries
     assert (resnet["ENTRYTYPE"], resnet["ID"], resnet["booktitle"]) == \
-        ("inproceedings", "he2015deep", "CVPR 2016")
+        ("inproceedings", "he2016deep", "CVPR")
     assert (resnet["eprint"], resnet["archiveprefix"], resnet["doi"]) == \
         ("1512.03385", "arXiv", "10.1109/CVPR.2016.90")
     assert resnet["author"] == "Kaiming He and Xiangyu Zhang and Shaoqing Ren and Jian Sun"
     assert (keshav["ENTRYTYPE"], keshav["journal"]) == ("article", "ACM SIGCOMM CCR")
     assert "title = {{Deep Residual Learning for Image Recognition}}," in text
+    assert "  booktitle = {CVPR},\n  year = {2016}," in text  # the year once, the venue's
+
+
+def test_export_writes_the_venue_without_its_year_and_the_venue_year(workspace):
+    cat = catalog.load(workspace.catalog_path)
+    text = bibtex.export_bibtex(cat, ["alexnet", "adam", "vgg", "highway", "dropout-2012"])
+    entries = {e["ID"]: e for e in bibtex_import.parse_bibtex(text).entries}
+    alexnet, adam, vgg = entries["krizhevsky2012imagenet"], entries["kingma2015adam"], \
+        entries["simonyan2015very"]
+    assert (alexnet["booktitle"], alexnet["year"]) == ("NeurIPS", "2012")
+    assert "doi" not in alexnet  # the NeurIPS paper has none; 10.1145/3065386 is a 2017 reprint
+    # ICLR 2015 papers first posted on arXiv in 2014: the venue's year, the id keeps 2014's
+    assert (adam["booktitle"], adam["year"], adam["eprint"]) == ("ICLR", "2015", "1412.6980")
+    assert (vgg["booktitle"], vgg["year"]) == ("ICLR", "2015")
+    assert entries["srivastava2015highway"]["booktitle"] == "ICML Deep Learning Workshop"
+    assert entries["hinton2012improving"]["howpublished"] == "arXiv preprint"
+    assert not re.search(r"(booktitle|journal|howpublished) = \{[^}]*\b(19|20)\d\d\b", text)
 
 
 def test_export_of_a_session_uses_the_catalogs_keys_in_session_order(workspace):
     cat = catalog.load(workspace.catalog_path)
     text = bibtex.export_bibtex(cat, ["vit", "resnet"])
-    assert re.findall(r"^@\w+\{([^,]+),", text, re.M) == ["dosovitskiy2020image", "he2015deep"]
+    assert re.findall(r"^@\w+\{([^,]+),", text, re.M) == ["dosovitskiy2021image", "he2016deep"]
     with pytest.raises(bibtex.BibtexError, match="not in the catalog: nope"):
         bibtex.export_bibtex(cat, ["resnet", "nope"])
 
@@ -155,8 +172,10 @@ def test_export_import_round_trip_keeps_the_papers_and_their_keys(workspace, tmp
     imported = catalog.load(other.catalog_path)
     new_papers = [p for p in imported.papers if p.id != "lenet"]
     for old, new in zip([cat.by_id[i] for i in ids], new_papers, strict=True):
-        assert (new.title, new.authors, new.year, new.venue, new.arxiv, new.doi, new.tags) == \
-            (old.title, old.authors, old.year, old.venue, old.arxiv, old.doi, old.tags)
+        # the venue comes back as exported, without its year ('CVPR'): `year` holds it
+        assert (new.title, new.authors, new.year, new.venue_name, new.arxiv, new.doi,
+                new.tags) == \
+            (old.title, old.authors, old.year, old.venue_name, old.arxiv, old.doi, old.tags)
         assert " ".join(new.abstract.split()) == " ".join(old.abstract.split())
     # the same keys come back out, and a second import adds nothing
     again = bibtex.export_bibtex(imported, [p.id for p in new_papers])
@@ -354,7 +373,7 @@ def test_cli_export_writes_the_catalog_or_one_session(workspace, tmp_path, capsy
     assert main(["--workspace", str(workspace.root), "bib", "export", "--session", "s1",
                  "--out", str(out)]) == 0
     assert re.findall(r"^@\w+\{([^,]+),", out.read_text(), re.M) == \
-        ["dosovitskiy2020image", "he2015deep"]
+        ["dosovitskiy2021image", "he2016deep"]
     assert main(["--workspace", str(workspace.root), "bib", "export", "--session", "nope"]) == 1
     assert "error: no session 'nope'" in capsys.readouterr().err
     assert main(["--workspace", str(workspace.root), "bib", "import",

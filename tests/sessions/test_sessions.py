@@ -158,3 +158,12 @@ def test_form_values_become_a_validated_session(cat):
         sessions.form_session("week-6", " ", None, ["vit"], {}, cat)
     assert sessions.suggest_slug("Week 6: Residuals!", date(2025, 3, 10)) == \
         "2025-03-10-week-6-residuals"
+
+
+def test_finding_papers_matches_exact_text_of_a_title_an_author_or_an_id(cat):
+    found = lambda q, exclude=(): [p.id for p in sessions.find_papers(cat, q, exclude)]  # noqa: E731
+    assert found("Simonyan") == found("  simonYAN ") == ["vgg"]  # not Hinton & Salakhutdinov
+    assert found("Reducing the   dimensionality") == ["autoencoder"]
+    assert found("mask-rcnn") == ["mask-rcnn"]
+    assert found("Simonyan", exclude=["vgg"]) == [] and found("   ") == []
+    assert found("Simonian") == []  # a near miss is no match

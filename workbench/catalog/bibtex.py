@@ -1,15 +1,17 @@
 """BibTeX export: the catalog (or a session) with stable citation keys.
 
 Citation keys follow the Google Scholar / Better BibTeX habit: first author's surname + year +
-first significant title word, lowercase ASCII ('Kaiming He', 2015, 'Deep Residual Learning...'
--> `he2015deep`). Keys are computed over the whole catalog, so a session's export uses the same
+first significant title word, lowercase ASCII ('Kaiming He', 2016, 'Deep Residual Learning...'
+-> `he2016deep`). Keys are computed over the whole catalog, so a session's export uses the same
 keys as the catalog's. Papers that would share a key are ordered by paper id: the first keeps
 the bare key, the next get `a`, `b`, ... (`he2016identity`, `he2016identitya`). A key changes
 only when a paper with the same surname, year and first word is added with a smaller id.
 
 Entry types: a venue naming a conference or workshop -> `@inproceedings` (booktitle), any other
-venue -> `@article` (journal), no venue or an arXiv preprint -> `@misc`; an arXiv id is written
-the Better BibTeX way (`eprint`, `archiveprefix = {arXiv}`). Values keep their Unicode (biber
+venue -> `@article` (journal), no venue or an arXiv preprint -> `@misc`. The venue is written
+without its year (`booktitle = {CVPR}`) and `year` is the catalog's, the venue's year
+(`year = {2016}`, not the 2015 preprint's); an arXiv id is written the Better BibTeX way
+(`eprint`, `archiveprefix = {arXiv}`). Values keep their Unicode (biber
 and Zotero read UTF-8); the LaTeX specials `& % # _ $ { } ~ ^ \\` are escaped.
 
 Reading a `.bib` file back into the catalog is `workbench.intake.bibtex_import`.
@@ -142,9 +144,9 @@ def bib_fields(paper, key: str) -> dict[str, str]:
            # the extra braces keep the title's capitals (BibTeX styles lowercase titles)
            "title": "{" + latex_escape(paper.title) + "}",
            "year": str(paper.year)}
-    if paper.venue:
+    if paper.venue_name:
         venue_key = {"inproceedings": "booktitle", "article": "journal"}.get(kind, "howpublished")
-        rec[venue_key] = latex_escape(paper.venue)
+        rec[venue_key] = latex_escape(paper.venue_name)  # the year is in `year`
     if paper.doi:
         rec["doi"] = latex_escape(paper.doi)
     if paper.arxiv:

@@ -13,6 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+# a year written in a venue: "CVPR 2016", "ICML 2015 Deep Learning Workshop" (not "1512.03385")
+_VENUE_YEAR_RE = re.compile(r"(?<![\w.])(?:1[89]|20)\d\d(?![\w.])")
+_ARXIV_YEAR_RE = re.compile(r"(?:^|/)(\d\d)\d\d")  # "1512.03385", "cs/0112017": YYMM
+
+
+def venue_years(venue: str | None) -> tuple[int, ...]:
+    """The years a venue string names: 'ICLR 2015' -> (2015,), 'ACM SIGCOMM CCR' -> ()."""
+    return tuple(int(y) for y in _VENUE_YEAR_RE.findall(venue or ""))
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -41,6 +50,38 @@ class Paper:
     @property
     def first_author(self) -> str:
         return self.authors[0] if self.authors else ""
+
+    @property
+    def venue_name(self) -> str | None:
+        """The venue without its year ('CVPR 2016' -> 'CVPR'): `year` says when."""
+        name = _VENUE_YEAR_RE.sub("", self.venue or "").replace("()", "")  # 'IEEE (1998)'
+        return " ".join(name.split()).strip(" ,") or None
+
+    @property
+    def arxiv_year(self) -> int | None:
+        """The year the arXiv id carries ('1512.03385' -> 2015, 'cs/9912017' -> 1999)."""
+        m = _ARXIV_YEAR_RE.search(self.arxiv or "")
+        if not m:
+            return None
+        yy = int(m.group(1))
+        return (1900 if yy >= 91 else 2000) + yy  # arXiv started in 1991
+
+    @property
+    def publication(self) -> str:
+        """Where and when, each year once: 'CVPR 2016 · arXiv 2015', 'ACM SIGCOMM CCR · 2007'.
+
+        `year` is the venue's year; an arXiv preprint from an earlier year is noted after it.
+        """
+        if not self.venue:
+            where = str(self.year)
+        elif self.year in venue_years(self.venue):
+            where = self.venue
+        else:
+            where = f"{self.venue} · {self.year}"
+        preprint = self.arxiv_year
+        if preprint and preprint != self.year:
+            where += f" · arXiv {preprint}"
+        return where
 
     @property
     def arxiv_url(self) -> str | None:

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from workbench.catalog import cache as catalog_cache
-from workbench.catalog.model import Catalog, Paper, Problem, Topic, known_reproductions
+from workbench.catalog.model import Catalog, Paper, Problem, Topic, known_reproductions, venue_years
 from workbench.catalog.yamltree import YMap, YSeq, load_tree, node_pos
 from workbench.errors import CatalogError, did_you_mean
 from workbench.workspace import MAX_SLUG_LEN, SLUG_RE
@@ -259,6 +259,7 @@ def _check_papers(doc: YMap, rules: _PaperRules, v: _Validator) -> list[tuple[di
         ok = all([_check_paper_keys(i, p, line, col, v), _check_paper_id(p, line, rules, v),
                   _check_texts(p, fields, v), _check_values(p, fields, rules, v),
                   _check_lists(p, fields, v)])
+        _check_venue_year(p, fields, v)
         pid = p.get("id")
         if isinstance(pid, str) and rules.seen_ids.get(pid) == line + 1:
             fields["id"] = pid
@@ -359,6 +360,18 @@ def _check_lists(p: YMap, fields: dict, v: _Validator) -> bool:
         else:
             fields[key] = lst
     return ok
+
+
+def _check_venue_year(p: YMap, fields: dict, v: _Validator):
+    """Warn when the venue names a year other than `year` ('CVPR 2016' with year 2015): `year`
+    is the venue's year, and the arXiv id already carries the preprint's."""
+    year, venue = fields.get("year"), fields.get("venue")
+    others = [y for y in venue_years(venue) if y != year]
+    if year is not None and others:
+        line, col = node_pos(p, "year", value=True)
+        v.add(line, col, f"year {year} but venue {_q(venue)} names {others[0]}: `year` is the "
+              f"venue's year, so write year: {others[0]} (the arXiv id keeps the preprint's year)",
+              "warning")
 
 
 # Each value check: (value as loaded, its entry, rules) -> (problem, None) or (None, clean value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from workbench.sessions.handout import HandoutError, handout_for, missing_lines
 from workbench.sessions.output import FORMATS, default_name, downloads, export
 from workbench.sessions.plan import (
+    find_papers,
     form_session,
     list_sessions,
     load_session,
@@ -20,6 +21,7 @@ __all__ = [
     "default_name",
     "downloads",
     "export",
+    "find_papers",
     "form_session",
     "handout_for",
     "list_sessions",

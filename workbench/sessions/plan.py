@@ -296,6 +296,20 @@ def suggest_slug(title: str, when: date | None = None) -> str:
     return f"{when.isoformat()}-{base}" if when else base
 
 
+def find_papers(catalog, query: str, exclude: Iterable[str] = ()) -> list:
+    """Catalog papers whose title, one author or id contains `query` (case-insensitive, spaces
+    collapsed), in catalog order, leaving out `exclude` (the papers already in the session).
+    Exact substrings only: 'Simonyan' finds Simonyan's papers and nothing that merely looks
+    alike."""
+    needle = " ".join(query.split()).casefold()
+    if not needle:
+        return []
+    skip = set(exclude)
+    return [p for p in catalog.papers if p.id not in skip and (
+        needle in p.id.casefold() or needle in " ".join(p.title.split()).casefold()
+        or any(needle in " ".join(a.split()).casefold() for a in p.authors))]
+
+
 def form_session(slug: str, title: str, when: date | None, papers: Iterable[str],
                  presenters: Mapping[str, str], catalog=None) -> Session:
     """A validated session from the app's form: presenters as 'Alice, Bob' per paper."""

@@ -14,7 +14,7 @@ paper = selected_paper(cat)
 
 st.title(md_literal(paper.title))  # catalog text is shown as typed: no image, link or HTML
 st.markdown(f"**{md_literal(', '.join(paper.authors))}** · "
-            f"{md_literal(paper.venue or 'venue unknown')} · {paper.year}")
+            f"{md_literal(paper.publication)}")  # each year once: 'CVPR 2016 · arXiv 2015'
 topic = cat.topic(paper.topic)
 cols = st.columns(4)
 cols[0].metric("Topic", md_literal(topic.title if topic else paper.topic))  # value is Markdown
