@@ -131,7 +131,7 @@ def test_unfinished_five_cs_keep_pass_1_open_with_a_clear_message(ws):
     note = on_disk(ws)
     assert note.pass_note(1).status == IN_PROGRESS
     assert (note.category, note.context) == ("A new architecture", "VGG, Highway networks")
-    assert at.button(key="finish_pass").label == "✅ Finish pass 1"
+    assert at.button(key="finish_pass").label == "Finish pass 1"
 
 
 def test_refused_finish_with_empty_five_cs_writes_nothing_and_lists_nobody(ws):
@@ -258,3 +258,49 @@ def test_library_shows_reading_status_for_me_and_the_group(ws):
     assert topics.to_dict("records") == [{"topic": "Convolutional networks", "papers": 2,
                                           "pass 1": 1, "pass 2": 0, "pass 3": 0,
                                           "group: pass 1": 1}]
+
+
+def test_running_timer_ticks_in_a_fragment_that_leaves_typed_text_alone(ws, monkeypatch):
+    """The timer display is a fragment rerun every few seconds while the timer runs: it shows
+    the time since Start without an action, and reruns nothing else (what is typed stays)."""
+    import datetime as dt
+
+    import streamlit as st
+    from streamlit.runtime.scriptrunner import RerunData
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+    from streamlit.testing.v1 import local_script_runner
+
+    from workbench.notes import model
+
+    real_fragment, ticks = st.fragment, []  # (fragment id, run_every) each time one runs
+
+    def recorded_fragment(func, *, run_every=None, **kwargs):
+        def body(*args, **kw):
+            ticks.append((ThreadState.get().fragment_id, run_every))
+            return func(*args, **kw)
+        return real_fragment(body, run_every=run_every, **kwargs)
+
+    monkeypatch.setattr(st, "fragment", recorded_fragment)
+    clock = [dt.datetime(2026, 3, 2, 10, 0).astimezone()]
+    monkeypatch.setattr(model, "now_local", lambda: clock[0])
+
+    at = open_page()
+    assert at.metric[0].value == "0.0 min" and ticks[-1][1] is None  # stopped: no reruns
+    click(at, "timer_start")
+    assert at.metric[0].value == "0.0 min"
+    timer_id, every = ticks[-1]
+    assert every is not None and 0 < every <= 6  # a tenth of a minute at most
+    at.text_area(key="p1_notes").input("typed while the timer runs").run()
+
+    clock[0] += dt.timedelta(minutes=2, seconds=30)  # no click: only the fragment's rerun
+    monkeypatch.setattr(local_script_runner, "RerunData", lambda **kw: RerunData(
+        **kw, fragment_id_queue=[timer_id], is_fragment_scoped_rerun=True))
+    at.run()
+    assert not at.exception
+    assert [m.value for m in at.metric] == ["2.5 min"]
+    assert [t.key for t in at.text_area] == []  # the rest of the page did not rerun
+
+    monkeypatch.setattr(local_script_runner, "RerunData", RerunData)
+    at.run()
+    assert at.text_area(key="p1_notes").value == "typed while the timer runs"
+    assert at.metric[0].value == "2.5 min"

@@ -114,7 +114,7 @@ def test_cancel_stops_a_long_run_and_leaves_no_process(ws):
     assert not at.exception
     assert runs.get_run(ws, run.id).state == runs.CANCELLED
     assert process_gone(run.pid)
-    rerun_until(at, lambda a: history(a)[0]["status"] == "⏹ cancelled", "the cancelled row")
+    rerun_until(at, lambda a: history(a)[0]["status"] == "■ cancelled", "the cancelled row")
 
 
 def test_a_run_that_raises_shows_failed_with_its_error(ws):
@@ -122,7 +122,7 @@ def test_a_run_that_raises_shows_failed_with_its_error(ws):
     start(at, dataset="cifar10")  # valid for the Config, but tiny has no CIFAR-10 data
     rerun_until(at, lambda a: any("CIFAR-10 presets need" in e.value for e in a.error),
                 "the failure")
-    assert history(at)[0]["status"] == "❌ failed"
+    assert history(at)[0]["status"] == "× failed"
     assert "CIFAR-10 presets need --set data_root" in history(at)[0]["verdict"]
 
 
@@ -143,7 +143,7 @@ def test_an_app_restart_shows_the_same_runs_and_resumes_the_queue(ws, tmp_path, 
     ids = [run_queue.submit(ws, "resnet", "tiny", [f"steps={n}"]).id for n in (20, 2, 2)]
     first = open_page()
     assert [r["run"] for r in history(first)] == ids[::-1]
-    assert [r["status"] for r in history(first)] == ["⏳ queued", "⏳ queued", "🏃 running"]
+    assert [r["status"] for r in history(first)] == ["○ queued", "○ queued", "► running"]
     restarted = open_page()  # a new session: nothing in memory, everything from disk
     assert [r["run"] for r in history(restarted)] == ids[::-1]
     rerun_until(restarted, lambda a: all("done" in r["status"] for r in history(a)),

@@ -218,7 +218,7 @@ def test_a_bad_request_is_shown_invalid_with_its_reason_and_never_started(ws, re
 
     assert main(["repro", "status"]) == 0
     listing = capsys.readouterr().out
-    assert folder.name in listing and "⛔ invalid" in listing
+    assert folder.name in listing and "! invalid" in listing
     assert main(["repro", "status", folder.name]) == 0
     shown = capsys.readouterr().out.splitlines()
     assert shown[0].startswith(f"{folder.name}: invalid") and shown[1] == f"error: {run.error}"
@@ -261,7 +261,7 @@ def test_fifos_and_endless_files_in_a_run_folder_never_hang_or_crash_the_listing
     assert run.state == runs.FAILED and run.started_at is None
     assert runs.read_metrics(run) == [{"step": 1, "loss": 0.5}]
     assert runs.log_tail(run) == ""
-    assert run_results.history_rows([run])[0]["status"] == "❌ failed"
+    assert run_results.history_rows([run])[0]["status"] == "× failed"
 
 
 def test_odd_status_and_result_files_show_a_failed_run_instead_of_crashing(ws):
@@ -285,7 +285,7 @@ def test_the_reproduce_page_shows_invalid_runs_and_never_breaks(ws, tmp_path, mo
     assert not at.exception
     at.selectbox(key="run_filter").set_value("(all)").run()  # bad requests name no reproduction
     table = next(d.value for d in at.dataframe if "status" in d.value.columns)
-    assert set(table["status"]) == {"⛔ invalid"} and len(table) == 6
+    assert set(table["status"]) == {"! invalid"} and len(table) == 6
     assert any("unknown reproduction 'nosuch'" in v for v in table["verdict"])
     at.selectbox(key="run_pick").set_value("20240101-000005-bad").run()
     assert not at.exception and "is invalid: no result yet" in " ".join(c.value for c in at.caption)

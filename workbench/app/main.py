@@ -14,8 +14,10 @@ from workbench.app.common import (
 
 VIEWS = Path(__file__).parent / "views"
 
-# Material icons ship with Streamlit; emoji need a system font that headless machines lack.
-st.set_page_config(page_title="Paper workbench", page_icon=":material/menu_book:", layout="wide")
+# shipped: a Material icon or emoji as page_icon makes the browser fetch the favicon from a
+# font CDN (nothing offline); the toolbar's developer menu is off in .streamlit/config.toml
+FAVICON = Path(__file__).parent / "static" / "favicon.png"
+st.set_page_config(page_title="Paper workbench", page_icon=FAVICON, layout="wide")
 require_sign_in()  # served to a class (`workbench app --auth`): no page before the login
 
 PAGES = [st.Page(VIEWS / p.file, title=p.title, icon=p.icon, url_path=p.url_path,

@@ -50,8 +50,9 @@ from workbench.workspace import MAX_SLUG_LEN, SLUG_RE, Workspace, validate_slug
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 INVALID = "invalid"  # its request.json is not one the workbench would start: never started
 ACTIVE = (QUEUED, RUNNING)
-STATE_ICONS = {QUEUED: "⏳", RUNNING: "🏃", DONE: "✅", FAILED: "❌", CANCELLED: "⏹",
-               INVALID: "⛔"}
+# plain symbols every font has (tables and select boxes show them as text; emoji need a font
+# that Linux machines often lack): "► running", "● done", "× failed"
+STATE_ICONS = {QUEUED: "○", RUNNING: "►", DONE: "●", FAILED: "×", CANCELLED: "■", INVALID: "!"}
 MAX_RUN_FILE_BYTES = 4 << 20  # the JSON files of a run are a few KiB; /dev/zero is not one
 
 

@@ -24,7 +24,7 @@ st.caption(f"{md_literal(paper.title)} ({md_literal(paper.short)}): the five Cs 
            "who keeps notes on it.")
 if not readers:
     st.info("Nobody has notes on this paper yet. Start with pass 1 on the Read page.")
-    st.page_link("views/read.py", label="Read this paper", icon="📖",
+    st.page_link("views/read.py", label="Read this paper", icon=":material/menu_book:",
                  query_params={"paper": paper.id})
     st.stop()
 

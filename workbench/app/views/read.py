@@ -25,6 +25,8 @@ from workbench.notes import (
 )
 from workbench.runs import correctness_lines
 
+TIMER_TICK_S = 6  # the timer shows tenths of a minute
+
 st.title("Read")
 cat = load_catalog()
 reader = reader_sidebar()
@@ -53,6 +55,15 @@ def field_box(f: NoteField) -> None:
     note_text(f.title, f.key, height=f.height, placeholder="One a line" if f.is_list else None)
 
 
+def timer_display(pass_note) -> None:
+    """The time on this pass (`pass_note`, its PassNote). A running timer reruns only this, a
+    fragment, every TIMER_TICK_S: the rest of the page, and what is being typed, is left alone."""
+    st.metric("Time on this pass", f"{elapsed_minutes(pass_note):.1f} min",
+              help="Kept in the note file, so it survives reloads and new sessions")
+    if pass_note.timer_started:
+        st.caption(f"Timer running since {pass_note.timer_started[11:16]}.")
+
+
 left, right = st.columns([3, 2])
 with right:
     for part in pass_material(paper, number, workspace()):
@@ -60,16 +71,15 @@ with right:
             st.markdown(part.text)
     reading_views(workspace(), paper, cat, reader, number)  # outline / figures / references from the PDF
 with left:
-    minutes = elapsed_minutes(pn)
     timer, buttons = st.columns([2, 1])
-    timer.metric("Time on this pass", f"{minutes:.1f} min",
-                 help="Kept in the note file, so it survives reloads and new sessions")
+    with timer:
+        st.fragment(timer_display, run_every=TIMER_TICK_S if pn.timer_started else None)(pn)
     if pn.timer_started:
-        timer.caption(f"Timer running since {pn.timer_started[11:16]}; it updates on each action.")
-        action_button("⏹ Stop timer", "timer_stop", "stop_timer", buttons)
+        action_button("Stop timer", "timer_stop", "stop_timer", buttons, icon=":material/stop:")
     else:
-        action_button("▶ Start timer", "timer_start", "start_timer", buttons)
-    if budget_state(rp, minutes) == "over":
+        action_button("Start timer", "timer_start", "start_timer", buttons,
+                      icon=":material/play_arrow:")
+    if budget_state(rp, elapsed_minutes(pn)) == "over":
         st.info(f"Past this pass's budget ({rp.budget_label}): decide whether to go on, come "
                 "back later, or stop here.")
 
@@ -88,10 +98,11 @@ with left:
                 st.caption(line)
 
     save, finish = st.columns(2)
-    action_button("💾 Save", "save_note", "save", save)
+    action_button("Save", "save_note", "save", save, icon=":material/save:")
     if pn.status == DONE:
         action_button(f"Reopen pass {number}", "reopen_pass", "reopen", finish)
     else:
-        action_button(f"✅ Finish pass {number}", "finish_pass", "finish", finish)
+        action_button(f"Finish pass {number}", "finish_pass", "finish", finish,
+                      icon=":material/task_alt:")
     if editor.dirty:
         st.caption("You have unsaved changes: any button saves them.")

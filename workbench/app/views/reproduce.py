@@ -118,7 +118,7 @@ else:
             field_widget(f, preset, cols[i % 3])
     if not allowed:
         st.info(run_permission_note())
-    if st.button("▶ Start", key="run_start", type="primary", disabled=not allowed) and allowed:
+    if st.button("Start", icon=":material/play_arrow:", key="run_start", type="primary", disabled=not allowed) and allowed:
         try:
             values = {f.name: st.session_state[f"ov_{f.name}"] for f in repro.fields}
             run = runs.submit(ws, name, preset, runs.overrides_from_form(repro, preset, values))
@@ -145,7 +145,7 @@ def live() -> None:
     st.progress(run.fraction, text=f"{runs.STATE_ICONS[run.state]} {run.id} · {run.state} · "
                 f"{where if run.state == runs.RUNNING else run.preset}")
     if run.state in runs.ACTIVE:
-        st.button("⏹ Cancel", key="run_cancel", on_click=act, args=(runs.cancel, run.id),
+        st.button("Cancel", icon=":material/stop:", key="run_cancel", on_click=act, args=(runs.cancel, run.id),
                   disabled=not allowed)
     if run.error:
         st.error(f"{'Not started' if run.state == runs.INVALID else 'Failed'}: {run.error}")
@@ -207,7 +207,7 @@ if pick.result:
 else:
     st.caption(f"{pick.id} is {pick.state}: no result yet.")
     if pick.state in (runs.FAILED, runs.CANCELLED) and pick.checkpoints:
-        st.button("↻ Resume from checkpoint", key="run_resume", on_click=act,
+        st.button("Resume from checkpoint", icon=":material/replay:", key="run_resume", on_click=act,
                   args=(resume_and_launch, pick.id), disabled=not allowed)
 
 # evidence for the reader's notes: finished runs of this reproduction, never a smoke test
@@ -225,7 +225,7 @@ if reader:
                                "a run with overrides is another experiment.")
     if best is None:
         st.caption("No mini or paper run without overrides yet: start one above.")
-    if st.button("📎 Attach to my pass-3 notes", key="run_attach"):
+    if st.button("Attach to my pass-3 notes", icon=":material/attach_file:", key="run_attach"):
         try:
             runs.attach_run_to_notes(ws, options[chosen].paper, reader, chosen)
             st.success(f"{chosen} is in {reader}'s notes on '{options[chosen].paper}' "
