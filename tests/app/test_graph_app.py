@@ -87,7 +87,7 @@ def test_graph_opens_on_a_central_paper_names_few_and_keeps_links_in_the_tab(wor
     assert at.selectbox(key="graph_paper").value == "resnet"
     fig = figure(at)
     labels = named(fig)
-    assert labels["resnet"] == "ResNet (2015)" and labels["alexnet"] == "AlexNet (2012)"
+    assert labels["resnet"] == "ResNet (2016)" and labels["alexnet"] == "AlexNet (2012)"
     ids = [pid for trace in fig["data"] for pid in trace.get("customdata", [])]
     assert len(ids) == 46 and len(labels) <= 14  # the centre, the 12 largest, the pick
     assert fig["layout"]["legend"]["y"] <= 0  # under the plot, not over it
@@ -102,12 +102,12 @@ def test_graph_opens_on_a_central_paper_names_few_and_keeps_links_in_the_tab(wor
     labels = paper_links(at)
     derivative = [label for label in labels if " · cites " in label]
     assert derivative and not [label for label in derivative
-                               if label.startswith(("VGG (2014)", "Faster R-CNN (2015)"))]
-    assert any(label.startswith("VGG (2014) · cited by") for label in labels)  # a prior work
+                               if label.startswith(("VGG (2015)", "Faster R-CNN (2015)"))]
+    assert any(label.startswith("VGG (2015) · cited by") for label in labels)  # a prior work
 
     at.radio(key="graph_layout").set_value("similarity").run()
     assert not at.exception
-    assert "similarity links around ResNet (2015)" in figure(at)["layout"]["title"]["text"]
+    assert "similarity links around ResNet (2016)" in figure(at)["layout"]["title"]["text"]
 
 
 def test_reading_plan_lists_the_essentials_with_pass_budgets_and_updates_on_ticks(chain_ws):

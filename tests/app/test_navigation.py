@@ -222,3 +222,13 @@ def test_a_known_page_url_still_opens_that_page(ws, monkeypatch):
 def test_a_session_link_to_a_missing_session_says_so(ws):
     at = open_page("sessions.py", session="nope")
     assert any("No session “nope” in sessions/" in w.value for w in at.warning)
+
+
+def test_library_opens_on_a_catalog_whose_papers_share_one_year(make_ws):
+    """A year slider needs two different ends; a one-year reading list has no year filter."""
+    make_ws("topics:\n  - id: t\n    title: T\npapers:\n"
+            "  - {id: a, title: Paper A, authors: [A], year: 2020, topic: t}\n"
+            "  - {id: b, title: Paper B, authors: [B], year: 2020, topic: t}\n")
+    at = open_page("library.py")
+    assert not at.exception and not at.error
+    assert not [s for s in at.slider if s.key == "f_year"]

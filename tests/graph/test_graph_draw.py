@@ -120,8 +120,8 @@ def shipped():
 
 @needs_shipped
 @pytest.mark.parametrize("pid, label", [
-    ("resnet", "ResNet (2015)"), ("vgg", "VGG (2014)"), ("faster-rcnn", "Faster R-CNN (2015)"),
-    ("highway", "Highway Networks (2015)"), ("vit", "An Image is Worth 16x16 Words (2020)"),
+    ("resnet", "ResNet (2016)"), ("vgg", "VGG (2015)"), ("faster-rcnn", "Faster R-CNN (2015)"),
+    ("highway", "Highway Networks (2015)"), ("vit", "An Image is Worth 16x16 Words (2021)"),
     ("shattered-gradients", "The Shattered Gradients… (2017)")])
 def test_papers_are_labelled_with_short_titles_never_cut_mid_word(shipped, pid, label):
     assert draw.short_title(shipped, pid) == label
@@ -136,13 +136,13 @@ def test_figure_is_tall_names_only_the_papers_that_matter_and_keeps_the_legend_o
     fig = draw.plotly_figure(view, picked=quiet)
     named = {pid: text for t in fig.data if t.customdata is not None
              for pid, text in zip(t.customdata, t.text, strict=True) if text}
-    assert named["resnet"] == "ResNet (2015)"
+    assert named["resnet"] == "ResNet (2016)"
     assert named[quiet] == draw.short_title(shipped, quiet)  # the picked paper is named too
     assert 5 <= len(named) <= draw.LABELLED + 2  # the largest whose names do not overlap
     assert fig.layout.height >= 700
     legend = fig.layout.legend
     assert legend.orientation == "h" and legend.yanchor == "top" and legend.y <= 0  # under it
-    assert "around ResNet (2015)" in fig.layout.title.text
+    assert "around ResNet (2016)" in fig.layout.title.text
 
 
 def test_similarity_layout_places_papers_by_shared_references_and_citers():

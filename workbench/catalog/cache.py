@@ -26,7 +26,7 @@ from workbench.catalog.model import Catalog, Paper, Problem, Topic, known_reprod
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # bump when the validation rules change (2: the venue-year warning)
 KEEP_FILES = 8     # newest cache files kept on disk
 _MEMO: OrderedDict[str, tuple[Catalog | None, list[Problem]]] = OrderedDict()
 _MEMO_SIZE = 4

@@ -34,7 +34,8 @@ with st.sidebar:
     st.header("Filter")
     chosen_topics = st.multiselect("Topic", list(topics), format_func=topics.get, key="f_topic")
     lo, hi = min(years), max(years)
-    year_range = st.slider("Year", lo, hi, (lo, hi), key="f_year")
+    # a slider needs two different ends: a catalog of one year has nothing to filter by year
+    year_range = st.slider("Year", lo, hi, (lo, hi), key="f_year") if lo < hi else (lo, hi)
     chosen_tags = st.multiselect("Tag", cat.tags, key="f_tag")
     query = st.text_input("Search title, authors, abstract", key="f_query")
     chosen_status = st.multiselect("My reading", [s for s in STATUSES[1:] if s in status.values()],
