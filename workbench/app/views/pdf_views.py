@@ -62,11 +62,33 @@ def page_viewer(ws, paper) -> None:
             st.button(f"Download arXiv:{paper.arxiv}", key="pdf_download", on_click=_download,
                       args=(ws, paper.arxiv))
         return
-    n = structure.page_count
-    if not 1 <= st.session_state.get("pdf_page", 1) <= n:  # kept from a longer paper
-        st.session_state["pdf_page"] = 1
-    number = st.number_input(f"Page (1–{n})", min_value=1, max_value=n, value=1, step=1,
-                             key="pdf_page")
+    _pages(ws, path, structure.page_count, key="pdf_page")
+
+
+def read_page_viewer(ws, paper) -> None:
+    """The Read page's PDF, beside the notes: rendered pages with their own page selector
+    (key="read_pdf_page", apart from the Paper page's); without a readable PDF, a link to the
+    Paper page, where it is uploaded or fetched (`reading_views` says why in one line)."""
+    label = "The PDF cannot be shown: replace it on the Paper page"
+    try:
+        path = pdf.pdf_for_paper(ws, paper)
+        if path is None:
+            label = "No PDF yet: add it on the Paper page to read it here"
+        structure = pdf.extract(path, cache_dir=pdf.pdf_cache_dir(ws)) if path else None
+    except pdf.PdfError:
+        structure = None
+    if structure is None:
+        st.page_link("views/paper.py", label=label, icon=":material/upload_file:",
+                     query_params={"paper": paper.id})
+        return
+    _pages(ws, path, structure.page_count, key="read_pdf_page")
+
+
+def _pages(ws, path, n: int, key: str) -> None:
+    """Page `st.session_state[key]` of the PDF at `path` (`n` pages), with its selector."""
+    if not 1 <= st.session_state.get(key, 1) <= n:  # kept from a longer paper
+        st.session_state[key] = 1
+    number = st.number_input(f"Page (1–{n})", min_value=1, max_value=n, value=1, step=1, key=key)
     try:
         png = pdf.render_page(path, int(number), cache_dir=pdf.pdf_cache_dir(ws))
     except pdf.PdfError as exc:
@@ -103,11 +125,7 @@ def reading_views(ws, paper, catalog, reader: str, pass_number: int) -> None:
         return
     p2 = material.pass2
     with st.expander(f"Figures and tables ({len(p2.figures)})", expanded=True):
-        for fig in p2.figures:
-            if fig.png:
-                st.image(fig.png, caption=md_literal(fig.caption[:400]))  # captions are Markdown
-            else:
-                st.caption(f"{md_literal(fig.caption[:400])} (page {fig.page})")
+        _figure_gallery(p2.figures)
     with st.expander(f"References ({len(p2.references)})", expanded=True):
         unread = [r for r in p2.read_next if r.paper_id][:5]
         if unread:
@@ -118,6 +136,35 @@ def reading_views(ws, paper, catalog, reader: str, pass_number: int) -> None:
         _reference_list(p2.references)
         st.caption(":material/check_circle: read (pass 1 done) · :material/description: in the "
                    "catalog, not read yet: opens its Paper page here")
+
+
+def _step_figure(step: int, count: int) -> None:
+    st.session_state["read_figure"] = (st.session_state.get("read_figure", 0) + step) % count
+
+
+def _figure_gallery(figures) -> None:
+    """One figure or table at a time (a paper's dozen stacked make a page of 12,000 px): a
+    selector (key="read_figure"), Previous and Next under it, then the crop with its caption."""
+    if not figures:
+        st.caption("No figure or table captions found in the PDF.")
+        return
+    n = len(figures)
+    if st.session_state.get("read_figure", 0) not in range(n):  # kept from another paper
+        st.session_state["read_figure"] = 0
+    index = st.selectbox(
+        "Figure", range(n), key="read_figure", label_visibility="collapsed",
+        format_func=lambda i: f"{figures[i].label} ({i + 1} of {n}, page {figures[i].page})")
+    back, forward = st.columns(2)
+    back.button("Previous", key="read_figure_prev", icon=":material/chevron_left:",
+                on_click=_step_figure, args=(-1, n), disabled=n == 1, width="stretch")
+    forward.button("Next", key="read_figure_next", icon=":material/chevron_right:",
+                   on_click=_step_figure, args=(1, n), disabled=n == 1, width="stretch")
+    fig = figures[index]
+    caption = md_literal(fig.caption[:400])  # captions are Markdown: PDF text shown as typed
+    if fig.png:
+        st.image(fig.png, caption=caption)
+    else:
+        st.caption(f"{caption} (page {fig.page}; no drawing found beside the caption)")
 
 
 def _reference_list(references) -> None:

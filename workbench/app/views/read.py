@@ -3,7 +3,7 @@
 import streamlit as st
 
 from workbench.app.common import load_catalog, selected_paper, workspace
-from workbench.app.views.pdf_views import reading_views
+from workbench.app.views.pdf_views import read_page_viewer, reading_views
 from workbench.app.views.reading import (
     note_check,
     note_text,
@@ -64,8 +64,9 @@ def timer_display(pass_note) -> None:
         st.caption(f"Timer running since {pass_note.timer_started[11:16]}.")
 
 
-left, right = st.columns([3, 2])
-with right:
+left, right = st.columns(2)
+with right:  # the page beside the notes, then the catalog's and the PDF's material
+    read_page_viewer(workspace(), paper)
     for part in pass_material(paper, number, workspace()):
         with st.expander(part.title, expanded=True):
             st.markdown(part.text)
