@@ -23,8 +23,14 @@ def test_mini_claims_hold_on_seed_0_against_controls_and_baselines(name, tmp_pat
     assert result["baselines"], f"{name}: the mini run computed no trivial baseline"
     evaluated = [c for c in result["claims"] if c["margin"] is not None]
     assert evaluated, out
+    made = set(result["metrics"]) | set(result["baselines"])
     for c in evaluated:
-        assert c["compared_with"] and set(c["compared_with"]) <= set(result["metrics"]) | set(
-            result["baselines"]), f"{c['id']} compares with something the run did not make"
+        assert c["compared_with"], f"{c['id']} compares with nothing"
+        assert not any(n.startswith("bar ") for n in c["compared_with"]), c["id"]  # a bare bar
         if c["expected"]:
             assert c["margin"] > 0, out
+    # at least one claim is measured against a trivial baseline of this very run
+    assert any(set(c["compared_with"]) & set(result["baselines"]) for c in evaluated), out
+    # and at least one against a control: another variant this run trained
+    controls = made - set(result["baselines"]) - {"main"}
+    assert any(set(c["compared_with"]) & controls for c in evaluated), out

@@ -81,6 +81,7 @@ for exc in load_progress(ws, reader).unreadable:  # those papers are coloured as
 if not st.query_params.get("paper"):  # opened from the menu: the paper read last, else a hub
     st.session_state.setdefault("current_paper", g.central_paper(graph))
 paper = selected_paper(cat, key="graph_paper")
+st.caption(f"Centred on {md_literal(paper.title)}: nodes show short titles, hover for the rest.")
 with st.sidebar:
     hops = st.slider("Hops from the paper", 1, 3, 1, key="graph_hops")
     direction = st.radio("Follow", g.DIRECTIONS, index=2, key="graph_direction")
