@@ -158,12 +158,15 @@ def test_graph_shows_the_papers_citation_neighbourhood(page, app_server):
     expect(page.get_by_role("heading", name="Citation graph")).to_be_visible()
     settled(page)
     expect(page.get_by_test_id("stPlotlyChart")).to_be_visible()
-    expect(page.get_by_role("tab", name="Reading order")).to_be_visible()
-    # the reading order lists what ResNet builds on before ResNet itself
-    order = page.get_by_role("tabpanel")
-    for ref in cat.references(PAPER)[:2]:
-        expect(order.get_by_text(ref.title, exact=False).first).to_be_visible()
-    expect(order.get_by_text(re.compile(re.escape(TITLE) + r".*target"))).to_be_visible()
+    expect(page.get_by_role("tab", name="Reading plan")).to_be_visible()
+    # the plan: the few papers that matter most before ResNet, each a same-tab link
+    plan = page.get_by_role("tabpanel")
+    expect(plan.get_by_text(re.compile(r"Read first, before ResNet \(2016\)"))).to_be_visible()
+    first = plan.get_by_role("link", name=re.compile(r"^1\. "))
+    expect(first).to_be_visible()
+    assert first.get_attribute("target") in (None, "", "_self")  # not a new tab
+    linked = re.search(r"[?&]paper=([\w-]+)", first.get_attribute("href") or "")
+    assert linked and linked.group(1) in cat.by_id and linked.group(1) != PAPER
     shot(page, "06-graph")
 
 
