@@ -52,7 +52,7 @@ def evidence_run(runs: Sequence[Run]) -> Run | None:
 
 
 def run_label(run: Run) -> str:
-    """A run for a select box: `20261206-1412-ab · mini · ✅ done`, flagged when it is a smoke
+    """A run for a select box: `20261206-1412-ab · mini · ● done`, flagged when it is a smoke
     test or has overrides."""
     flag = (" · smoke test" if run.preset == SMOKE_TEST_PRESET else "") + (
         f" · overrides: {overrides_text(run)}" if run.overrides else "")
