@@ -85,6 +85,30 @@ papers:
     doi: 10.48550/arXiv.1412.6980   # matched by DOI only
     topic: sequences
 """,
+    # app pages: resnet (reproduced, cites vgg), vgg, alexnet in one topic
+    "cnns": """\
+topics:
+  - id: cnns
+    title: Convolutional networks
+papers:
+  - id: resnet
+    title: Deep Residual Learning for Image Recognition
+    authors: [Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun]
+    year: 2015
+    topic: cnns
+    reproduction: resnet
+    cites: [vgg]
+  - id: vgg
+    title: Very Deep Convolutional Networks for Large-Scale Image Recognition
+    authors: [Karen Simonyan, Andrew Zisserman]
+    year: 2014
+    topic: cnns
+  - id: alexnet
+    title: ImageNet Classification with Deep Convolutional Neural Networks
+    authors: [Alex Krizhevsky, Ilya Sutskever, Geoffrey E. Hinton]
+    year: 2012
+    topic: cnns
+""",
     # notes: resnet (with an abstract), batchnorm, transformer in two topics
     "notes": """\
 topics:

@@ -27,23 +27,6 @@ EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2190-\u21FF\u2300-\u23FF\u2600-\u27B
                    "\u25AA\u25AB\u25B6\u25C0\u25FB-\u25FE\u203C\u2049\u3030\u303D\u3297\u3299"
                    "\uFE0F\u200D]")
 
-CATALOG = """\
-topics:
-  - id: cnns
-    title: Convolutional networks
-papers:
-  - id: resnet
-    title: Deep Residual Learning for Image Recognition
-    authors: [Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun]
-    year: 2015
-    topic: cnns
-  - id: vgg
-    title: Very Deep Convolutional Networks for Large-Scale Image Recognition
-    authors: [Karen Simonyan, Andrew Zisserman]
-    year: 2014
-    topic: cnns
-"""
-
 
 def emoji_in(text: str) -> list[str]:
     return sorted(set(EMOJI.findall(text)))
@@ -66,7 +49,7 @@ def test_no_app_source_and_no_run_state_shows_an_emoji():
 
 
 def test_read_page_buttons_carry_material_icons_and_plain_labels(tmp_path, monkeypatch):
-    make_workspace(tmp_path / "ws", CATALOG, monkeypatch=monkeypatch, reader="alice")
+    make_workspace(tmp_path / "ws", "cnns", monkeypatch=monkeypatch, reader="alice")
     at = open_page("read.py", paper="resnet")
     icons = {b.key: b.proto.icon for b in at.button}
     assert icons["save_note"] == ":material/save:"
@@ -94,7 +77,7 @@ def test_the_config_and_the_favicon_are_package_data(shipped):
 
 
 def test_the_favicon_is_a_shipped_png_not_an_icon_fetched_from_a_font_cdn(tmp_path, monkeypatch):
-    make_workspace(tmp_path / "ws", CATALOG, monkeypatch=monkeypatch, reader="alice")
+    make_workspace(tmp_path / "ws", "cnns", monkeypatch=monkeypatch, reader="alice")
     real, icons = st.set_page_config, []
 
     def recorded(*args, **kwargs):

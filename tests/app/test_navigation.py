@@ -15,34 +15,10 @@ from tests.workspaces import make_workspace
 from workbench.notes.model import DONE, IN_PROGRESS, new_note
 from workbench.notes.store import save_note
 
-CATALOG = """\
-topics:
-  - id: cnns
-    title: Convolutional networks
-papers:
-  - id: resnet
-    title: Deep Residual Learning for Image Recognition
-    authors: [Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun]
-    year: 2015
-    topic: cnns
-    reproduction: resnet
-    cites: [vgg]
-  - id: vgg
-    title: Very Deep Convolutional Networks for Large-Scale Image Recognition
-    authors: [Karen Simonyan, Andrew Zisserman]
-    year: 2014
-    topic: cnns
-  - id: alexnet
-    title: ImageNet Classification with Deep Convolutional Neural Networks
-    authors: [Alex Krizhevsky, Ilya Sutskever, Geoffrey E. Hinton]
-    year: 2012
-    topic: cnns
-"""
-
 
 @pytest.fixture
 def ws(tmp_path, monkeypatch):
-    return make_workspace(tmp_path / "ws", CATALOG, monkeypatch=monkeypatch, reader="alice")
+    return make_workspace(tmp_path / "ws", "cnns", monkeypatch=monkeypatch, reader="alice")
 
 
 def go(at: AppTest, page: str, **query: str) -> AppTest:
@@ -87,7 +63,7 @@ def test_following_a_paper_link_shows_that_paper_and_keeps_the_reader(ws):
 
 def test_the_sidebar_reproduce_link_opens_on_the_current_paper(tmp_path, tmp_path_factory,
                                                                monkeypatch):
-    ws = make_workspace(tmp_path / "ws", CATALOG, monkeypatch=monkeypatch, reader="alice",
+    ws = make_workspace(tmp_path / "ws", "cnns", monkeypatch=monkeypatch, reader="alice",
                         descriptions=cached_descriptions(tmp_path_factory))
     try:
         at = open_page("paper.py", paper="resnet")
