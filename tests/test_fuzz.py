@@ -180,6 +180,7 @@ def bib_workspace(tmp_path_factory):
 @example("@article{a, title={" + "{" * 3000 + "}")
 @example("@article{x,\n title = {T},\n author = {and and and},\n year = {0000}}")
 @example("@string{s = \"a\"}\n@misc{k, title = s # s # undefined}")
+@example("@article{,\n  title = \u00b9\n}")  # a digit to str.isdigit, not to the number rule
 def test_bibtex_import_plans_or_raises_bibtex_error(bib_workspace, text):
     try:
         plan = bibtex_import.plan_import(bib_workspace, text, topic="cnns")

@@ -320,6 +320,13 @@ def test_malformed_text_raises_a_typed_one_line_error(workspace, text, message):
     assert "\n" not in str(info.value)
 
 
+def test_a_unicode_digit_is_not_a_bibtex_number(workspace):
+    """'¹' is a digit to str.isdigit; as a bare value it is an undefined macro, not a crash."""
+    plan = bibtex_import.plan_import(workspace, "@misc{k,\n  title = \u00b9\n}", "cnns")
+    assert plan.new == () and len(plan.skipped) == 1
+    assert "\u00b9" in plan.skipped[0][1]
+
+
 def test_unreadable_files_raise_typed_errors(tmp_path):
     latin1 = tmp_path / "latin1.bib"
     latin1.write_bytes("@misc{a, title = {Caf\xe9}}".encode("latin-1"))

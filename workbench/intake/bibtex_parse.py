@@ -34,7 +34,7 @@ _LINE_START_RE = re.compile(r"^[ \t]*@[ \t]*[A-Za-z]+[ \t]*[{(]", re.MULTILINE)
 _AT_RE = re.compile(r"@[ \t]*([A-Za-z]+)[ \t]*([{(])")
 _KEY_RE = re.compile(r"\s*([^\s,{}()\"=#%]*)\s*")
 _NAME_RE = re.compile(r"([^\s\"#%'(),={}]+)\s*")
-_NUMBER_RE = re.compile(r"\d+")
+_NUMBER_RE = re.compile(r"[0-9]+")  # ASCII only: "¹" is a digit to str.isdigit
 _SPACE_RE = re.compile(r"\s*")
 _BRACES_RE = re.compile(r"[{}]")
 _QUOTED_RE = re.compile(r'[{}"]')
@@ -109,8 +109,7 @@ class _Reader:
                 if stop < 0:
                     raise _Unreadable(f"the braces or quotes of '{name}' are not balanced")
                 part, pos = self.text[pos + 1:stop], stop + 1
-            elif char.isdigit():
-                number = _NUMBER_RE.match(self.text, pos)
+            elif number := _NUMBER_RE.match(self.text, pos, end):
                 part, pos = number.group(), number.end()
             elif macro := _NAME_RE.match(self.text, pos, end):
                 part, expanded = self.expand(macro.group(1), pos), True
