@@ -93,7 +93,8 @@ def _str_list(value, v: _Validator, node, key: str, limit: tuple[int, int]
         return ()
     if isinstance(value, str) or not isinstance(value, list):
         line, col = node_pos(node, key, value=True)
-        hint = f", e.g. [{value:.60}]" if isinstance(value, str) else " of strings"
+        one_line = " ".join(value.split()) if isinstance(value, str) else ""
+        hint = f", e.g. [{one_line:.60}]" if one_line else " of strings"
         v.add(line, col, f"{key} must be a list{hint}")
         return None
     if len(value) > limit[0]:
