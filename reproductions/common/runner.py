@@ -53,6 +53,26 @@ def baselines_of(module, cfg, variants: dict[str, Any]) -> dict[str, dict[str, f
     return found
 
 
+def figures_of(module, cfg, models: dict[str, Any], metrics: dict[str, dict[str, float]],
+               out: Path) -> list[dict[str, str]]:
+    """The module's optional `figures(out_dir, cfg, models, metrics)`: PNGs it drew into
+    `out/figures/` (the paper's figure redrawn from this run), as `[{file, caption,
+    paper_figure}]` with `file` relative to the run folder; none for a module without it."""
+    if not hasattr(module, "figures") or not models:
+        return []
+    folder = out / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    found = []
+    for fig in module.figures(folder, cfg, models, metrics):
+        path = (folder / fig["file"]).resolve()
+        if path.parent != folder.resolve() or path.suffix != ".png" or not path.is_file():
+            raise ConfigError(f"figure {fig['file']!r} is not a PNG the module wrote into "
+                              f"{folder}")
+        found.append({"file": f"figures/{path.name}", "caption": str(fig["caption"]),
+                      "paper_figure": str(fig.get("paper_figure", ""))})
+    return found
+
+
 def run(module, cfg, preset: str, out: str | Path, *, name: str | None = None,
         argv: list[str] | None = None, resume: bool = False, device: str | None = None,
         on_progress: OnProgress | None = None, checkpoint_every: int | None = None) -> dict:
@@ -74,6 +94,7 @@ def run(module, cfg, preset: str, out: str | Path, *, name: str | None = None,
         total, done = sum(c.steps for c in runs.values()), 0
         metrics: dict[str, dict[str, float]] = {}
         timing: dict[str, float] = {}
+        trained: dict[str, torch.nn.Module] = {}  # kept only for a module that draws figures
         for variant, vcfg in runs.items():
             t0 = time.monotonic()
             data = module.build_data(vcfg)
@@ -97,6 +118,8 @@ def run(module, cfg, preset: str, out: str | Path, *, name: str | None = None,
                                          module.curve_metrics(curve, vcfg).items()}
                 folder.log_metrics({"variant": variant, "step": vcfg.steps, "eval": True,
                                     **metrics[variant]})
+                if hasattr(module, "figures"):
+                    trained[variant] = model
                 log.info("%s: %s", variant, metrics[variant])
             if world > 1:
                 dist.barrier()
@@ -107,9 +130,10 @@ def run(module, cfg, preset: str, out: str | Path, *, name: str | None = None,
         if baselines:
             timing["baselines"] = round(time.monotonic() - t0, 2)
             log.info("baselines: %s", baselines)
+        figures = figures_of(module, cfg, trained, metrics, folder.path) if rank == 0 else []
         result = {
             "name": name, "paper": module.PAPER, "preset": preset,
-            "metrics": metrics, "baselines": baselines,
+            "metrics": metrics, "baselines": baselines, "figures": figures,
             "claims": verdicts(module.CLAIMS, preset, {**baselines, **metrics}),
             "seed": cfg.seed, "device": str(dev), "world_size": world,
             "torch": torch.__version__, "python": platform.python_version(),

@@ -292,3 +292,31 @@ def test_check_over_seeds_counts_how_often_each_claim_holds(tmp_path, capsys, mo
     out = capsys.readouterr().out
     assert "flaky: held for 4 of 5 seeds; margin over seed 4 +1.5 ± 2" in out
     assert repro_main([*args, "--seeds", "6", "--out", str(tmp_path / "b")]) == 1
+
+
+def test_a_modules_figures_are_drawn_from_its_trained_models_into_the_run_folder(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def figures(out_dir, cfg, models, metrics):
+        weights = models["main"][0].weight.detach()
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.imshow(weights.numpy())
+        fig.savefig(out_dir / "first-layer.png", dpi=50)
+        plt.close(fig)
+        return [{"file": "first-layer.png", "caption": "first-layer weights",
+                 "paper_figure": "Fig. 6"}]
+
+    result = run(classifier_module(figures=figures), Config(steps=2), "tiny", tmp_path / "r",
+                 name="toy")
+    assert result["figures"] == [{"file": "figures/first-layer.png",
+                                  "caption": "first-layer weights", "paper_figure": "Fig. 6"}]
+    assert (tmp_path / "r" / "figures" / "first-layer.png").read_bytes()[:4] == b"\x89PNG"
+
+    def escapes(out_dir, cfg, models, metrics):  # a figure outside the run folder is refused
+        (out_dir.parent.parent / "x.png").write_bytes(b"\x89PNG")
+        return [{"file": "../../x.png", "caption": "c"}]
+
+    with pytest.raises(ConfigError, match="is not a PNG the module wrote into"):
+        run(classifier_module(figures=escapes), Config(steps=1), "tiny", tmp_path / "s", name="toy")
