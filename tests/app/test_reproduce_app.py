@@ -39,6 +39,19 @@ papers:
     authors: [Karen Simonyan, Andrew Zisserman]
     year: 2014
     topic: cnns
+  - id: cifar
+    title: Learning Multiple Layers of Features from Tiny Images
+    authors: [Alex Krizhevsky]
+    year: 2009
+    topic: cnns
+    reproduction: {module: resnet, preset: resnet20, relation: dataset of,
+                   shows: "ResNet-20's preset trains on CIFAR-10."}
+  - id: keshav
+    title: How to Read a Paper
+    authors: [S. Keshav]
+    year: 2007
+    topic: cnns
+    reproduction: {module: workbench, shows: The Read page walks the three passes.}
 """
 
 
@@ -277,3 +290,22 @@ def test_paper_page_links_to_its_reproduction(ws):
     assert ("Reproduce this paper", "reproduce", "paper=resnet") in links
     vgg_links = [link.proto.label for link in open_page("paper.py", paper="vgg").get("page_link")]
     assert vgg_links and "Reproduce this paper" not in vgg_links
+
+
+def test_a_paper_linked_with_a_relation_says_so_and_opens_the_preset_that_shows_it(ws):
+    at = open_page("paper.py", paper="cifar")
+    assert any("Dataset of: resnet (preset resnet20). ResNet-20's preset trains on CIFAR-10."
+               in c.value for c in at.caption)
+    at = open_page("reproduce.py", paper="cifar")
+    assert at.selectbox(key="repro_name").value == "resnet"
+    assert at.selectbox(key="repro_preset").value == "resnet20"
+    assert any("Dataset of: resnet" in c.value for c in at.caption)
+
+
+def test_the_paper_the_workbench_implements_links_to_the_read_page(ws):
+    at = open_page("paper.py", paper="keshav")
+    links = [(link.proto.label, link.proto.page) for link in at.get("page_link")]
+    assert ("Its method: the Read page", "read") in links
+    assert "Reproduce this paper" not in [label for label, _ in links]
+    at = open_page("reproduce.py", paper="keshav")
+    assert "the workbench itself" in at.info[0].value and not errors(at)

@@ -122,6 +122,40 @@ def test_each_problem_is_reported_with_its_line_and_column(old, new, expected):
     assert any(e.startswith(expected) for e in errors), errors
 
 
+@pytest.mark.parametrize(("link", "expected"), [
+    ("{module: alexnet, relation: dataset of, shows: Trains on it.}", ""),
+    ("{module: resnet, preset: resnet20, relation: variant of, shows: CIFAR ResNet-20.}", ""),
+    ("{module: workbench, shows: The Read page.}", ""),
+    ("{module: resnet, relation: uses}", "23:19: relation 'uses' needs `shows:`"),
+    ("{module: resnet, relation: variant off, shows: x}",
+     "23:19: unknown relation 'variant off' (did you mean 'variant of'?)"),
+    ("{module: resnet, preset: mini-1989}", "23:19: reproduction resnet has no preset 'mini-1989'"),
+    ("{modul: resnet}", "23:19: unknown key 'modul' in reproduction (did you mean 'module'?)"),
+    ("{module: resnet, shows: [a, b]}", "23:19: shows must be one line"),
+    ("{module: [resnet]}", "23:19: unknown reproduction"),
+])
+def test_a_reproduction_link_names_a_module_its_relation_and_what_the_run_shows(link, expected):
+    text = replace_line(GOOD, "    topic: cnns\n    cites: [vgg]",
+                        f"    topic: cnns\n    reproduction: {link}\n    cites: [vgg]")
+    errors = errors_of(text)
+    if expected:
+        assert any(e.startswith(f"papers.yaml:{expected}") for e in errors), errors
+    else:
+        assert not errors
+        resnet = catalog.validate_text(text)[0].get("resnet")
+        assert resnet.reproduction_line.split(":")[0] in (
+            "Dataset of", "Variant of", "Implements")
+        assert resnet.reproduction_line.endswith(".")
+
+
+def test_every_catalog_paper_with_a_reproduction_names_what_it_shows_unless_it_implements_it():
+    cat = catalog.load(SHIPPED_CATALOG)
+    linked = [p for p in cat.papers if p.reproduction]
+    assert {"imagenet", "ilsvrc", "keshav-how-to-read"} <= {p.id for p in linked}
+    assert all(p.shows for p in linked if p.relation != "implements")
+    assert cat.get("keshav-how-to-read").reproduction == "workbench"
+
+
 def test_every_problem_is_reported_not_only_the_first():
     text = GOOD.replace("venue: ICLR 2015", "venu: ICLR 2015").replace(
         "topic: transformers", "topic: rnns").replace("cites: [vgg]", "cites: [nowhere]")
@@ -218,9 +252,14 @@ def test_shipped_catalog_is_valid_and_covers_the_course():
         "self-supervised-multimodal",
     ]
     assert all(cat.in_topic(t.id) for t in cat.topics), "every lecture has papers"
-    assert {p.reproduction for p in cat.papers if p.reproduction} == SEVEN
-    for pid in SEVEN:
-        assert cat.by_id[pid].reproduction == pid
+    from reproductions import REPRODUCTIONS
+
+    # every registered module is linked from its own paper, and every link names a module
+    assert {p.reproduction for p in cat.papers if p.reproduction} == {*REPRODUCTIONS, "workbench"}
+    for name, module in REPRODUCTIONS.items():
+        assert cat.by_id[module.PAPER].reproduction == name
+        assert cat.by_id[module.PAPER].relation == "implements"
+    assert SEVEN <= set(REPRODUCTIONS)
     assert "transformer" in cat.by_id["vit"].cites
     assert {"vit", "transformer"} <= set(cat.by_id["clip"].cites)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from workbench.catalog.bibtex import ARXIV_VENUE_RE, BibtexError, citation_keys, export_bibtex
 from workbench.catalog.ids import normalise_title
-from workbench.catalog.model import Catalog, Paper
+from workbench.catalog.model import RELATIONS, WORKBENCH_PAGE, Catalog, Paper
 from workbench.catalog.search import filter_papers
 from workbench.catalog.validate import MIN_YEAR, check, is_arxiv_id, is_doi, load
 from workbench.catalog.write import add_papers, render_entry
@@ -23,6 +23,8 @@ __all__ = [
     "Catalog",
     "MIN_YEAR",
     "Paper",
+    "RELATIONS",
+    "WORKBENCH_PAGE",
     "add_papers",
     "check",
     "citation_keys",

@@ -22,11 +22,18 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from workbench.catalog.model import Catalog, Paper, Problem, Topic, known_reproductions
+from workbench.catalog.model import (
+    Catalog,
+    Paper,
+    Problem,
+    Topic,
+    known_reproductions,
+    reproduction_file,
+)
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when the validation rules change (2: the venue-year warning)
+FORMAT = 3  # bump when the validation rules change (2: the venue-year warning, 3: relations)
 KEEP_FILES = 8     # newest cache files kept on disk
 _MEMO: OrderedDict[str, tuple[Catalog | None, list[Problem]]] = OrderedDict()
 _MEMO_SIZE = 4
@@ -42,7 +49,9 @@ def cache_dir() -> Path:
 def key_of(raw: bytes, name: str) -> str:
     h = hashlib.sha256(raw)
     h.update(f"\0{FORMAT}\0{name}\0{date.today().year}\0".encode())
-    h.update(",".join(sorted(known_reproductions())).encode())
+    for repro in sorted(known_reproductions()):  # a preset a paper names may be new or gone
+        f = reproduction_file(repro)
+        h.update(f"{repro}:{f.stat().st_mtime_ns if f else 0},".encode())
     return h.hexdigest()
 
 

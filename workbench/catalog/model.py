@@ -40,11 +40,17 @@ class Paper:
     arxiv: str | None = None
     doi: str | None = None
     tags: tuple[str, ...] = ()
-    reproduction: str | None = None
+    reproduction: str | None = None  # a module of reproductions/, or WORKBENCH_PAGE
     cites: tuple[str, ...] = ()
     abstract: str | None = None
     pdf: str | None = None
     url: str | None = None
+    # how the reproduction relates to this paper (`reproduction: {module, preset, relation,
+    # shows}` in papers.yaml): one of RELATIONS, the preset that shows it (None: the module's
+    # `mini`), one line on what the run shows about this paper
+    relation: str = "implements"
+    repro_preset: str | None = None
+    shows: str | None = None
     line: int = 0  # where the entry starts in papers.yaml (1-based), for messages
 
     @property
@@ -82,6 +88,16 @@ class Paper:
         if preprint and preprint != self.year:
             where += f" · arXiv {preprint}"
         return where
+
+    @property
+    def reproduction_line(self) -> str:
+        """'Implements: lenet (preset mini-1989)', 'Dataset of: alexnet. The mini run ...'."""
+        if not self.reproduction:
+            return ""
+        what = ("the workbench's Read page" if self.reproduction == WORKBENCH_PAGE
+                else self.reproduction + (f" (preset {self.repro_preset})"
+                                          if self.repro_preset else ""))
+        return f"{self.relation.capitalize()}: {what}" + (f". {self.shows}" if self.shows else "")
 
     @property
     def arxiv_url(self) -> str | None:
@@ -169,6 +185,25 @@ class Catalog:
     @property
     def tags(self) -> list[str]:
         return sorted({t for p in self.papers for t in p.tags})
+
+
+# How a paper relates to the reproduction it links to: its own module ("implements"), a module
+# of the same line of work, one whose run uses the paper's method or dataset.
+RELATIONS = ("implements", "variant of", "uses", "dataset of")
+# `reproduction: workbench` links a paper the workbench itself implements (Keshav's three
+# passes: the Read page), not a module
+WORKBENCH_PAGE = "workbench"
+
+
+def reproduction_file(name: str) -> Path | None:
+    """The source file of reproduction module `name`, found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("reproductions")
+    for loc in spec.submodule_search_locations or [] if spec else []:
+        if (f := Path(loc) / f"{name}.py").is_file():
+            return f
+    return None
 
 
 def known_reproductions() -> set[str]:

@@ -16,7 +16,17 @@ from datetime import date
 from pathlib import Path
 
 from workbench.catalog import cache as catalog_cache
-from workbench.catalog.model import Catalog, Paper, Problem, Topic, known_reproductions, venue_years
+from workbench.catalog.model import (
+    RELATIONS,
+    WORKBENCH_PAGE,
+    Catalog,
+    Paper,
+    Problem,
+    Topic,
+    known_reproductions,
+    reproduction_file,
+    venue_years,
+)
 from workbench.catalog.yamltree import YMap, YSeq, load_tree, node_pos
 from workbench.errors import CatalogError, did_you_mean
 from workbench.workspace import MAX_SLUG_LEN, SLUG_RE
@@ -346,6 +356,8 @@ def _check_values(p: YMap, fields: dict, rules: _PaperRules, v: _Validator) -> b
         if problem:
             v.add_at(p, key, problem)
             ok = False
+        elif key == "reproduction":  # a module name, or {module, preset, relation, shows}
+            fields.update(clean)
         else:
             fields[key] = clean
     return ok
@@ -411,12 +423,44 @@ def _doi(doi, p: YMap, rules: _PaperRules) -> tuple[str | None, object]:
     return None, doi.strip()
 
 
+_LINK_KEYS = ("module", "preset", "relation", "shows")
+
+
 def _reproduction(repro, p: YMap, rules: _PaperRules) -> tuple[str | None, object]:
-    names = rules.reproductions
-    if not isinstance(repro, str) or repro not in names:
-        return (f"unknown reproduction {_q(repro)}{_suggest(repro, names)}; available: "
-                f"{', '.join(sorted(names)) or 'none'}"), None
-    return None, repro
+    """`reproduction: lenet`, or `{module: lenet, preset: mini-1989, relation: variant of,
+    shows: one line}`: the fields `reproduction`, `repro_preset`, `relation`, `shows`."""
+    link = repro if isinstance(repro, dict) else {"module": repro}
+    if unknown := [k for k in link if k not in _LINK_KEYS]:
+        return (f"unknown key {_q(unknown[0])} in reproduction{_suggest(unknown[0], _LINK_KEYS)}; "
+                f"it takes {', '.join(_LINK_KEYS)}"), None
+    name, names = link.get("module"), rules.reproductions | {WORKBENCH_PAGE}
+    if not isinstance(name, str) or name not in names:
+        return (f"unknown reproduction {_q(name)}{_suggest(name, names)}; available: "
+                f"{', '.join(sorted(names))}"), None
+    relation = link.get("relation", "implements")
+    if relation not in RELATIONS:
+        return (f"unknown relation {_q(relation)}{_suggest(relation, RELATIONS)}; it is one of "
+                f"{', '.join(RELATIONS)}"), None
+    preset, shows = link.get("preset"), link.get("shows")
+    if preset is not None and (name == WORKBENCH_PAGE or not _declares_preset(name, preset)):
+        return f"reproduction {name} has no preset {_q(preset)}", None
+    if shows is not None and (not isinstance(shows, str) or "\n" in shows.strip()
+                              or len(shows) > 300):
+        return "shows must be one line (at most 300 characters) on what the run shows", None
+    if relation != "implements" and not shows:
+        return (f"relation '{relation}' needs `shows:`, one line on what the run shows about "
+                "this paper"), None
+    return None, {"reproduction": name, "relation": relation, "repro_preset": preset,
+                  "shows": " ".join(shows.split()) if shows else None}
+
+
+def _declares_preset(name: str, preset) -> bool:
+    """Whether module `name`'s source names `preset` as a quoted string (its PRESETS key);
+    read, never imported: the catalog stays usable without torch."""
+    f = reproduction_file(name)
+    return (isinstance(preset, str) and f is not None
+            and re.search(rf"[\"']{re.escape(preset)}[\"']\s*:", f.read_text("utf-8", "replace"))
+            is not None)
 
 
 _VALUE_CHECKS = (("year", _year), ("topic", _topic), ("arxiv", _arxiv), ("doi", _doi),

@@ -55,7 +55,8 @@ rows = [
         "year": p.year,
         "topic": topics[p.topic],
         "tags": ", ".join(p.tags),
-        "reproduction": p.reproduction or "",
+        "reproduction": (p.reproduction or "") + (f" ({p.relation})" if p.reproduction
+                                                  and p.relation != "implements" else ""),
         "group": progress.group_label(p.id),
     }
     for p in papers

@@ -4,6 +4,7 @@ import streamlit as st
 
 from workbench.app.common import load_catalog, paper_page_link, selected_paper, workspace
 from workbench.app.views.pdf_views import page_viewer
+from workbench.catalog import WORKBENCH_PAGE
 from workbench.notes import paper_links
 from workbench.safetext import md_literal
 
@@ -26,9 +27,14 @@ actions[0].page_link("views/read.py", label="Read this paper", icon=":material/m
                      query_params={"paper": paper.id})
 actions[1].page_link("views/graph.py", label="Its citation graph", icon=":material/hub:",
                      query_params={"paper": paper.id})
-if paper.reproduction:
+if paper.reproduction == WORKBENCH_PAGE:  # Keshav's method: the workbench is its implementation
+    actions[2].page_link("views/read.py", label="Its method: the Read page",
+                         icon=":material/menu_book:", query_params={"paper": paper.id})
+elif paper.reproduction:
     actions[2].page_link("views/reproduce.py", label="Reproduce this paper",
                          icon=":material/science:", query_params={"paper": paper.id})
+if paper.reproduction:
+    st.caption(md_literal(paper.reproduction_line))  # relation, preset, what the run shows
 
 links = paper_links(paper)  # http(s) only: never a javascript: link
 if links:

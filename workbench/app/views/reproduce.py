@@ -5,7 +5,9 @@ import streamlit as st
 from workbench import runs
 from workbench.app.common import load_catalog, may_run, run_permission_note, workspace
 from workbench.app.views.reading import reader_sidebar
+from workbench.catalog import WORKBENCH_PAGE
 from workbench.errors import WorkbenchError
+from workbench.safetext import md_literal
 
 st.title("Reproduce")
 ws = workspace()
@@ -85,8 +87,14 @@ try:
     if runs.descriptions_ready(ws):  # else being made in the background: the page goes on
         names = [r["name"] for r in runs.list_reproductions(ws)]
         wanted = paper.reproduction if paper else runs.reproduction_for_paper(ws, pid)
-        if pid and wanted not in names:
+        if paper is not None and paper.reproduction == WORKBENCH_PAGE:
+            st.info("This paper's method is the workbench itself: the Read page.")
+            st.page_link("views/read.py", label="Read with its three passes",
+                         icon=":material/menu_book:", query_params={"paper": paper.id})
+        elif pid and wanted not in names:
             st.info(f"Paper '{pid}' has no reproduction yet; pick one below.")
+        elif paper is not None and paper.reproduction:
+            st.caption(md_literal(paper.reproduction_line))
         name = st.selectbox("Reproduction", names, index=names.index(wanted) if wanted in names
                             else 0, key="repro_name", on_change=reset_form)
         repro = runs.describe(ws, name)
@@ -98,6 +106,10 @@ if repro is None:
     waiting_for_descriptions()
 else:
     st.caption(f"{repro.title} · paper id `{repro.paper}`")
+    if (paper is not None and paper.reproduction == name and paper.repro_preset in repro.presets
+            and st.session_state.get("repro_preset_paper") != paper.id):
+        st.session_state["repro_preset"] = paper.repro_preset  # the preset that shows this paper
+        st.session_state["repro_preset_paper"] = paper.id
     if st.session_state.get("repro_preset") not in repro.presets:
         st.session_state["repro_preset"] = st.session_state.get(PRESETS, {}).get(
             name, repro.default_preset())
