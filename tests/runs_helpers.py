@@ -59,8 +59,15 @@ FAKE_CHILD = textwrap.dedent(r'''
             write("status.json", {**status, "state": "failed", "step": step,
                                   "error": "RuntimeError: shapes (2, 3) and (4, 5) differ"})
             sys.exit(1)
+    os.makedirs(os.path.join(out, "figures"), exist_ok=True)
+    with open(os.path.join(out, "figures", "curves.png"), "wb") as fh:  # a 1x1 PNG
+        fh.write(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                               "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201"
+                               "a5f5e7de0000000049454e44ae426082"))
     write("result.json", {
         "name": argv[1], "paper": "resnet", "preset": argv[3],
+        "figures": [{"file": "figures/curves.png", "caption": "training error",
+                     "paper_figure": "Fig. 6"}],
         "metrics": {"main": {"test_accuracy": 0.5, "train_loss": 1.0 / steps}},
         "claims": [{"id": "degradation", "text": "deeper plain nets train worse",
                     "paper": "plain-56 > plain-20", "source": "Fig. 6", "expected": True,

@@ -211,6 +211,8 @@ def test_the_page_opens_on_the_selected_reproductions_newest_run(ws, tmp_path, m
     rerun_until(at, lambda a: "done" in history(a)[0]["status"], "the new run")
     assert at.selectbox(key="run_pick").value == started
     assert any(d.value.columns.tolist()[:2] == ["claim", "what it shows"] for d in at.dataframe)
+    images = at.get("image")  # the figure the run drew, under the paper's figure reference
+    assert [c for i in images for c in i.captions] == ["the paper's Fig. 6: training error"]
 
 
 def test_the_chosen_preset_is_remembered_across_pages(ws):

@@ -275,6 +275,27 @@ def test_odd_status_and_result_files_show_a_failed_run_instead_of_crashing(ws):
     assert run_results.history_rows([run]) and run_results.compare([run])
 
 
+def test_a_result_shows_only_the_pngs_in_its_own_figures_folder(ws, tmp_path):
+    folder = queue_request(ws, GOOD)
+    (folder / "launch.json").write_text(json.dumps({"pid": None, "started": 1.0}))
+    (folder / "figures").mkdir()
+    png = b"\x89PNG\r\n\x1a\n"
+    (folder / "figures" / "good.png").write_bytes(png)
+    (tmp_path / "secret.png").write_bytes(png)
+    (folder / "figures" / "link.png").symlink_to(tmp_path / "secret.png")
+    (folder / "figures" / "page.html").write_text("<script>")
+    named = ["figures/good.png", "../../secret.png", "figures/link.png", "figures/page.html",
+             "figures/missing.png", "/etc/passwd"]
+    (folder / "result.json").write_text(json.dumps({
+        "metrics": {"main": {"loss": 1.0}}, "claims": [],
+        "figures": [{"file": f, "caption": "c" * 1000, "paper_figure": "Fig. 1"} for f in named]
+        + ["figures/good.png", {"file": 3}]}))
+    run = runs.get_run(ws, folder.name)
+    shown = run_results.run_figures(run)
+    assert [f["path"].name for f in shown] == ["good.png"]
+    assert len(shown[0]["caption"]) == 300 and shown[0]["paper_figure"] == "Fig. 1"
+
+
 def test_the_reproduce_page_shows_invalid_runs_and_never_breaks(ws, tmp_path, monkeypatch):
     from tests.apptest_helpers import open_page
 

@@ -55,6 +55,7 @@ from workbench.runs.results import (
     paper_rows,
     paper_scale,
     preset_label,
+    run_figures,
     run_label,
 )
 
@@ -98,6 +99,7 @@ __all__ = [
     "read_metrics",
     "reproduction_for_paper",
     "resume",
+    "run_figures",
     "run_label",
     "submit",
     "supervise",

@@ -133,6 +133,22 @@ def paper_rows(run: Run) -> list[dict]:
             for c in (run.result or {}).get("claims", []) if paper_scale(c)]
 
 
+def run_figures(run: Run) -> list[dict[str, Any]]:
+    """The figures the run drew (`result.json` "figures"): `{path, caption, paper_figure}` for
+    each PNG that is a plain file under the run's own `figures/` folder; anything else a
+    result names (another path, a link out of the folder, a missing file) is left out."""
+    folder = (run.folder / "figures").resolve()
+    found = []
+    for fig in (run.result or {}).get("figures") or []:
+        if not isinstance(fig, Mapping) or not isinstance(fig.get("file"), str):
+            continue
+        path = (run.folder / fig["file"]).resolve()
+        if path.parent == folder and path.suffix == ".png" and path.is_file():
+            found.append({"path": path, "caption": str(fig.get("caption", ""))[:300],
+                          "paper_figure": str(fig.get("paper_figure", ""))[:40]})
+    return found
+
+
 def environment(run: Run) -> dict[str, Any]:
     """Where and how the run ran: device, torch version, seed, git commit, wall time."""
     r = run.result or {}

@@ -215,6 +215,12 @@ if pick.result:
     if paper_table := runs.paper_rows(pick):
         st.markdown("**What the paper reports at full scale** (not measured by this run)")
         st.dataframe(paper_table, key="paper_table", hide_index=True)
+    if figures := runs.run_figures(pick):  # the paper's figures, redrawn by this run
+        st.markdown("**Figures this run drew**")
+        cols = st.columns(min(len(figures), 3))
+        for i, fig in enumerate(figures):
+            where = f"the paper's {fig['paper_figure']}: " if fig["paper_figure"] else ""
+            cols[i % 3].image(str(fig["path"]), caption=f"{where}{fig['caption']}")
     st.caption(" · ".join(f"**{k}** {v}" for k, v in runs.environment(pick).items()))
 else:
     st.caption(f"{pick.id} is {pick.state}: no result yet.")
