@@ -14,7 +14,7 @@ from workbench.catalog.ids import normalise_title
 from workbench.catalog.model import RELATIONS, WORKBENCH_PAGE, Catalog, Paper
 from workbench.catalog.search import filter_papers
 from workbench.catalog.validate import MIN_YEAR, check, is_arxiv_id, is_doi, load
-from workbench.catalog.write import add_papers, render_entry
+from workbench.catalog.write import add_citations, add_papers, render_entry
 
 __all__ = [
     "normalise_title",
@@ -25,6 +25,7 @@ __all__ = [
     "Paper",
     "RELATIONS",
     "WORKBENCH_PAGE",
+    "add_citations",
     "add_papers",
     "check",
     "citation_keys",

@@ -137,20 +137,13 @@ def add_papers(path: str | Path, prepare: Callable[[Catalog], Sequence[Mapping]]
     written. Raises `CatalogError` when the file on disk is invalid, `CatalogConflict` when it
     changed during the write or lost papers moments ago; in both cases nothing is written.
     """
-    target = write_target(path)
-    with locked(target.parent):
-        raw, stamp = _read_settled(target)
-        catalog, problems = check_bytes(raw, Path(path))
-        if catalog is None:
-            raise CatalogError([str(p) for p in problems if p.severity == "error"])
-        _refuse_cut_short(target, raw, stamp)
+    def change(text: str, catalog: Catalog):
         entries = [dict(e) for e in prepare(catalog)]
         if not entries:
-            return AddResult((), ())
-        text = raw.decode("utf-8")
+            return None, AddResult((), ())
         new, refused = _checked_entries(catalog, entries, Path(path).name)
         if not new:
-            return AddResult((), tuple(refused))
+            return None, AddResult((), tuple(refused))
         new_text, new_catalog = _insert(text, catalog, new)
         if new_text is None:  # a layout the line insertion cannot vouch for: validate it all
             new_text = _insert_slow(text, new)
@@ -158,21 +151,42 @@ def add_papers(path: str | Path, prepare: Callable[[Catalog], Sequence[Mapping]]
             if new_catalog is None:
                 raise CatalogError([str(p) for p in problems if p.severity == "error"])
         _sanity_check(catalog, new_catalog, [e["id"] for e, *_ in new])
+        by_id = new_catalog.by_id
+        return (new_text, new_catalog), AddResult(tuple(by_id[e["id"]] for e, *_ in new),
+                                                  tuple(refused))
+
+    return guarded_edit(path, change, "the new papers were being added")
+
+
+def guarded_edit(path: str | Path, change: Callable, doing: str):
+    """Run `change(text, catalog)` on the catalog as it is on disk, under the folder's lock, and
+    write what it returns: `((new_text, new_catalog) or None for no write, result)`; `result`
+    is returned. The guards of the module docstring hold for every writer that comes here."""
+    target = write_target(path)
+    with locked(target.parent):
+        raw, stamp = _read_settled(target)
+        catalog, problems = check_bytes(raw, Path(path))
+        if catalog is None:
+            raise CatalogError([str(p) for p in problems if p.severity == "error"])
+        _refuse_cut_short(target, raw, stamp)
+        written, result = change(raw.decode("utf-8"), catalog)
+        if written is None:
+            return result
+        new_text, new_catalog = written
         data = new_text.encode("utf-8")
         if len(data) > MAX_FILE_BYTES:
-            raise CatalogError([f"{Path(path).name}: adding {len(new)} paper(s) would make it "
+            raise CatalogError([f"{Path(path).name}: the change would make it "
                                 f"{len(data) / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1_000_000}"
                                 " MB a catalog may hold; nothing was written: split the reading "
                                 "list into several workspaces"])
         if target.read_bytes() != raw or _stamp(target) != stamp:
             raise CatalogConflict(
-                f"{Path(path).name} changed while the new papers were being added (an editor or "
-                "another command); nothing was written: run the command again")
+                f"{Path(path).name} changed while {doing} (an editor or another command); "
+                "nothing was written: run the command again")
         atomic_write_bytes(target, data)
         catalog_cache.remember(data, Path(path).name, new_catalog)
         _remember_written(target, data)
-    by_id = new_catalog.by_id
-    return AddResult(tuple(by_id[e["id"]] for e, *_ in new), tuple(refused))
+    return result
 
 
 def append_paper(path: str | Path, entry: Mapping) -> Paper:
@@ -409,3 +423,67 @@ def _insert_one_round_trip(text: str, entry: Mapping) -> str:
             insert_at -= 1
     return "".join(lines[:insert_at]) + render_entry(entry, dash_col) + \
         "".join(lines[insert_at:])
+
+
+# --- adding citation edges to existing entries ----------------------------------------------
+
+_FLOW_CITES = re.compile(r"^(?P<head>\s+cites:\s*\[)(?P<items>[^\]#]*)\](?P<tail>\s*(#.*)?)$")
+
+
+def add_citations(path: str | Path, wanted: Mapping[str, Sequence[str]]
+                  ) -> dict[str, tuple[str, ...]]:
+    """Add `{citing id: [cited ids]}` to the papers' `cites` in one guarded write (see
+    `guarded_edit`): each entry's `cites:` line is extended (or one is added after the entry's
+    last line), every other byte is kept. Returns what was added per paper (ids already cited,
+    unknown papers and self-citations are skipped). The result must validate and differ from the
+    catalog read only in those `cites`, else `CatalogError` and nothing is written."""
+    def change(text: str, catalog: Catalog):
+        added = {pid: tuple(c for c in dict.fromkeys(cited) if c in catalog.by_id
+                            and c != pid and c not in catalog.by_id[pid].cites)
+                 for pid, cited in wanted.items() if pid in catalog.by_id}
+        added = {pid: c for pid, c in added.items() if c}
+        if not added:
+            return None, {}
+        new_text = _with_cites(text, catalog, added)
+        new_catalog, problems = validate_text(new_text, Path(path).name)
+        expected = [dataclasses.replace(p, cites=p.cites + added.get(p.id, ()), line=0)
+                    for p in catalog.papers]
+        if new_catalog is None or [dataclasses.replace(p, line=0) for p in
+                                   new_catalog.papers] != expected:
+            raise CatalogError([f"{Path(path).name}: adding the citations would change more than "
+                                "their `cites` (an unusual layout?); nothing was written: add "
+                                "them by hand"])
+        return (new_text, new_catalog), added
+
+    return guarded_edit(path, change, "the citations were being added")
+
+
+def _with_cites(text: str, catalog: Catalog, added: Mapping[str, tuple[str, ...]]) -> str:
+    """`text` with each entry's new cites: its flow list `cites: [a, b]` extended, else a block
+    list's items appended, else a `cites: [...]` line after the entry's last line."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    starts = sorted(p.line - 1 for p in catalog.papers)
+    for paper in sorted((catalog.by_id[pid] for pid in added), key=lambda p: -p.line):
+        begin = paper.line - 1
+        end = next((s for s in starts if s > begin), len(lines))
+        while end > begin + 1 and (not lines[end - 1].strip()
+                                   or lines[end - 1].lstrip().startswith("#")):
+            end -= 1  # the next entry's heading comment and blank lines stay with it
+        indent = " " * (len(lines[begin]) - len(lines[begin].lstrip(" -")))
+        new = added[paper.id]
+        at = next((i for i in range(begin, end) if lines[i].startswith(f"{indent}cites:")), None)
+        if at is None:
+            lines.insert(end, f"{indent}cites: [{', '.join(new)}]\n")
+        elif m := _FLOW_CITES.match(lines[at].rstrip("\n")):
+            items = [i.strip() for i in m["items"].split(",") if i.strip()] + list(new)
+            lines[at] = f"{m['head']}{', '.join(items)}]{m['tail']}\n"
+        else:  # a block list: `cites:` then `- id` lines
+            item = next((ln for ln in lines[at + 1:end] if ln.lstrip().startswith("- ")),
+                        f"{indent}  - x\n")
+            dash = item[:len(item) - len(item.lstrip())]
+            last = max([i for i in range(at + 1, end) if lines[i].lstrip().startswith("- ")],
+                       default=at)
+            lines[last + 1:last + 1] = [f"{dash}- {c}\n" for c in new]
+    return "".join(lines)

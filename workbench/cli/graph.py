@@ -1,7 +1,7 @@
 """`workbench graph`: the citation graph from the command line.
 
 Queries: `stats`, `order` (what to read before a paper), `path`, `similar` and `export`
-(GraphML, JSON, SVG, PNG). The graph is built offline from the catalog, the response cache and
+(GraphML, JSON, SVG, PNG); `harvest` lists the citations the PDFs show and the catalog lacks. The graph is built offline from the catalog, the response cache and
 the PDFs; networkx is imported only when a query runs.
 """
 
@@ -94,6 +94,34 @@ def _graph_export(g, args) -> int:
     return 0
 
 
+def cmd_harvest(args) -> int:
+    """`graph harvest [--apply]`: citations the PDFs show and the catalog lacks, with evidence."""
+    from workbench import catalog, graph
+
+    ws = workspace_from(args)
+    cat = catalog.load(ws.catalog_path)
+    found, skipped = graph.harvest(ws, cat, progress=lambda pid: print(
+        f"reading {pid}'s PDF…", file=sys.stderr, flush=True))
+    for pid, why in skipped:
+        print(f"skipped {pid}: {why}", file=sys.stderr)
+    for f in found:
+        later = f" (published {f.years_later} years later: check)" if f.years_later > 1 else ""
+        print(f"{f.citing} -> {f.cited} [{f.method} {f.score:.2f}]{later}\n    {f.evidence}")
+    if not found:
+        print("no citation in the PDFs is missing from the catalog")
+        return 0
+    if not args.apply:
+        print(f"{len(found)} citation(s) missing; read each entry, then add them with --apply")
+        return 0
+    wanted: dict[str, list[str]] = {}
+    for f in found:
+        wanted.setdefault(f.citing, []).append(f.cited)
+    added = catalog.add_citations(ws.catalog_path, wanted)
+    total = sum(len(c) for c in added.values())
+    print(f"added {total} citation(s) to {len(added)} paper(s) in {ws.catalog_path.name}")
+    return 0
+
+
 def cmd_graph(args) -> int:
     """The citation graph, built offline from the catalog, the cache and the PDFs."""
     from workbench import graph
@@ -138,3 +166,8 @@ def add_graph(sub) -> None:
     q.add_argument("--direction", default="both", help="references | cited-by | both")
     q.add_argument("--colour-by", default="topic", help="topic | year | status")
     q.set_defaults(graph_func=_graph_export)
+    q = gsub.add_parser("harvest", help="citations the workspace's PDFs show and the catalog "
+                        "lacks, with the printed entry; --apply adds them to papers.yaml")
+    q.add_argument("--apply", action="store_true", help="write them into papers.yaml (comments "
+                   "and order kept)")
+    q.set_defaults(func=cmd_harvest)

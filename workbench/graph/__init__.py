@@ -1,6 +1,7 @@
 """The citation graph: `build` (graph, neighbourhoods, reading order), `queries` (prior and
 derivative works, similar papers, rank, paths, reading plans), `sources` (edges from the
-workspace: catalog, Semantic Scholar, PDFs), `draw` (views, figures, exports). Layer 5.
+workspace: catalog, Semantic Scholar, PDFs), `draw` (views, figures, exports), `harvest` (citations the catalog lacks, read from the PDFs).
+Layer 5.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from workbench.graph.draw import (
     view_rows,
     write_export,
 )
+from workbench.graph.harvest import FoundCitation, harvest
 from workbench.graph.queries import (
     PLAN_SIZE,
     central_paper,
@@ -46,6 +48,7 @@ __all__ = [
     "LAYOUTS",
     "NOT_READ_STATUSES",
     "PLAN_SIZE",
+    "FoundCitation",
     "GraphError",
     "central_paper",
     "citation_path",
@@ -54,6 +57,7 @@ __all__ = [
     "export",
     "format_minutes",
     "graph_stats",
+    "harvest",
     "load_workspace_graph",
     "make_view",
     "plotly_figure",
