@@ -29,6 +29,13 @@ from reproductions.common.config import ConfigError, describe
 log = logging.getLogger("reproductions")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _module(name: str):
     from reproductions import get
 
@@ -90,6 +97,7 @@ def _execute(args, preset: str, out: Path) -> dict:
     from tqdm import tqdm
 
     from reproductions.common.runner import make_config, run
+    from reproductions.common.trainer import TrainOptions
 
     module = _module(args.name)
     cfg = make_config(module, preset, args.set)
@@ -110,9 +118,12 @@ def _execute(args, preset: str, out: Path) -> dict:
         bar.update(done - bar.n)
 
     try:
+        options = TrainOptions(
+            accumulate=args.accumulate, checkpoint_every=args.checkpoint_every,
+            checkpoint_minutes=args.checkpoint_minutes, keep_checkpoints=args.keep_checkpoints,
+            eval_every=args.eval_every, best_metric=args.best_metric)
         return run(module, cfg, preset, out, name=args.name, argv=args.argv, resume=args.resume,
-                   device=args.device, on_progress=on_progress,
-                   checkpoint_every=args.checkpoint_every)
+                   device=args.device, on_progress=on_progress, options=options)
     finally:
         bar.close()
 
@@ -240,7 +251,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--resume", action="store_true", help="continue from the folder's checkpoints")
         p.add_argument("--device", help="cuda, cuda:1, mps or cpu (default: the best available)")
         p.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS",
-                       help="also save a checkpoint every STEPS steps (default: every minute)")
+                       help="also save a checkpoint every STEPS steps")
+        p.add_argument("--checkpoint-minutes", type=float, default=1.0, metavar="M",
+                       help="save a checkpoint when M minutes passed since the last (default 1)")
+        p.add_argument("--keep-checkpoints", type=_positive, default=1, metavar="K",
+                       help="keep the newest K checkpoints (hard links, default 1)")
+        p.add_argument("--eval-every", type=_positive, default=None, metavar="STEPS",
+                       help="evaluate every STEPS steps; keeps VARIANT-best.pt by --best-metric")
+        p.add_argument("--best-metric", default=None, metavar="NAME",
+                       help="the metric VARIANT-best.pt tracks (default: the first accuracy)")
+        p.add_argument("--accumulate", type=_positive, default=1, metavar="K",
+                       help="K micro-batches of batch_size per optimizer step (a batch of "
+                            "K x batch_size in the memory of one)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--threads", type=int, metavar="N",
                        help="CPU threads for torch and the baselines' BLAS (default: their "

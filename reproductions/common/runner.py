@@ -3,6 +3,7 @@ on the same split (a module's optional `baselines(cfg)`), the claims' verdicts."
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import platform
 import time
@@ -16,7 +17,7 @@ import torch.distributed as dist
 from reproductions.common.claims import verdicts
 from reproductions.common.config import ConfigError, apply_overrides, config_to_dict
 from reproductions.common.runfolder import RunFolder, git_commit, read_metrics
-from reproductions.common.trainer import select_device, setup_distributed, train
+from reproductions.common.trainer import TrainOptions, select_device, setup_distributed, train
 
 log = logging.getLogger("reproductions")
 OnProgress = Callable[[str, int, int, dict[str, float]], None]  # (variant, done, total, scalars)
@@ -75,8 +76,12 @@ def figures_of(module, cfg, models: dict[str, Any], metrics: dict[str, dict[str,
 
 def run(module, cfg, preset: str, out: str | Path, *, name: str | None = None,
         argv: list[str] | None = None, resume: bool = False, device: str | None = None,
-        on_progress: OnProgress | None = None, checkpoint_every: int | None = None) -> dict:
-    """Train and evaluate every variant of `cfg`, check the claims, write `out`; the result."""
+        on_progress: OnProgress | None = None, checkpoint_every: int | None = None,
+        options: TrainOptions | None = None) -> dict:
+    """Train and evaluate every variant of `cfg`, check the claims, write `out`; the result.
+    `options`: how to train (accumulation, checkpoints, periodic evaluation; config.json
+    records them)."""
+    options = options or TrainOptions(checkpoint_every=checkpoint_every)
     dev = select_device(device)
     rank, world = setup_distributed(dev)
     name = name or module.__name__.rsplit(".", 1)[-1]
@@ -89,6 +94,7 @@ def run(module, cfg, preset: str, out: str | Path, *, name: str | None = None,
         folder.start(argv or [], {
             "name": name, "paper": module.PAPER, "preset": preset, "config": config_to_dict(cfg),
             "variants": {v: config_to_dict(c) for v, c in runs.items()}, "world_size": world,
+            "train_options": dataclasses.asdict(options),
         }, resume=resume)
         log.info("%s/%s on %s x%d: variants %s", name, preset, dev, world, ", ".join(runs))
         total, done = sum(c.steps for c in runs.values()), 0
@@ -106,7 +112,7 @@ def run(module, cfg, preset: str, out: str | Path, *, name: str | None = None,
                     on_progress(variant, done + step, total, scalars)
 
             model = train(module, vcfg, variant=variant, data=data, device=dev, run=folder,
-                          resume=resume, progress=progress, checkpoint_every=checkpoint_every)
+                          resume=resume, progress=progress, options=options)
             if rank == 0:
                 model.eval()
                 with torch.no_grad():

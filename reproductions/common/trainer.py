@@ -23,6 +23,8 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,6 +34,20 @@ from reproductions.common.config import ConfigError, config_from_dict, config_to
 
 log = logging.getLogger("reproductions")
 CHECKPOINT_FORMAT = "reproductions-checkpoint/1"
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How a run trains and keeps its state, beside what it trains (the Config): the same
+    Config with other options gives the same model (accumulation to float tolerance)."""
+
+    accumulate: int = 1  # micro-batches per optimizer step: batch_size x accumulate per step
+    checkpoint_every: int | None = None  # also save every this many steps
+    checkpoint_minutes: float = 1.0  # save when this long has passed since the last save
+    keep_checkpoints: int = 1  # the newest k saves stay (VARIANT.pt, then VARIANT-stepN.pt)
+    eval_every: int | None = None  # evaluate every this many steps (rank 0), logged as eval rows
+    best_metric: str | None = None  # keep VARIANT-best.pt by this evaluated metric (max; a
+    # name ending in "loss" or "error": min); default: the first accuracy metric, else none
 Progress = Callable[[int, int, dict[str, float]], None]  # (step, steps, scalars)
 
 
@@ -132,12 +148,16 @@ def _params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for g in opt.param_groups for p in g["params"] if p.requires_grad]
 
 
-def backward_each(losses: list[torch.Tensor], opts: list[torch.optim.Optimizer]) -> None:
-    """Fresh gradients of loss i in the parameters of optimizer i only (a GAN's two players)."""
-    for o in opts:
-        o.zero_grad(set_to_none=True)
+def backward_each(losses: list[torch.Tensor], opts: list[torch.optim.Optimizer],
+                  scale: float = 1.0, fresh: bool = True) -> None:
+    """Gradients of `scale` x loss i in the parameters of optimizer i only (a GAN's two
+    players): fresh ones, or (`fresh=False`) added to those already there (accumulation)."""
+    if fresh:
+        for o in opts:
+            o.zero_grad(set_to_none=True)
     for i, (loss, o) in enumerate(zip(losses, opts, strict=True)):
-        torch.autograd.backward(loss, inputs=_params(o), retain_graph=i < len(losses) - 1)
+        torch.autograd.backward(loss * scale if scale != 1.0 else loss, inputs=_params(o),
+                                retain_graph=i < len(losses) - 1)
 
 
 def _average(tensors: list[torch.Tensor], world: int) -> None:
@@ -151,9 +171,12 @@ def _average(tensors: list[torch.Tensor], world: int) -> None:
         t.copy_(chunk.view_as(t))
 
 
-def save_checkpoint(path, module, cfg, variant, model, opts, scheds, step) -> None:
-    """Everything needed to rebuild and resume: config, weights, optimizer state, RNG, step."""
+def save_checkpoint(path, module, cfg, variant, model, opts, scheds, step,
+                    accumulate: int = 1) -> None:
+    """Everything needed to rebuild and resume: config, weights, optimizer state, RNG, step.
+    Written to a temporary file and renamed: a kill leaves the previous checkpoint whole."""
     state = {
+        "accumulate": accumulate,
         "format": CHECKPOINT_FORMAT,
         "paper": module.PAPER,
         "variant": variant,
@@ -178,24 +201,33 @@ def load_checkpoint(path, module) -> tuple[Any, dict]:
 
 def train(module, cfg, *, variant: str = "main", data=None, device=None, run=None,
           resume: bool = False, progress: Progress | None = None, log_every: int | None = None,
-          checkpoint_every: int | None = None) -> torch.nn.Module:
+          checkpoint_every: int | None = None, options: TrainOptions | None = None
+          ) -> torch.nn.Module:
     """Train `module.build_model(cfg)` for `cfg.steps` steps and return the model.
 
     `data` is `module.build_data(cfg)` if the caller already built it; `run` a RunFolder for
-    metrics and checkpoints; `progress(step, steps, scalars)` is called after every step.
+    metrics and checkpoints; `progress(step, steps, scalars)` is called after every step;
+    `options` say how (accumulation, checkpoints, periodic evaluation).
     """
+    options = options or TrainOptions(checkpoint_every=checkpoint_every)
+    if options.accumulate < 1 or options.keep_checkpoints < 1:
+        raise ConfigError("accumulate and keep_checkpoints must be >= 1")
     device = device or select_device()
     rank, world = setup_distributed(device)
     seed_everything(cfg.seed)
     model = module.build_model(cfg).to(device)
     opts, scheds = _optimizers(module, model, cfg)
-    train_batches, _ = data if data is not None else module.build_data(cfg)
+    data = data if data is not None else module.build_data(cfg)
+    train_batches = data[0]
     ckpt = run.checkpoint_path(variant) if run is not None else None
     start = 0
     if resume and ckpt is not None and ckpt.exists():
         saved_cfg, state = load_checkpoint(ckpt, module)
         if saved_cfg != cfg:
             raise ConfigError(f"{ckpt} was written with another config; use a new --out folder")
+        if state.get("accumulate", 1) != options.accumulate:
+            raise ConfigError(f"{ckpt} was written with --accumulate {state.get('accumulate', 1)}"
+                              f"; resume with the same")
         model.load_state_dict(state["model"])
         for o, s in zip(opts, state["optimizers"], strict=True):
             o.load_state_dict(s)
@@ -205,7 +237,7 @@ def train(module, cfg, *, variant: str = "main", data=None, device=None, run=Non
         log.info("%s: resumed at step %d from %s", variant, start, ckpt)
     _average([p.data for p in model.parameters()], world)  # replicas start identical
     log_every = log_every or max(1, cfg.steps // 100)
-    stream = batch_stream(train_batches, rank, world, skip=start)
+    stream = batch_stream(train_batches, rank, world, skip=start * options.accumulate)
     if start:  # after replaying the data order, as if never stopped
         torch.set_rng_state(state["rng"])
         if device.type == "cuda" and state.get("cuda_rng") is not None:
@@ -215,11 +247,9 @@ def train(module, cfg, *, variant: str = "main", data=None, device=None, run=Non
     model.train()
     t0, last_save = time.monotonic(), time.monotonic()
     scalars: dict[str, float] = {}
+    best: float | None = None  # the tracked metric's best value so far (periodic evaluation)
     for step in range(start + 1, cfg.steps + 1):
-        batch = _to(next(stream), device)
-        with amp:
-            out = module.training_step(model, batch)
-        backward_each(out.get("losses", [out["loss"]]), opts)
+        out = _accumulated_step(module, model, opts, stream, device, amp, options.accumulate)
         for o in opts:
             grads = [p.grad for p in _params(o) if p.grad is not None]
             _average(grads, world)
@@ -241,14 +271,73 @@ def train(module, cfg, *, variant: str = "main", data=None, device=None, run=Non
                                  "time": round(time.monotonic() - t0, 3)})
         if progress is not None:
             progress(step, cfg.steps, scalars)
-        due = checkpoint_every and step % checkpoint_every == 0
-        if rank == 0 and ckpt is not None and (due or time.monotonic() - last_save > 60):
-            save_checkpoint(ckpt, module, cfg, variant, model, opts, scheds, step)
+        if options.eval_every and step % options.eval_every == 0 and step < cfg.steps:
+            best = _evaluate_now(module, model, data, cfg, options, run, variant, step, rank,
+                                 best, save_args=(module, cfg, variant, model, opts, scheds))
+        due = options.checkpoint_every and step % options.checkpoint_every == 0
+        late = time.monotonic() - last_save > 60 * options.checkpoint_minutes
+        if rank == 0 and ckpt is not None and (due or late):
+            _save_kept(ckpt, options, step, module, cfg, variant, model, opts, scheds)
             last_save = time.monotonic()
     _average([b.data for b in model.buffers() if b.is_floating_point()], world)  # BN statistics
     if rank == 0 and ckpt is not None:
-        save_checkpoint(ckpt, module, cfg, variant, model, opts, scheds, cfg.steps)
+        _save_kept(ckpt, options, cfg.steps, module, cfg, variant, model, opts, scheds)
     return model
+
+
+def _accumulated_step(module, model, opts, stream, device, amp, k: int) -> dict:
+    """The gradients of one optimizer step from `k` micro-batches, each loss scaled by 1/k: for
+    a loss averaged over its batch, the gradient of one batch of k x batch_size. Returns the
+    step's output (k = 1) or its scalars averaged over the micro-batches."""
+    means: dict[str, float] = {}
+    for i in range(k):
+        batch = _to(next(stream), device)
+        with amp:
+            out = module.training_step(model, batch)
+        backward_each(out.get("losses", [out["loss"]]), opts, scale=1.0 / k, fresh=i == 0)
+        if k == 1:
+            return out
+        for key, v in out.items():
+            if key != "losses" and _is_scalar(v):
+                value = float(v.detach() if isinstance(v, torch.Tensor) else v)
+                means[key] = means.get(key, 0.0) + value / k
+    return means
+
+
+def _evaluate_now(module, model, data, cfg, options, run, variant, step, rank, best, save_args):
+    """Periodic evaluation on rank 0 (an eval row in metrics.jsonl); saves VARIANT-best.pt when
+    the tracked metric improves. Returns the best value so far."""
+    if rank != 0 or data is None:
+        return best
+    model.eval()
+    with torch.no_grad():
+        metrics = {k: float(v) for k, v in module.evaluate(model, data[1], cfg).items()}
+    model.train()
+    if run is not None:
+        run.log_metrics({"variant": variant, "step": step, "eval": True, **metrics})
+    name = options.best_metric or next((k for k in metrics if "accuracy" in k), None)
+    if name is None or name not in metrics or run is None:
+        return best
+    value = metrics[name] * (-1 if name.endswith(("loss", "error")) else 1)  # higher is better
+    if best is None or value > best:
+        save_checkpoint(run.checkpoint_path(variant).with_name(f"{variant}-best.pt"),
+                        *save_args, step)
+        return value
+    return best
+
+
+def _save_kept(ckpt: Path, options: TrainOptions, step: int, *save_args) -> None:
+    """Save VARIANT.pt (the one resume reads); keeping k: a hard link VARIANT-stepN.pt to it
+    (no second copy on disk), the oldest beyond k removed."""
+    save_checkpoint(ckpt, *save_args, step, accumulate=options.accumulate)
+    if options.keep_checkpoints == 1:
+        return
+    kept = ckpt.with_name(f"{ckpt.stem}-step{step:09d}.pt")
+    kept.unlink(missing_ok=True)  # the final save of a step saved on schedule: the newer one
+    os.link(ckpt, kept)
+    older = sorted(ckpt.parent.glob(f"{ckpt.stem}-step*.pt"))
+    for old in older[:-options.keep_checkpoints]:
+        old.unlink(missing_ok=True)
 
 
 def _is_scalar(v: Any) -> bool:

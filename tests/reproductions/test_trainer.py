@@ -4,6 +4,7 @@ need to know anything about the model it trains."""
 from __future__ import annotations
 
 import json
+import os
 import types
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from reproductions.common.claims import (
 from reproductions.common.config import ConfigError
 from reproductions.common.runfolder import read_metrics
 from reproductions.common.runner import run, training_curve
-from reproductions.common.trainer import load_checkpoint, train
+from reproductions.common.trainer import TrainOptions, load_checkpoint, train
 
 
 @dataclass
@@ -320,3 +321,52 @@ def test_a_modules_figures_are_drawn_from_its_trained_models_into_the_run_folder
 
     with pytest.raises(ConfigError, match="is not a PNG the module wrote into"):
         run(classifier_module(figures=escapes), Config(steps=1), "tiny", tmp_path / "s", name="toy")
+
+
+# --- options: accumulation, kept checkpoints, periodic evaluation (issue 23) ------------------
+
+
+def no_dropout_module(**overrides):
+    """The classifier without dropout: its loss is a plain batch mean."""
+    return classifier_module(build_model=lambda cfg: nn.Sequential(
+        nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3)), **overrides)
+
+
+def test_accumulating_k_micro_batches_equals_one_batch_k_times_larger():
+    module = no_dropout_module()
+    big = train(module, Config(steps=2, batch_size=16, lr=0.05))  # 32 of the 40 points
+    small = train(module, Config(steps=2, batch_size=4, lr=0.05),
+                  options=TrainOptions(accumulate=4))
+    for a, b in zip(big.state_dict().values(), small.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    plain = train(module, Config(steps=2, batch_size=4, lr=0.05))  # without accumulation
+    assert not torch.allclose(plain[0].weight, small[0].weight)
+
+
+def test_resume_refuses_another_accumulation(tmp_path):
+    module = no_dropout_module()
+    run(module, Config(steps=2), "tiny", tmp_path / "r", name="toy",
+        options=TrainOptions(accumulate=2))
+    with pytest.raises(ConfigError, match="written with --accumulate 2"):
+        run(module, Config(steps=2), "tiny", tmp_path / "r", name="toy", resume=True)
+
+
+def test_the_newest_k_checkpoints_are_kept_as_links_and_the_best_by_evaluation(tmp_path):
+    scores = iter([0.5, 0.9, 0.7, 0.8])
+
+    def evaluate(model, eval_data, cfg):  # a metric that peaks at the second evaluation
+        return {"test_accuracy": next(scores, 0.1)}
+
+    module = no_dropout_module(evaluate=evaluate)
+    run(module, Config(steps=8), "tiny", tmp_path / "r", name="toy",
+        options=TrainOptions(checkpoint_every=2, keep_checkpoints=2, eval_every=2))
+    folder = tmp_path / "r" / "checkpoints"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "main-best.pt", "main-step000000006.pt", "main-step000000008.pt", "main.pt"]
+    assert os.path.samefile(folder / "main.pt", folder / "main-step000000008.pt")
+    assert torch.load(folder / "main-best.pt", weights_only=True)["step"] == 4
+    evals = [r for r in read_metrics(tmp_path / "r") if r.get("eval")]
+    assert [(r["step"], r["test_accuracy"]) for r in evals] == [
+        (2, 0.5), (4, 0.9), (6, 0.7), (8, 0.8)]  # the last: the run's final evaluation
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["train_options"]["keep_checkpoints"] == 2
