@@ -11,6 +11,8 @@ from types import ModuleType
 import reproductions.alexnet as alexnet  # one import line per reproduction
 import reproductions.clip as clip
 import reproductions.ganomaly as ganomaly
+import reproductions.highway as highway
+import reproductions.init as init
 import reproductions.resnet as resnet
 import reproductions.ssd as ssd
 import reproductions.transformer as transformer
@@ -24,6 +26,8 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "ssd": ssd,
     "ganomaly": ganomaly,
     "transformer": transformer,
+    "init": init,
+    "highway": highway,
     "clip": clip,
 }
 

@@ -52,6 +52,12 @@ PARAM_COUNTS = {
     ("transformer", "paper"): 63_121_544,  # base, shared 37,000 vocabulary (paper: 65M)
     ("transformer", "big"): 214_286_472,  # big (paper: 213M)
     ("clip", "paper"): 151_277_313,  # ViT-B/32 = OpenAI's release = open_clip "ViT-B-32"
+    ("init", "paper"): 79_192_296,  # He et al. Fig. 3: 30 layers, ReLU (Table 1 + Sec. 2.3)
+    ("init", "table1"): 75_004_200,  # He et al. Table 1: 14 layers, PReLU (counted)
+    ("init", "model-a"): 178_032_072,  # He et al. Table 3 model A, PReLU (not printed in the paper)
+    ("init", "paper-xavier"): 4_799_010,  # Glorot & Bengio: 784-1000x5-10 tanh MLP
+    ("highway", "paper"): 289_660,  # Sec. 3.1: 784-50, 49 highway layers of 50, softmax
+    ("highway", "paper-plain"): 306_943,  # Sec. 3.1: plain, 71 units ("~5000" per layer)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
