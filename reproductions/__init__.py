@@ -13,7 +13,9 @@ import reproductions.clip as clip
 import reproductions.ganomaly as ganomaly
 import reproductions.highway as highway
 import reproductions.init as init
+import reproductions.landscape as landscape
 import reproductions.resnet as resnet
+import reproductions.shattered as shattered
 import reproductions.ssd as ssd
 import reproductions.transformer as transformer
 import reproductions.vit as vit
@@ -28,6 +30,8 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "transformer": transformer,
     "init": init,
     "highway": highway,
+    "shattered": shattered,
+    "landscape": landscape,
     "clip": clip,
 }
 

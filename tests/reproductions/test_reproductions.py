@@ -58,6 +58,10 @@ PARAM_COUNTS = {
     ("init", "paper-xavier"): 4_799_010,  # Glorot & Bengio: 784-1000x5-10 tanh MLP
     ("highway", "paper"): 289_660,  # Sec. 3.1: 784-50, 49 highway layers of 50, softmax
     ("highway", "paper-plain"): 306_943,  # Sec. 3.1: plain, 71 units ("~5000" per layer)
+    ("shattered", "paper"): 2_031_001,  # Fig. 1: 50-module resnet, 200 wide (no count printed)
+    ("shattered", "feedforward24"): 975_401,  # Fig. 1: 24-layer feedforward net, 200 wide
+    ("landscape", "paper"): 853_018,  # ResNet-56 (CIFAR-10) = resnet's resnet56, Table 6: 0.85M
+    ("landscape", "paper-noshort"): 853_018,  # ResNet-56-noshort: option A shortcuts are free
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
