@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import reproductions.adam as adam
 import reproductions.alexnet as alexnet  # one import line per reproduction
 import reproductions.clip as clip
+import reproductions.dropout as dropout
 import reproductions.ganomaly as ganomaly
 import reproductions.highway as highway
 import reproductions.init as init
@@ -32,6 +34,8 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "highway": highway,
     "shattered": shattered,
     "landscape": landscape,
+    "adam": adam,
+    "dropout": dropout,
     "clip": clip,
 }
 

@@ -62,6 +62,9 @@ PARAM_COUNTS = {
     ("shattered", "feedforward24"): 975_401,  # Fig. 1: 24-layer feedforward net, 200 wide
     ("landscape", "paper"): 853_018,  # ResNet-56 (CIFAR-10) = resnet's resnet56, Table 6: 0.85M
     ("landscape", "paper-noshort"): 853_018,  # ResNet-56-noshort: option A shortcuts are free
+    ("adam", "paper"): 1_796_010,  # Sec. 6.2 / Fig. 2: 784-1000-1000-10 ReLU MLP on MNIST
+    ("dropout", "paper"): 2_913_290,  # Srivastava et al. Table 2: 784-1024-1024-1024-10
+    ("dropout", "paper-2012"): 1_276_810,  # Hinton et al. 2012 Fig. 1: 784-800-800-10
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
