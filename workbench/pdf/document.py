@@ -3,11 +3,13 @@
 `extract(path)` returns a `PaperStructure` (`workbench.pdf.structure`): title, author line,
 abstract, section headings (level 1 in order, level 2 where the numbering makes it clear),
 introduction and conclusion text, figures and tables with caption, page, box and a PNG crop,
-the reference list as parsed entries, and the page count. Pure PyMuPDF on the text layer: no
-OCR, no network. With `cache_dir` (the workspace's `.workbench/pdf/`), results are stored by
-the file's sha256 as JSON plus PNG files and reused (`workbench.pdf.structure`). The work on
-the opened file is `workbench.pdf.extraction`, with the layout analysis of `pdf_layout`,
-`pdf_front_matter`, `pdf_figures` and `pdf_refs`.
+the reference list as parsed entries, the page count, and per page whether its text came
+from its text layer or from OCR. PyMuPDF on the text layer, no network; pages without a usable
+text layer (scans, Type 3 bitmap fonts) are read by OCR, and only those (`workbench.pdf.ocr`),
+each in its own worker job with OCR_DEADLINE_S. With `cache_dir` (the workspace's
+`.workbench/pdf/`), results are stored by the file's sha256 as JSON plus PNG files and reused
+(`workbench.pdf.structure`). The work on the opened file is `workbench.pdf.extraction`, with
+the layout analysis of `pdf_layout`, `pdf_front_matter`, `pdf_figures` and `pdf_refs`.
 
 Bad files never take the caller down: empty, garbage, truncated, encrypted, not-a-PDF (an HTML
 page saved as .pdf), too many pages and too large each raise their own `PdfError` with a
@@ -34,15 +36,18 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 from workbench.fileio import write_cache_bytes
+from workbench.pdf import ocr as pdf_ocr
 from workbench.pdf import worker as pdf_worker
-from workbench.pdf.extraction import DeadlinePassed, fit_dpi, structure_of
+from workbench.pdf.extraction import DeadlinePassed, OcrNeeded, fit_dpi, structure_of
 from workbench.pdf.refs import match_references
 from workbench.pdf.structure import (
     PaperStructure,
     load_cached,
     load_failure,
+    load_ocr_page,
     save_cached,
     save_failure,
+    save_ocr_page,
 )
 from workbench.workspace import Workspace, validate_slug
 
@@ -53,6 +58,8 @@ MAX_BYTES = 40 * 1024 * 1024      # the largest arXiv papers with many images st
 EXTRACT_DEADLINE_S = 60.0         # 300 pages take 6 s (BENCHMARKS.md), 25 s on a loaded machine
 RENDER_DEADLINE_S = 20.0          # one page; a born-digital page renders in well under 1 s
 MEMORY_MB = 1024                  # per worker job; extracting a paper takes 60 MB or less
+OCR_DEADLINE_S = 300.0            # one page: 1-7 s of CPU, over 100 s seen on an overloaded machine
+OCR_WORKERS = min(2, os.cpu_count() or 1)  # pages read at once (Tesseract on one core each)
 PAGE_DPI = 110                    # `render_page`; figure crops are rendered at pdf_extract.FIGURE_DPI
 
 # --- errors ------------------------------------------------------------------------------------
@@ -244,8 +251,15 @@ def run_limited(job: Callable, *args, name: str, what: str, deadline_s: float,
 
 def extract(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None, *,
             render: bool = True, max_pages: int = MAX_PAGES, max_bytes: int = MAX_BYTES,
-            deadline_s: float = EXTRACT_DEADLINE_S, memory_mb: int = MEMORY_MB) -> PaperStructure:
+            deadline_s: float = EXTRACT_DEADLINE_S, memory_mb: int = MEMORY_MB,
+            progress: Callable[[int, int], None] | None = None) -> PaperStructure:
     """Extract the reading material of a paper PDF (see the module docstring).
+
+    Pages without a usable text layer are read by OCR, one worker job of OCR_DEADLINE_S each;
+    `progress(done, total)` is called before the first and after each of them (a scanned
+    paper takes seconds per page), and each page's OCR text is cached with the structure.
+    Without an OCR engine those pages stay unread and `notes` says how to install one; such a
+    structure is not cached, so installing the engine is enough to read them next time.
 
     With `cache_dir`, a previous result for the same file content (sha256) is returned without
     opening the PDF, and a new result is stored there; so is a file that ran over the time or
@@ -265,25 +279,94 @@ def extract(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
         if failed is not None:
             error = PdfTimeout if failed[0] == "PdfTimeout" else PdfMemoryExceeded
             raise error(f"{failed[1]} (remembered from an earlier try of this file)")
+    job = (_extract_job, path.absolute(), sha, render, max_pages, max_bytes, deadline_s)
+    limits = dict(name=path.name, what="reading it", deadline_s=deadline_s, memory_mb=memory_mb)
     try:
-        structure = run_limited(_extract_job, path.absolute(), sha, render, max_pages, max_bytes,
-                                deadline_s, name=path.name, what="reading it",
-                                deadline_s=deadline_s, memory_mb=memory_mb)
+        structure = run_limited(*job, None, (), **limits)
+        if isinstance(structure, OcrNeeded):
+            ocr, notes = _ocr_pages(path, sha, sorted(structure.pages), cache_dir, memory_mb,
+                                    progress)
+            structure = run_limited(*job, ocr, notes, **limits)
     except (PdfTimeout, PdfMemoryExceeded) as exc:
         if cache_dir is not None:
             save_failure(cache_dir, sha, type(exc).__name__, str(exc), deadline_s, memory_mb)
         raise
-    if cache_dir is not None:
+    if cache_dir is not None and not structure.unread_pages:
         save_cached(cache_dir, structure)
     return structure
 
 
+def _ocr_pages(path: Path, sha: str, pages: list[int], cache_dir, memory_mb: int,
+               progress: Callable[[int, int], None] | None) -> tuple[dict[int, str], tuple[str, ...]]:
+    """The OCR text of `pages` (0-based; cached ones from `cache_dir`) and the notes about them.
+
+    Pages are read OCR_WORKERS at a time, each by Tesseract on one core in its own worker job.
+    A page whose OCR fails or runs over OCR_DEADLINE_S stays unread and gets its own note; no
+    engine leaves the pages not in the cache unread, with one note."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    ocr: dict[int, str] = {}
+    failed: dict[int, str] = {}
+    todo = []
+    for pno in pages:
+        tsv = load_ocr_page(cache_dir, sha, pno) if cache_dir is not None else None
+        if tsv is None:
+            todo.append(pno)
+        else:
+            ocr[pno] = tsv
+    engine = pdf_ocr.find_tesseract() if todo else None
+    if todo and engine is None:
+        note = pdf_ocr.missing_engine_note([p + 1 for p in todo])
+        log.warning("%s: %s", path.name, note)
+        return ocr, ((pdf_ocr.ocr_note([p + 1 for p in ocr]),) if ocr else ()) + (note,)
+    done = len(ocr)
+    if progress is not None:
+        progress(done, len(pages))
+
+    def read(pno: int) -> str:
+        return run_limited(_ocr_job, path.absolute(), pno, engine, name=path.name,
+                           what=f"OCR of page {pno + 1}", deadline_s=OCR_DEADLINE_S,
+                           memory_mb=memory_mb)
+
+    with ThreadPoolExecutor(max_workers=OCR_WORKERS) as pool:
+        futures = {pool.submit(read, pno): pno for pno in todo}
+        for future in as_completed(futures):
+            pno = futures[future]
+            try:
+                ocr[pno] = future.result()
+            except PdfError as exc:
+                log.warning("%s", exc)
+                failed[pno] = f"page {pno + 1} has no usable text layer and OCR failed: {exc}"
+            else:
+                if cache_dir is not None:
+                    save_ocr_page(cache_dir, sha, pno, ocr[pno])
+            done += 1
+            log.info("%s: OCR of page %d done (%d of %d)", path.name, pno + 1, done, len(pages))
+            if progress is not None:
+                progress(done, len(pages))
+    notes = [pdf_ocr.ocr_note([p + 1 for p in ocr])] if ocr else []
+    notes += [failed[p] for p in sorted(failed)]
+    return dict(sorted(ocr.items())), tuple(notes)
+
+
+def _ocr_job(path: Path, pno: int, engine: tuple[str, str]) -> str:
+    """One page's OCR text (`workbench.pdf.ocr.ocr_page`), in a worker (`run_limited`)."""
+    doc = open_pdf(path)
+    try:
+        return pdf_ocr.ocr_page(doc.load_page(pno), engine, timeout_s=OCR_DEADLINE_S - 5)
+    except pdf_ocr.OcrFailed as exc:
+        raise PdfError(f"{exc}; check the tesseract-ocr installation") from None
+    finally:
+        doc.close()
+
+
 def _extract_job(path: Path, sha: str, render: bool, max_pages: int, max_bytes: int,
-                 deadline_s: float) -> PaperStructure:
-    """`extract` without the cache, in a worker (`run_limited`)."""
+                 deadline_s: float, ocr: dict[int, str] | None, notes: tuple[str, ...]
+                 ) -> PaperStructure | OcrNeeded:
+    """`extract` without the cache, in a worker (`run_limited`); `structure_of`'s two passes."""
     doc = open_pdf(path, max_pages=max_pages, max_bytes=max_bytes)
     try:
-        return structure_of(doc, sha, path.name, render, deadline_s)
+        return structure_of(doc, sha, path.name, render, deadline_s, ocr, notes)
     except DeadlinePassed as exc:
         raise PdfTimeout(str(exc)) from None
     finally:

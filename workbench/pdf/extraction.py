@@ -28,7 +28,13 @@ from workbench.pdf.layout import (
     page_rows,
     section_text,
 )
-from workbench.pdf.refs import Reference, parse_reference, reference_entries
+from workbench.pdf.ocr import page_text, text_layer_problem, tsv_to_dict
+from workbench.pdf.refs import (
+    Reference,
+    headless_reference_start,
+    parse_reference,
+    reference_entries,
+)
 from workbench.pdf.structure import Figure, PaperStructure, Section
 from workbench.pdf.worker import out_of_memory
 
@@ -75,11 +81,24 @@ class DocLayout:
     captions: list[Caption]
 
 
-def _read_rows(doc, deadline: _Deadline):
-    """Every page's rows in document order, the font-size histogram and the page boxes."""
+@dataclass(frozen=True)
+class OcrNeeded:
+    """What `structure_of` returns instead of a structure when pages need OCR and the caller
+    has not said how they were read: their 0-based indices and `text_layer_problem`'s reason."""
+    pages: dict[int, str]
+
+
+def _read_rows(doc, deadline: _Deadline, ocr: dict[int, str] | None):
+    """Every page's rows in document order, the font-size histogram, the page boxes and the
+    pages whose own text layer is unusable (0-based index -> reason).
+
+    A page in `ocr` is read from its OCR text (Tesseract's TSV) instead of its text layer; with `ocr` given
+    (the second pass), an unusable page not in it contributes no rows (its garbage would
+    become nonsense headings)."""
     sizes: Counter = Counter()
     rows: list[Row] = []
     page_rects: list[tuple] = []
+    unusable: dict[int, str] = {}
     block_base = 0
     for pno in range(doc.page_count):
         deadline.check("text extraction",
@@ -87,7 +106,14 @@ def _read_rows(doc, deadline: _Deadline):
         try:
             page = doc.load_page(pno)
             rect = page.rect
-            d = page.get_text("dict", flags=TEXT_FLAGS)
+            d = tsv_to_dict(ocr[pno], tuple(rect)) if ocr and pno in ocr else None
+            if d is None:
+                d = page.get_text("dict", flags=TEXT_FLAGS)
+                problem = text_layer_problem(page_text(d))
+                if problem is not None and (problem == "garbage" or _shows_image(page)):
+                    unusable[pno] = problem
+                    if ocr is not None:
+                        d = {"blocks": []}
         except Exception as exc:
             if out_of_memory(exc):
                 raise MemoryError from None  # the file, not the page: the worker reports it
@@ -95,22 +121,43 @@ def _read_rows(doc, deadline: _Deadline):
             page_rects.append((0.0, 0.0, 612.0, 792.0))
             continue
         page_rects.append((rect.x0, rect.y0, rect.x1, rect.y1))
-        new = page_rows(d, pno, block_base, sizes)
+        new = page_rows(d, pno, block_base, sizes, ocr=bool(ocr) and pno in ocr)
         block_base += len(d.get("blocks", ())) + 1
         rows.extend(new)
     for i, r in enumerate(rows):
         r.index = i
-    return rows, sizes, page_rects
+    return rows, sizes, page_rects, unusable
 
 
-def structure_of(doc, sha: str, file_name: str, render: bool, deadline_s: float) -> PaperStructure:
-    """The structure of an opened `pymupdf.Document`; `sha` and `file_name` are recorded in it."""
+def _shows_image(page) -> bool:
+    """Whether the page draws an image (a scan) rather than nothing (a blank page)."""
+    return any(kind in ("fill-image", "fill-imgmask") for kind, _ in page.get_bboxlog())
+
+
+def structure_of(doc, sha: str, file_name: str, render: bool, deadline_s: float,
+                 ocr: dict[int, str] | None = None, notes: tuple[str, ...] = ()
+                 ) -> PaperStructure | OcrNeeded:
+    """The structure of an opened `pymupdf.Document`; `sha` and `file_name` are recorded in it.
+
+    First pass (`ocr` None): when pages have no usable text layer, `OcrNeeded` naming them,
+    at the cost of reading the text once. Second pass: `ocr` holds the OCR dicts of the pages
+    that were read (0-based index -> `workbench.pdf.ocr.ocr_page`'s TSV); `notes` are the
+    caller's lines about them (which pages, or why they stay unread).
+    """
     deadline = _Deadline(file_name, time.monotonic(), deadline_s)
-    rows, sizes, page_rects = _read_rows(doc, deadline)
+    rows, sizes, page_rects, unusable = _read_rows(doc, deadline, ocr)
+    if unusable and ocr is None:
+        return OcrNeeded(unusable)
+    text_layer = tuple("ocr" if ocr and p in ocr else "unread" if p in unusable else "text"
+                       for p in range(doc.page_count))
     body = body_size(sizes)
     furniture = furniture_rows(rows, [r[3] - r[1] for r in page_rects])
 
-    headings, body_start = find_headings(rows, body, furniture)
+    # a scanned letter's reference list can have no heading ('1. Rosenblatt, F. ...' in small
+    # type at the end, Nature): its rows are no section headings
+    headless = headless_reference_start(rows, body, furniture)
+    after = set(range(headless, len(rows))) if headless is not None else set()
+    headings, body_start = find_headings(rows, body, furniture | after)
     title, title_rows = find_title(rows, body)
     abstract, abstract_row = find_abstract(rows, body_start, furniture | {r.index for r in title_rows}, body)
     authors = find_authors(rows, title_rows, body_start, abstract_row)
@@ -128,14 +175,18 @@ def structure_of(doc, sha: str, file_name: str, render: bool, deadline_s: float)
     ref_idx = next((k for k, h in enumerate(headings)
                     if h.level == 1 and REFERENCES_RE.match(h.name.strip())), None)
     concl = _conclusion(sections, headings, headings[ref_idx].row if ref_idx is not None else len(rows))
+    widths = [r[2] - r[0] for r in page_rects]
     references = () if ref_idx is None else _references(
-        rows, headings, ref_idx, furniture | caption_rows | in_figure, [r[2] - r[0] for r in page_rects])
+        rows, headings, ref_idx, furniture | caption_rows | in_figure, widths)
+    if ref_idx is None and headless is not None:
+        references = tuple(parse_reference(e) for e in reference_entries(
+            rows, headless, len(rows), furniture | caption_rows | in_figure, widths))
     return PaperStructure(
         sha256=sha, file_name=file_name, page_count=doc.page_count, title=title, authors=authors,
         abstract=abstract, sections=tuple(sections),
         introduction=intro.text if intro else "", conclusion=concl.text if concl else "",
         conclusion_heading=concl.title if concl else None, figures=tuple(figures),
-        references=references)
+        references=references, text_layer=text_layer, notes=tuple(notes))
 
 
 def _doc_layout(rows: list[Row], page_rects: list[tuple], body: float, furniture: set[int],

@@ -15,13 +15,15 @@ _AFFILIATION_RE = re.compile(
     r"contribution|canada|germany|france|china|usa\b|u\.s\.a|switzerland|japan|korea|"
     r"singapore|israel|united kingdom|\buk\b|netherlands|italy|spain|australia|\d{4}",
     re.IGNORECASE)
+_OCR_INITIAL_RE = re.compile(r"\b([A-Z]),(?= [A-Z][a-z])")
 _MARKS_RE = re.compile(r"[∗*†‡§¶♯♭]+|(?<=[a-z])(?:\d(?:,\d)*|\+)")
 
 
 def find_title(rows: list[Row], body: float) -> tuple[str, list[Row]]:
-    """The title: the largest rows in the top 40 % of page 1, merged when adjacent."""
-    first = [r for r in rows if r.page == 0 and r.y0 < 330 and len(r.text) > 2
-             and r.letters > 0.5]
+    """The title: the largest rows in the top 40 % of page 1 (60 % on a scan: a journal page
+    often starts with the end of the previous article), merged when adjacent."""
+    first = [r for r in rows if r.page == 0 and r.y0 < (480 if r.ocr else 330)
+             and len(r.text) > 2 and r.letters > 0.5]
     if not first:
         return "", []
     top = max(r.size for r in first)
@@ -56,6 +58,8 @@ def find_authors(rows: list[Row], title_rows: list[Row], body_start: int, abstra
             continue
         # names set side by side are separate pieces of one row: 'Kaiming He   Xiangyu Zhang'
         parts = r.pieces if r.pieces and r.gap > 0.8 * r.size else (r.text,)
+        if r.ocr:  # a faint period read as a comma: 'David E, Rumelhart'
+            parts = tuple(_OCR_INITIAL_RE.sub(r"\1.", p) for p in parts)
         for part in parts:
             part = _MARKS_RE.sub("", part).replace("&", " & ")
             names.append(re.sub(r"\s*,(?:\s*,)+", ",", " ".join(part.split())).strip(" ,"))

@@ -74,6 +74,13 @@ def join_lines(parts: list[str]) -> str:
     return out
 
 
+def capitals(text: str) -> bool:
+    """Whether at least 80 % of the letters are capitals ('IV. MuLTI-MODULE SYSTEMS': OCR
+    reads small capitals with a slip now and then)."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
+
+
 def letters_ratio(text: str) -> float:
     """Letters / non-space characters (0 for an empty string)."""
     chars = len(text) - text.count(" ")
@@ -100,6 +107,7 @@ class Row:
     pieces: tuple[str, ...] = ()  # the texts of the row's pieces when there are several
     letters: float = 0.0  # share of letters among the non-space characters
     index: int = 0     # position in document order
+    ocr: bool = False  # read by OCR: sizes approximated from box heights, no bold
 
     @property
     def width(self) -> float:
@@ -115,7 +123,8 @@ def _is_bold(span: dict) -> bool:
     return bool(span["flags"] & 16) or any(k in font for k in ("Bold", "Medi", "Semibold", "Black"))
 
 
-def page_rows(page_dict: dict, pno: int, block_base: int, sizes: Counter) -> list[Row]:
+def page_rows(page_dict: dict, pno: int, block_base: int, sizes: Counter, ocr: bool = False
+              ) -> list[Row]:
     """Rows of one page from `page.get_text('dict', flags=TEXT_FLAGS)`, in stream order.
 
     Lines of a block whose vertical extents overlap by more than half the smaller height are
@@ -127,6 +136,7 @@ def page_rows(page_dict: dict, pno: int, block_base: int, sizes: Counter) -> lis
         for gi, group in enumerate(_line_groups(block)):
             row = _group_row(group, pno, block_base + bi, gi == 0, sizes)
             if row is not None:
+                row.ocr = ocr
                 rows.append(row)
     return rows
 
@@ -248,10 +258,14 @@ def furniture_rows(rows: list[Row], page_heights: list[float]) -> set[int]:
 
 # --- headings ---------------------------------------------------------------------------------------
 
-_HEADING_NUM_RE = re.compile(r"^(?:(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})|(?P<app>[A-H](?:\.\d{1,2}){0,3}))\.?\s+(?P<name>\S.*)$")
+_HEADING_NUM_RE = re.compile(r"^(?:(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})|(?P<app>[A-H](?:\.\d{1,2}){0,3})"
+                             r"|(?P<rom>[IVX]{1,5})(?=\.))\.?\s+(?P<name>\S.*)$")
+_ROMAN = {r: k for k, r in enumerate(["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X",
+                                       "XI", "XII", "XIII", "XIV", "XV"], 1)}
 KNOWN_UNNUMBERED = re.compile(
     r"^(references|bibliography|acknowle?dge?ments?|acknowledgments?|appendix|appendices"
-    r"|supplementary material)\b", re.IGNORECASE)
+    r"|supplementary material|nomenclature)\b", re.IGNORECASE)
+FRONT_SECTION_RE = re.compile(r"^(nomenclature|notation|abbreviations)$", re.IGNORECASE)
 REFERENCES_RE = re.compile(r"^(references|bibliography|literature cited)$", re.IGNORECASE)
 CONCLUSION_RE = re.compile(r"conclu|discussion|summary|closing remarks", re.IGNORECASE)
 ABSTRACT_RE = re.compile(r"^abstract\b[.:—–-]?", re.IGNORECASE)
@@ -277,28 +291,61 @@ def _starts_upper(name: str) -> bool:
     return first.isupper() or first.isdigit()
 
 
-def _is_headingish(r: Row, body: float) -> bool:
-    return (2 <= len(r.text) <= 130 and not r.lead_small
-            and (r.size >= body + 0.8 or (r.bold and r.size >= body - 0.6)))
+def _is_headingish(r: Row, body: float, alone: set[int]) -> bool:
+    """Set like a heading: larger than the body text, or bold; an OCR row (no bold, sizes
+    from box heights: an all-capitals heading is shorter than a body line) when it is a
+    paragraph of its own or clearly taller than the body text."""
+    if not 2 <= len(r.text) <= 130 or r.lead_small:
+        return False
+    if r.ocr:
+        return (r.index in alone or r.size >= body + 1.5) and not r.text.endswith((",", ";", "-"))
+    return r.size >= body + 0.8 or (r.bold and r.size >= body - 0.6)
+
+
+def _alone(rows: list[Row]) -> set[int]:
+    """Indices of the rows that stand alone: the only row of their block (paragraph), or its
+    first row set off from the next by more than 0.8 of its height (OCR can put a heading
+    into the paragraph below it), or the first row of a paragraph of up to three rows all in
+    capitals."""
+    by_block: dict[int, list[Row]] = {}
+    for r in rows:
+        by_block.setdefault(r.block, []).append(r)
+    out = set()
+    for members in by_block.values():
+        first = members[0]
+        if (len(members) == 1 or (members[1].y0 - first.y1 > 0.8 * first.height
+                                  and members[1].page == first.page)
+                or (len(members) <= 3 and all(capitals(r.text) for r in members))):
+            out.add(first.index)  # the last: a heading in capitals wrapped onto more lines
+    return out
 
 
 def find_headings(rows: list[Row], body: float, skip: set[int]) -> tuple[list[Heading], int]:
     """Section headings in reading order, and the index of the row where the body starts.
 
-    Level 1: a single number or appendix letter ('3', '3.', 'A', 'B.') in strict sequence, in
-    the style (size, boldness) of the '1 ...' heading; or an unnumbered heading in that same
-    style ('References', 'Attention Visualizations'); or a well-known unnumbered name
-    ('Acknowledgments', 'References') in any heading style. Level 2: a two-part number whose
-    first part is the current level-1 number ('3.1'). Everything before '1 ...' is front matter.
+    Level 1: a single number, appendix letter or Roman numeral ('3', '3.', 'A', 'B.', 'IV.')
+    in strict sequence, in the style (size, boldness) of the '1 ...' (or 'I. ...') heading; or
+    an unnumbered heading in that same style ('References', 'Attention Visualizations'); or a
+    well-known unnumbered name ('Acknowledgments', 'References') in any heading style. Level 2:
+    a two-part number whose first part is the current level-1 number ('3.1'), or under Roman
+    numerals a letter ('A. Database', IEEE style). Everything before '1 ...' is front matter.
+
+    OCR rows have no style to compare: a numbered one is a heading when it is a paragraph of
+    its own, and an unnumbered one only when it is a well-known name.
     """
-    cands = [r for r in rows if r.index not in skip and _is_headingish(r, body)]
-    start = next((r for r in cands if (m := _HEADING_NUM_RE.match(r.text)) and m["num"] in ("1", "1.")
+    alone = _alone(rows)
+    cands = [r for r in rows if r.index not in skip and _is_headingish(r, body, alone)]
+    start = next((r for r in cands if (m := _HEADING_NUM_RE.match(r.text))
+                  and (m["num"] in ("1", "1.") or m["rom"] == "I")
                   and _starts_upper(m["name"]) and letters_ratio(m["name"]) > 0.6), None)
     if start is None:
-        found = _fallback_headings(rows, body, skip)
+        found = _fallback_headings(rows, body, skip, alone)
         return found, found[0].row if found else len(rows)
-    numbering = _Numbering(start.size, start.bold)
-    headings: list[Heading] = []
+    numbering = _Numbering(start.size, start.bold, roman=bool(_HEADING_NUM_RE.match(start.text)["rom"]))
+    # a list of symbols can precede '1 Introduction' (IEEE: NOMENCLATURE in the left column)
+    headings: list[Heading] = [Heading(r.text, None, r.text, 1, r.index) for r in cands
+                               if r.index < start.index and r.page == start.page
+                               and FRONT_SECTION_RE.match(r.text)]
     consumed: set[int] = set()  # rows a wrapped heading took
     for r in cands:
         if r.index < start.index or r.index in consumed:
@@ -315,19 +362,26 @@ class _Numbering:
     letter seen, which decide whether the next row is a heading."""
     size: float
     bold: bool
+    roman: bool = False  # level 1 is 'I.', 'II.', ...; letters are then level 2
     last_num: int = 0
     last_app: str = ""
+    caps: bool = False   # OCR: the level-1 headings are set in capitals ('I. INTRODUCTION')
 
     def heading(self, r: Row) -> Heading | None:
         """`r` as a heading (moving the numbering on), or None."""
         m = _HEADING_NUM_RE.match(r.text)
-        level1_style = same_size(r.size, self.size) and r.bold == self.bold
+        # OCR rows reach here only as paragraphs of their own (`_is_headingish`)
+        level1_style = r.ocr or (same_size(r.size, self.size) and r.bold == self.bold)
+        numbered = m and (m["num"] or m["rom"])
         heading = None
         if m and _starts_upper(m["name"]) and letters_ratio(m["name"]) > 0.5:
             heading = self._numbered(r, m, level1_style)
-        if heading is None and not (m and m["num"]):
+        if heading is None and not numbered:
             known = KNOWN_UNNUMBERED.match(r.text)
-            if ((level1_style and _starts_upper(r.text) and r.letters > 0.7)
+            if r.ocr:
+                if known and len(r.text) < 40 and capitals(r.text) == self.caps:
+                    heading = Heading(r.text, None, r.text, 1, r.index)
+            elif ((level1_style and _starts_upper(r.text) and r.letters > 0.7)
                     or (known and len(r.text) < 40)):
                 heading = Heading(r.text, None, r.text, 1, r.index)
         if heading is None and m and m["num"] and "." not in m["num"] and KNOWN_UNNUMBERED.match(m["name"]):
@@ -337,8 +391,19 @@ class _Numbering:
     def _numbered(self, r: Row, m: re.Match, level1_style: bool) -> Heading | None:
         """A numbered heading: the next level-1 number or letter, or a level-2 number under the
         current one."""
-        num, app = m["num"], m["app"]
-        if num and "." not in num.rstrip("."):
+        num, app, rom = m["num"], m["app"], m["rom"]
+        if rom and self.roman:
+            if level1_style and _ROMAN.get(rom) == self.last_num + 1:
+                self.last_num = _ROMAN[rom]
+                if self.last_num == 1:
+                    self.caps = capitals(m["name"])
+                return Heading(r.text, rom, m["name"], 1, r.index)
+        elif rom or (num and self.roman):
+            return None  # under Roman numerals, '3 Output' is a figure's label
+        elif app and "." not in app and self.roman:
+            if self.last_num and r.size <= self.size + 1.5:
+                return Heading(r.text, app, m["name"], 2, r.index)
+        elif num and "." not in num.rstrip("."):
             if level1_style and int(num) == self.last_num + 1 and not self.last_app:
                 self.last_num = int(num)
                 return Heading(r.text, num, m["name"], 1, r.index)
@@ -371,20 +436,30 @@ def _wrapped(heading: Heading, r: Row, rows: list[Row], consumed: set[int]) -> H
 
 
 def _continues_heading(nxt: Row, prev: Row, first: Row) -> bool:
-    """`nxt` sits right below `prev`, overlapping it, in the style of the heading's first row."""
+    """`nxt` sits right below `prev`, overlapping it, in the style of the heading's first row
+    (OCR: in capitals if it is)."""
+    if first.ocr:
+        return (nxt.page == prev.page and -0.5 * prev.height <= nxt.y0 - prev.y1 < 0.8 * prev.height
+                and capitals(nxt.text) == capitals(first.text)
+                and min(nxt.x1, prev.x1) - max(nxt.x0, prev.x0) > 0
+                and len(nxt.text) < 100 and not _HEADING_NUM_RE.match(nxt.text))
     return (nxt.page == prev.page and -0.5 * prev.size <= nxt.y0 - prev.y1 < 0.8 * prev.size
             and same_size(nxt.size, first.size, 0.3) and nxt.bold == first.bold
             and min(nxt.x1, prev.x1) - max(nxt.x0, prev.x0) > 0
             and not _HEADING_NUM_RE.match(nxt.text) and len(nxt.text) < 100)
 
 
-def _fallback_headings(rows: list[Row], body: float, skip: set[int]) -> list[Heading]:
-    """Unnumbered papers: rows clearly larger than the body text, or bold known names."""
+def _fallback_headings(rows: list[Row], body: float, skip: set[int], alone: set[int]
+                       ) -> list[Heading]:
+    """Unnumbered papers: rows clearly larger than the body text, or bold known names; on OCR
+    pages only known names ('References'), in a paragraph of their own."""
     out = []
     for r in rows:
-        if (r.index in skip or not _is_headingish(r, body) or (r.page == 0 and r.y0 < 200)
+        if (r.index in skip or not _is_headingish(r, body, alone) or (r.page == 0 and r.y0 < 200)
                 or ABSTRACT_RE.match(r.text)):
             continue
+        if r.ocr and not KNOWN_UNNUMBERED.match(r.text):
+            continue  # without fonts, a short tall line is as likely a figure's label
         if (r.size >= body + 1.5 and _starts_upper(r.text)) or KNOWN_UNNUMBERED.match(r.text):
             out.append(Heading(r.text, None, r.text, 1, r.index))
     return out

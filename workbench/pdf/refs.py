@@ -83,7 +83,7 @@ def reference_entries(rows: list[Row], start: int, end: int, skip: set[int], pag
     if not refs:
         return []
     size = Counter(round(r.size) for r in refs[:40]).most_common(1)[0][0]
-    refs = [r for r in refs if abs(r.size - size) <= 1.2]
+    refs = [r for r in refs if abs(r.size - size) <= (2.0 if r.ocr else 1.2)]  # OCR: box heights
     footnote_blocks = {r.block for r in refs if r.first and r.lead_small}
     refs = [r for r in refs if r.block not in footnote_blocks]
     if not refs:
@@ -91,7 +91,10 @@ def reference_entries(rows: list[Row], start: int, end: int, skip: set[int], pag
     bracket = _label_run(refs, _BRACKET_RE)
     dotnum = _label_run(refs, _DOTNUM_RE)
     entries: list[list[str]] = []
-    if max(bracket, dotnum) >= 2:
+    if all(r.ocr for r in refs):
+        entries = _ocr_entries(refs, _BRACKET_RE if bracket >= _label_run(refs, _OCR_NUM_RE)
+                               else _OCR_NUM_RE)
+    elif max(bracket, dotnum) >= 2:
         pattern = _BRACKET_RE if bracket >= dotnum else _DOTNUM_RE
         last = 0
         for r in refs:
@@ -119,6 +122,59 @@ def reference_entries(rows: list[Row], start: int, end: int, skip: set[int], pag
             else:
                 entries[-1].append(r.text)
     return [clean_text(join_lines(e)) for e in entries]
+
+
+_INITIALS_RE = re.compile(r"^(?:[A-Z][a-z]?\.[\s-]?){1,3}\s?[A-Z]")  # 'Y. LeCun', 'C. Y. Suen', 'J.-C. Simon'
+_AUTHOR_START_RE = re.compile(r"^(?:[A-Z][a-z]?\.[\s-]?|[A-Z]\s){1,3}\s?[A-Z][\w'’-]+(?:,| and\b)")  # 'Y. LeCun,', 'I Guyon,'
+
+
+def _ocr_entries(refs: list[Row], pattern: re.Pattern) -> list[list[str]]:
+    """Entries of an OCR'd list. Tesseract drops many small labels ('[2]' alone in the margin
+    is a speck to it), so an entry also starts where a paragraph starts with an author's
+    initials, or where a row ending in a period is followed by one starting with an author
+    ('Y. LeCun, ...': two entries in a paragraph Tesseract merged). Labels that are read must
+    still run in sequence, counting the unlabelled entries. A paragraph of four rows or more
+    after a gap of four lines that does not start an entry ends the list."""
+    entries: list[list[str]] = []
+    block_rows = Counter(r.block for r in refs)
+    last, last_label, prev = 0, 0, None
+    for r in refs:
+        m = pattern.match(r.text)
+        n = int(m.group(1)) if m else None
+        labelled = n is not None and (last_label < n <= last + 3 or (not last and n <= 2))
+        unlabelled = n is None and (
+            (r.first and _INITIALS_RE.match(r.text))
+            or (prev is not None and prev.text.endswith(".") and _AUTHOR_START_RE.match(r.text)))
+        if (entries and not labelled and not unlabelled and prev is not None
+                and prev.block != r.block and r.page == prev.page and r.y0 - prev.y1 > 4 * prev.height
+                and block_rows[r.block] >= 4):
+            break  # a wide gap, then a paragraph that is no entry: IEEE's author biographies
+        if labelled or unlabelled or not entries:
+            entries.append([r.text])
+            last = n if labelled else last + 1
+            last_label = n if labelled else last_label
+        else:
+            entries[-1].append(r.text)
+        prev = r
+    return entries
+
+
+_OCR_NUM_RE = re.compile(r"^(\d{1,3})[.,]?\s+(?=[A-Z])")  # '1. Rosenblatt', OCR: '2 Minsky'
+
+
+def headless_reference_start(rows: list[Row], body: float, skip: set[int]) -> int | None:
+    """The first row of a reference list printed without a heading, on OCR'd pages only: the
+    last row labelled '1.' in small type (smaller than the body text) that rows labelled 2 and
+    3 follow within the next 30 rows. None when there is none."""
+    small = [r for r in rows if r.ocr and r.index not in skip and r.size < body - 0.5]
+    for k in range(len(small) - 1, -1, -1):
+        m = _OCR_NUM_RE.match(small[k].text)
+        if m and m.group(1) == "1":
+            following = [int(n.group(1)) for r in small[k + 1:k + 30]
+                         if r.index - small[k].index < 60 and (n := _OCR_NUM_RE.match(r.text))]
+            if 2 in following and 3 in following[following.index(2):]:
+                return small[k].index
+    return None
 
 
 def _label_run(refs: list[Row], pattern: re.Pattern) -> int:

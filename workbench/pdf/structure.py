@@ -5,7 +5,9 @@ figures and tables (caption, page, box and a PNG crop) and parsed references. `s
 stores one as `<sha256>.json` plus a folder of PNG crops; `load_cached` reads it back, and
 ignores an entry written by another `EXTRACTOR_VERSION` or one it cannot read. A file whose
 extraction ran over its time or memory limit is remembered too (`save_failure`,
-`<sha256>.failed.json`), so that it costs those limits once, not on every page view.
+`<sha256>.failed.json`), so that it costs those limits once, not on every page view. Pages read
+by OCR (`workbench.pdf.ocr`) are marked in `text_layer`, and their OCR text is kept beside the
+JSON (Tesseract's TSV, `<sha256>/ocr-<page>.tsv`, `save_ocr_page`), so a file is read by OCR once.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from workbench.pdf.refs import Reference
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = 3             # bump when the output changes: old cache entries are ignored
+EXTRACTOR_VERSION = 4             # bump when the output changes: old cache entries are ignored
 
 # --- model -------------------------------------------------------------------------------------
 
@@ -65,6 +67,20 @@ class PaperStructure:
     conclusion_heading: str | None
     figures: tuple[Figure, ...]
     references: tuple[Reference, ...]
+    # per page: 'text' (its own text layer), 'ocr' (no usable text layer, read by OCR) or
+    # 'unread' (no usable text layer and no OCR engine, or OCR failed); () in old results
+    text_layer: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()        # one-line messages for the reader: OCR'd or unread pages
+
+    @property
+    def ocr_pages(self) -> list[int]:
+        """1-based numbers of the pages read by OCR."""
+        return [k + 1 for k, kind in enumerate(self.text_layer) if kind == "ocr"]
+
+    @property
+    def unread_pages(self) -> list[int]:
+        """1-based numbers of the pages without usable text that OCR did not read."""
+        return [k + 1 for k, kind in enumerate(self.text_layer) if kind == "unread"]
 
     @property
     def headings(self) -> list[str]:
@@ -83,6 +99,7 @@ class PaperStructure:
             "figures": [dict(kind=f.kind, number=f.number, caption=f.caption, page=f.page,
                              bbox=list(f.bbox) if f.bbox else None) for f in self.figures],
             "references": [r.to_dict() for r in self.references],
+            "text_layer": list(self.text_layer), "notes": list(self.notes),
         }
         if with_png:
             import base64
@@ -104,6 +121,7 @@ class PaperStructure:
                                  page=f["page"], bbox=tuple(f["bbox"]) if f["bbox"] else None,
                                  png=png) for f, png in zip(d["figures"], pngs, strict=True)),
             references=tuple(Reference.from_dict(r) for r in d["references"]),
+            text_layer=tuple(d.get("text_layer", ())), notes=tuple(d.get("notes", ())),
         )
 
     def summary(self) -> str:
@@ -114,6 +132,7 @@ class PaperStructure:
                  f"{sum(f.kind == 'figure' for f in self.figures)} figures, "
                  f"{sum(f.kind == 'table' for f in self.figures)} tables, "
                  f"{len(self.references)} references"]
+        lines.extend(f"  note: {note}" for note in self.notes)
         for s in self.sections:
             lines.append(f"  {'  ' * (s.level - 1)}{s.title}  (p. {s.page})")
         return "\n".join(lines)
@@ -155,6 +174,22 @@ def save_cached(cache_dir: str | os.PathLike, structure: PaperStructure) -> Path
     path = cache_dir / f"{structure.sha256}.json"
     data = json.dumps(d, ensure_ascii=False, indent=1).encode("utf-8")
     return path if write_cache_bytes(path, data) else None
+
+
+def load_ocr_page(cache_dir: str | os.PathLike, sha: str, page: int) -> str | None:
+    """The cached OCR text (Tesseract's TSV) of one page (0-based), or None."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha):
+        return None
+    try:
+        tsv = (Path(cache_dir) / sha / f"ocr-{page + 1}.tsv").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    return tsv if tsv.startswith("level\t") else None
+
+
+def save_ocr_page(cache_dir: str | os.PathLike, sha: str, page: int, tsv: str) -> None:
+    """Keep one page's OCR text for `load_ocr_page` (best effort: a read-only cache is fine)."""
+    write_cache_bytes(Path(cache_dir) / sha / f"ocr-{page + 1}.tsv", tsv.encode("utf-8"))
 
 
 def save_failure(cache_dir: str | os.PathLike, sha: str, error: str, message: str,
