@@ -94,6 +94,20 @@ def make_paper(path: str | Path, numbered: bool = True) -> Path:
     return path
 
 
+def make_scan(source: str | Path, dest: str | Path, dpi: int = 200) -> Path:
+    """An image-only copy of `source` (a scan): each page rendered and put back as a picture."""
+    import pymupdf
+
+    src, out = pymupdf.open(source), pymupdf.open()
+    for page in src:
+        pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+        new = out.new_page(width=page.rect.width, height=page.rect.height)
+        new.insert_image(new.rect, pixmap=pix)
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    out.save(dest)
+    return Path(dest)
+
+
 def make_blank(path: str | Path, pages: int) -> Path:
     import pymupdf
 

@@ -7,7 +7,7 @@ from streamlit.testing.v1.element_tree import Column
 
 from tests.apptest_helpers import errors, open_page
 from tests.fake_services import closed_port_url
-from tests.pdf_fixtures import BODY, CAPTION, FIGURE_BOX, make_paper
+from tests.pdf_fixtures import BODY, CAPTION, FIGURE_BOX, make_paper, make_scan
 from tests.workspaces import make_workspace
 from workbench.pdf import document as pdf
 from workbench.workspace import Workspace
@@ -100,6 +100,24 @@ def test_paper_page_shows_rendered_pages_with_a_page_selector(ws):
     selector.set_value(2).run()
     assert not at.exception
     assert list(pdf.pdf_cache_dir(ws).glob("*/page-2-*.png"))  # page 2 was rendered
+
+
+def test_a_scanned_pdf_says_which_pages_need_ocr_or_were_read_by_it(ws, tmp_path, monkeypatch):
+    from workbench.pdf import ocr as pdf_ocr
+
+    make_scan(make_paper(tmp_path / "paper.pdf"), ws.pdfs_dir / "tiny.pdf")
+    found = pdf_ocr.find_tesseract()
+    monkeypatch.setattr(pdf_ocr, "find_tesseract", lambda: None)  # no engine installed
+    at = open_page("paper.py", paper="tiny")
+    assert [i.value for i in at.info] == [
+        "pages 1-2 have no text layer; install Debian's tesseract-ocr to read them"]
+    assert at.number_input(key="pdf_page").max == 2  # the pages are still shown
+    if found is None:
+        return
+    monkeypatch.setattr(pdf_ocr, "find_tesseract", lambda: found)  # installed: read them
+    at = open_page("paper.py", paper="tiny")
+    assert [i.value for i in at.info] == [
+        "pages 1-2 read by OCR (no usable text layer); expect misread words"]
 
 
 def test_paper_page_without_pdf_offers_upload_and_download(ws):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pdf_fixtures import HEADINGS, TITLE, make_paper
+from tests.pdf_fixtures import HEADINGS, TITLE, make_paper, make_scan
 from workbench.pdf import document as pdf
 from workbench.pdf import ocr as pdf_ocr
 from workbench.pdf.ocr import text_layer_problem
@@ -20,23 +20,10 @@ requires_tesseract = pytest.mark.skipif(pdf_ocr.find_tesseract() is None,
                                         reason="needs Debian's tesseract-ocr (scripts/test.sh installs it)")
 
 
-def _scan(source: Path, dest: Path, dpi: int = 200) -> Path:
-    """An image-only copy of `source`: each page rendered and put back as one picture."""
-    import pymupdf
-
-    src, out = pymupdf.open(source), pymupdf.open()
-    for page in src:
-        pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
-        new = out.new_page(width=page.rect.width, height=page.rect.height)
-        new.insert_image(new.rect, pixmap=pix)
-    out.save(dest)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def scanned_pdf(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("scan")
-    return _scan(make_paper(folder / "paper.pdf"), folder / "scanned.pdf")
+    return make_scan(make_paper(folder / "paper.pdf"), folder / "scanned.pdf")
 
 
 # --- which pages need OCR ---------------------------------------------------------------------------
@@ -131,3 +118,17 @@ def test_scanned_paper_is_read_by_ocr_with_progress_and_cached(scanned_pdf, tmp_
     assert pdf.extract(scanned_pdf, cache_dir=tmp_path, render=False) == s
     (tmp_path / f"{s.sha256}.json").unlink()  # the structure is gone, the pages' OCR is not
     assert pdf.extract(scanned_pdf, cache_dir=tmp_path, render=False).title == TITLE
+
+
+@requires_tesseract
+def test_cli_counts_the_ocr_pages_on_stderr_and_notes_them_in_the_summary(scanned_pdf, tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "papers.yaml").write_text("topics: []\npapers: []\n")
+    out = subprocess.run([sys.executable, "-m", "workbench", "--workspace", str(tmp_path), "pdf",
+                          str(scanned_pdf)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.endswith("OCR of 2 page(s) without a text layer: 2 of 2\n")
+    assert "note: pages 1-2 read by OCR (no usable text layer)" in out.stdout
+    assert TITLE in out.stdout

@@ -228,7 +228,13 @@ def cmd_pdf(args) -> int:
 
     ws = workspace_from(args)
     path = find_pdf(ws, args.paper, download=args.download)
-    structure = pdf.extract(path, cache_dir=None if args.no_cache else pdf.pdf_cache_dir(ws))
+
+    def progress(done: int, total: int) -> None:  # a scan: seconds a page
+        print(f"\rOCR of {total} page(s) without a text layer: {done} of {total}",
+              end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+    structure = pdf.extract(path, cache_dir=None if args.no_cache else pdf.pdf_cache_dir(ws),
+                            progress=progress)
     if args.json:
         print(json.dumps(structure.to_dict(), ensure_ascii=False, indent=1))
     else:

@@ -43,6 +43,27 @@ def _show_message() -> None:
     show_flash("pdf_message")
 
 
+def _structure(ws, path):
+    """The cached extraction of `path`. A scanned paper's first extraction reads its pages by
+    OCR (seconds a page): a progress bar shows it, and the structure's notes (pages read by
+    OCR, or how to read pages without text) are shown above the pages."""
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        text = f"Reading {total} page(s) without a text layer by OCR: {done} of {total}"
+        if bar is None:
+            bar = st.progress(0.0, text=text)
+        bar.progress(done / max(total, 1), text=text)
+
+    structure = pdf.extract(path, cache_dir=pdf.pdf_cache_dir(ws), progress=progress)
+    if bar is not None:
+        bar.empty()
+    for note in structure.notes:
+        st.info(md_literal(note), icon=":material/document_scanner:")
+    return structure
+
+
 def page_viewer(ws, paper) -> None:
     """Rendered pages of the paper's PDF with a page selector (key="pdf_page"); without a PDF,
     an upload widget (key="pdf_upload") and, for arXiv papers, a download button."""
@@ -50,7 +71,7 @@ def page_viewer(ws, paper) -> None:
     _show_message()
     try:
         path = pdf.pdf_for_paper(ws, paper)
-        structure = pdf.extract(path, cache_dir=pdf.pdf_cache_dir(ws)) if path else None
+        structure = _structure(ws, path) if path else None
     except pdf.PdfError as exc:
         st.error(str(exc))
         return
@@ -74,7 +95,7 @@ def read_page_viewer(ws, paper) -> None:
         path = pdf.pdf_for_paper(ws, paper)
         if path is None:
             label = "No PDF yet: add it on the Paper page to read it here"
-        structure = pdf.extract(path, cache_dir=pdf.pdf_cache_dir(ws)) if path else None
+        structure = _structure(ws, path) if path else None
     except pdf.PdfError:
         structure = None
     if structure is None:
