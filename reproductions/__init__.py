@@ -10,12 +10,14 @@ from types import ModuleType
 
 import reproductions.adam as adam
 import reproductions.alexnet as alexnet  # one import line per reproduction
+import reproductions.batchnorm as batchnorm
 import reproductions.clip as clip
 import reproductions.dropout as dropout
 import reproductions.ganomaly as ganomaly
 import reproductions.highway as highway
 import reproductions.init as init
 import reproductions.landscape as landscape
+import reproductions.norms as norms
 import reproductions.resnet as resnet
 import reproductions.shattered as shattered
 import reproductions.ssd as ssd
@@ -36,6 +38,8 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "landscape": landscape,
     "adam": adam,
     "dropout": dropout,
+    "batchnorm": batchnorm,
+    "norms": norms,
     "clip": clip,
 }
 

@@ -65,6 +65,9 @@ PARAM_COUNTS = {
     ("adam", "paper"): 1_796_010,  # Sec. 6.2 / Fig. 2: 784-1000-1000-10 ReLU MLP on MNIST
     ("dropout", "paper"): 2_913_290,  # Srivastava et al. Table 2: 784-1024-1024-1024-10
     ("dropout", "paper-2012"): 1_276_810,  # Hinton et al. 2012 Fig. 1: 784-800-800-10
+    ("batchnorm", "paper"): 11_285_224,  # BN-Inception, Fig. 5 widths, no conv bias (paper: 13.6M)
+    ("norms", "paper"): 25_557_032,  # ResNet-50 with GN (32 groups) = ResNet-50's count
+    ("norms", "paper-ln"): 1_800_010,  # Ba et al. Fig. 6: 784-1000-1000-10 MLP with LN
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
