@@ -17,7 +17,9 @@ import reproductions.ganomaly as ganomaly
 import reproductions.highway as highway
 import reproductions.init as init
 import reproductions.landscape as landscape
+import reproductions.lenet as lenet
 import reproductions.norms as norms
+import reproductions.overfeat as overfeat
 import reproductions.resnet as resnet
 import reproductions.shattered as shattered
 import reproductions.ssd as ssd
@@ -40,6 +42,8 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "dropout": dropout,
     "batchnorm": batchnorm,
     "norms": norms,
+    "lenet": lenet,
+    "overfeat": overfeat,
     "clip": clip,
 }
 

@@ -68,6 +68,9 @@ PARAM_COUNTS = {
     ("batchnorm", "paper"): 11_285_224,  # BN-Inception, Fig. 5 widths, no conv bias (paper: 13.6M)
     ("norms", "paper"): 25_557_032,  # ResNet-50 with GN (32 groups) = ResNet-50's count
     ("norms", "paper-ln"): 1_800_010,  # Ba et al. Fig. 6: 784-1000-1000-10 MLP with LN
+    ("lenet", "paper"): 60_000,  # LeNet-5, Sec. II-B: "60,000 trainable parameters"
+    ("lenet", "paper-1989"): 9_760,  # 1989 zip code net: "9760 independent parameters"
+    ("overfeat", "paper"): 145_920_872,  # the fast model, Table 1 (Table 3: 145M)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
