@@ -14,6 +14,7 @@ import reproductions.batchnorm as batchnorm
 import reproductions.clip as clip
 import reproductions.dropout as dropout
 import reproductions.ganomaly as ganomaly
+import reproductions.googlenet as googlenet
 import reproductions.highway as highway
 import reproductions.init as init
 import reproductions.landscape as landscape
@@ -24,6 +25,7 @@ import reproductions.resnet as resnet
 import reproductions.shattered as shattered
 import reproductions.ssd as ssd
 import reproductions.transformer as transformer
+import reproductions.vgg as vgg
 import reproductions.vit as vit
 
 # One line per reproduction; the key is the file name, `PAPER` inside is the papers.yaml id.
@@ -44,6 +46,8 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "norms": norms,
     "lenet": lenet,
     "overfeat": overfeat,
+    "vgg": vgg,
+    "googlenet": googlenet,
     "clip": clip,
 }
 

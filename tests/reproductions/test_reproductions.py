@@ -71,6 +71,16 @@ PARAM_COUNTS = {
     ("lenet", "paper"): 60_000,  # LeNet-5, Sec. II-B: "60,000 trainable parameters"
     ("lenet", "paper-1989"): 9_760,  # 1989 zip code net: "9760 independent parameters"
     ("overfeat", "paper"): 145_920_872,  # the fast model, Table 1 (Table 3: 145M)
+    ("vgg", "paper"): 138_357_544,  # D = VGG-16 = torchvision vgg16 (Table 2: 138M)
+    ("vgg", "vgg11"): 132_863_336,  # A (Table 2: 133M)
+    ("vgg", "vgg13"): 133_047_848,  # B (133M)
+    ("vgg", "vgg13-1x1"): 133_638_952,  # C (134M)
+    ("vgg", "vgg19"): 143_667_240,  # E (144M)
+    ("vgg", "vgg16-bn"): 138_365_992,  # torchvision vgg16_bn
+    ("googlenet", "paper"): 13_378_280,  # Table 1 + the two auxiliary classifiers of Sec. 5
+    ("googlenet", "paper-no-aux"): 6_998_552,  # Table 1 (its column sums to ~6.8M)
+    ("googlenet", "torchvision"): 13_004_888,  # torchvision googlenet(aux_logits=True)
+    ("googlenet", "torchvision-no-aux"): 6_624_904,  # torchvision googlenet(aux_logits=False)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
