@@ -12,6 +12,7 @@ import reproductions.adam as adam
 import reproductions.alexnet as alexnet  # one import line per reproduction
 import reproductions.batchnorm as batchnorm
 import reproductions.clip as clip
+import reproductions.densenet as densenet
 import reproductions.dropout as dropout
 import reproductions.ganomaly as ganomaly
 import reproductions.googlenet as googlenet
@@ -21,7 +22,9 @@ import reproductions.landscape as landscape
 import reproductions.lenet as lenet
 import reproductions.norms as norms
 import reproductions.overfeat as overfeat
+import reproductions.relu as relu
 import reproductions.resnet as resnet
+import reproductions.resnext as resnext
 import reproductions.shattered as shattered
 import reproductions.ssd as ssd
 import reproductions.transformer as transformer
@@ -48,6 +51,9 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "overfeat": overfeat,
     "vgg": vgg,
     "googlenet": googlenet,
+    "densenet": densenet,
+    "resnext": resnext,
+    "relu": relu,
     "clip": clip,
 }
 

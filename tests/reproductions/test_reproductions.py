@@ -81,6 +81,17 @@ PARAM_COUNTS = {
     ("googlenet", "paper-no-aux"): 6_998_552,  # Table 1 (its column sums to ~6.8M)
     ("googlenet", "torchvision"): 13_004_888,  # torchvision googlenet(aux_logits=True)
     ("googlenet", "torchvision-no-aux"): 6_624_904,  # torchvision googlenet(aux_logits=False)
+    ("densenet", "paper"): 7_978_856,  # DenseNet-121 = torchvision densenet121 (Table 1)
+    ("densenet", "densenet169"): 14_149_480,  # = torchvision densenet169
+    ("densenet", "densenet201"): 20_013_928,  # = torchvision densenet201
+    ("densenet", "densenet161"): 28_681_000,  # k=48 = torchvision densenet161
+    ("densenet", "cifar-bc100"): 769_162,  # DenseNet-BC L=100, k=12, C10 (Table 2: 0.8M)
+    ("resnext", "paper"): 25_028_904,  # ResNeXt-50 32x4d = torchvision resnext50_32x4d (Table 1: 25.0M)
+    ("resnext", "resnext101-32x4d"): 44_177_704,  # = torchvision layout, 3-4-23-3 (Table 3: 7.8 GFLOPs)
+    ("resnext", "resnet50-1x64d"): 25_557_032,  # Table 3's ResNet-50 = torchvision resnet50
+    ("relu", "paper"): 8_198_048,  # NORB RBM, Sec. 4.1: 2048 x 4000 weights + 2048 + 4000 biases
+    ("resnet", "paper-preact"): 10_327_706,  # identity-mappings ResNet-1001 (Table 5: 10.2M; 10.18M without BN)
+    ("resnet", "resnet164-preact"): 1_703_258,  # identity-mappings ResNet-164 (Table 5: 1.7M)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 

@@ -74,3 +74,78 @@ def test_baselines_are_the_audits_pixel_figures_on_the_nets_digits_split():
     assert found["1-NN pixels"]["test_accuracy"] == pytest.approx(0.982, abs=1e-3)
     assert found["logistic regression pixels"]["test_accuracy"] == pytest.approx(0.969, abs=5e-3)
     assert resnet.baselines(resnet.PRESETS["paper"]) == {}  # ImageNet: no baseline is computed
+
+
+# --- identity mappings (He et al. 2016b): presets paper-preact, resnet164-preact, mini-preact ---
+
+
+def test_preact_unit_adds_the_shortcut_with_nothing_after_the_addition():
+    """Eq. 3 / Fig. 4e: x_{l+1} = x_l + F(x_l), F = conv(relu(BN(conv(relu(BN(x))))))."""
+    import torch
+    import torch.nn.functional as F
+
+    cfg = resnet.Config(widths=(4, 4, 4))
+    unit = resnet.PreActBlock(4, 4, 1, cfg).eval()
+    x = torch.randn(2, 4, 6, 6)
+    branch = unit.conv2(F.relu(unit.bn2(unit.conv1(F.relu(unit.bn1(x))))))
+    assert torch.allclose(unit(x), x + branch, atol=1e-6)
+    assert (unit(x) < 0).any()  # no ReLU after the addition: negative values pass on
+
+
+def test_preact_net_is_an_identity_path_from_conv1_to_the_last_unit_when_branches_are_zero():
+    """Eq. 4: x_L = x_l + sum F; with every unit's last conv zeroed the signal passes unchanged."""
+    import torch
+
+    cfg = resnet.Config(widths=(4, 4, 4), layers=(3, 1, 1), preact=True)
+    model = resnet.build_model(cfg).eval()
+    for unit in model.layer1:
+        torch.nn.init.zeros_(unit.conv2.weight)
+    x = torch.randn(2, 1, 8, 8)
+    stem = model.conv1(x)
+    assert torch.allclose(model.layer1(stem), stem)
+
+
+def test_preact_presets_have_the_papers_parameter_counts():
+    import torch
+
+    counts = {}
+    for name in ("paper-preact", "resnet164-preact"):
+        with torch.device("meta"):
+            counts[name] = sum(p.numel() for p in resnet.build_model(resnet.PRESETS[name]).parameters())
+    # Table 5: ResNet-1001 10.2M, ResNet-164 1.7M (bottleneck units, 9n+2 layers)
+    assert counts == {"paper-preact": 10_327_706, "resnet164-preact": 1_703_258}
+    assert resnet.PRESETS["paper-preact"].layers == (111, 111, 111)  # 9 * 111 + 2 = 1001
+
+
+def test_existing_presets_still_build_the_original_post_activation_resnet():
+    for name, cfg in resnet.PRESETS.items():
+        assert cfg.preact == (name in ("paper-preact", "resnet164-preact")), name
+    assert type(resnet.build_model(resnet.PRESETS["tiny"])) is resnet.ResNet
+    assert set(resnet.variants(resnet.PRESETS["mini"])) == {
+        "plain-20", "residual-20", "plain-56", "residual-56"}
+
+
+def test_mini_preact_trains_an_original_and_a_preact_net_of_the_same_depth():
+    found = resnet.variants(resnet.PRESETS["mini-preact"])
+    assert set(found) == {"original-110", "preact-110"}
+    assert found["original-110"].layers == found["preact-110"].layers == (18, 18, 18)
+    assert (found["original-110"].preact, found["preact-110"].preact) == (False, True)
+
+
+def preact_metrics(original=0.30, preact=0.05):
+    return {"original-110": {"train_loss": original, "train_accuracy": 0.9, "test_accuracy": 0.9},
+            "preact-110": {"train_loss": preact, "train_accuracy": 0.99, "test_accuracy": 0.95},
+            "1-NN pixels": {"test_accuracy": 0.982},
+            "logistic regression pixels": {"test_accuracy": 0.969}}
+
+
+def test_preact_claim_compares_training_loss_with_the_original_unit_only_in_mini_preact():
+    found = {r["id"]: r for r in verdicts(resnet.CLAIMS, "mini-preact", preact_metrics())}
+    row = found["preact-optimisation"]
+    assert row["verdict"] == REPRODUCED and row["compared_with"] == ["original-110"]
+    assert found["degradation"]["verdict"] == NOT_APPLICABLE  # ResNet's claims: preset mini
+    assert {r["id"]: r for r in verdicts(resnet.CLAIMS, "mini", metrics())}[
+        "preact-optimisation"]["verdict"] == NOT_APPLICABLE
+    same = {r["id"]: r for r in verdicts(resnet.CLAIMS, "mini-preact",
+                                         preact_metrics(original=0.05, preact=0.05))}
+    assert same["preact-optimisation"]["verdict"] == NOT_REPRODUCED
