@@ -229,13 +229,8 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     only: on ImageNet the claims that need them are paper-scale)."""
     if cfg.dataset == "imagenet":
         return {}
-    from threadpoolctl import threadpool_limits  # scikit-learn's dependency
-
     xtr, ytr, xte, yte = mnist_split(cfg)
-    with threadpool_limits(torch.get_num_threads()):  # numpy's BLAS obeys --threads too
-        return {"1-NN pixels": {"test_accuracy": B.nearest_neighbour_accuracy(xtr, ytr, xte, yte)},
-                "logistic regression pixels": {
-                    "test_accuracy": B.logistic_regression_accuracy(xtr, ytr, xte, yte)}}
+    return B.pixel_baselines(xtr, ytr, xte, yte)
 
 
 # --- training ------------------------------------------------------------------------------

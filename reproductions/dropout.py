@@ -217,9 +217,7 @@ def build_data(cfg: Config):
 def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     """1-NN and logistic regression on the pixels of the same training images and test split."""
     xtr, ytr, xte, yte = split_of(cfg)
-    return {"1-NN pixels": {"test_accuracy": B.nearest_neighbour_accuracy(xtr, ytr, xte, yte)},
-            "logistic regression pixels": {
-                "test_accuracy": B.logistic_regression_accuracy(xtr, ytr, xte, yte)}}
+    return B.pixel_baselines(xtr, ytr, xte, yte)
 
 
 # --- training ------------------------------------------------------------------------------

@@ -268,9 +268,7 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     if cfg.dataset != "mnist5k":
         return {}
     xtr, ytr, xte, yte = D.mnist_split(cfg.dataset, cfg.data_root, cfg.download)
-    return {"1-NN pixels": {"test_accuracy": B.nearest_neighbour_accuracy(xtr, ytr, xte, yte)},
-            "logistic regression pixels": {
-                "test_accuracy": B.logistic_regression_accuracy(xtr, ytr, xte, yte)}}
+    return B.pixel_baselines(xtr, ytr, xte, yte)
 
 
 # --- training ------------------------------------------------------------------------------

@@ -297,12 +297,7 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     if cfg.dataset != "digits":
         return {}
     xtr, ytr, xte, yte = tensor_split(cfg)
-    prior = torch.bincount(ytr).double() / len(ytr)
-    return {"class prior": {"train_loss": float(-(prior * prior.log()).sum()),
-                            "test_accuracy": float(prior.max())},
-            "1-NN pixels": {"test_accuracy": B.nearest_neighbour_accuracy(xtr, ytr, xte, yte)},
-            "logistic regression pixels": {
-                "test_accuracy": B.logistic_regression_accuracy(xtr, ytr, xte, yte)}}
+    return B.pixel_baselines(xtr, ytr, xte, yte, class_prior=True)
 
 
 # --- training ------------------------------------------------------------------------------

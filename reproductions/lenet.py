@@ -396,13 +396,8 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     """1-NN and logistic regression on the same prepared pixels and split (MNIST-5k only)."""
     if cfg.dataset != "mnist5k":
         return {}
-    from threadpoolctl import threadpool_limits  # scikit-learn's dependency
-
     xtr, ytr, xte, yte = split(cfg)
-    with threadpool_limits(torch.get_num_threads()):
-        return {"1-NN pixels": {"test_accuracy": B.nearest_neighbour_accuracy(xtr, ytr, xte, yte)},
-                "logistic regression pixels": {
-                    "test_accuracy": B.logistic_regression_accuracy(xtr, ytr, xte, yte)}}
+    return B.pixel_baselines(xtr, ytr, xte, yte)
 
 
 # --- training ------------------------------------------------------------------------------

@@ -366,9 +366,7 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     if cfg.dataset != "digits":
         return {}
     xtr, ytr, xte, yte = D.digits(seed=0)  # the split of `build_data`
-    return {"1-NN pixels": {"test_accuracy": B.nearest_neighbour_accuracy(xtr, ytr, xte, yte)},
-            "logistic regression pixels": {
-                "test_accuracy": B.logistic_regression_accuracy(xtr, ytr, xte, yte)}}
+    return B.pixel_baselines(xtr, ytr, xte, yte)
 
 
 def _imagenet(cfg: Config):

@@ -53,6 +53,27 @@ def logistic_regression_accuracy(train_x: torch.Tensor, train_y: torch.Tensor,
     return float((model.predict(_flat(test_x)) == test_y.numpy()).mean())
 
 
+def pixel_baselines(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
+                    test_y: torch.Tensor, class_prior: bool = False) -> dict[str, dict[str, float]]:
+    """A classification claim's trivial baselines on the split the nets see: `{"1-NN pixels":
+    {"test_accuracy"}, "logistic regression pixels": {...}}`, and with `class_prior` the
+    class-prior predictor (what a net that learned nothing scores: its training cross-entropy
+    and its accuracy). numpy's BLAS keeps to torch's thread count (`--threads`)."""
+    from threadpoolctl import threadpool_limits  # scikit-learn's dependency
+
+    found: dict[str, dict[str, float]] = {}
+    if class_prior:
+        prior = torch.bincount(train_y).double() / len(train_y)
+        found["class prior"] = {"train_loss": float(-(prior * prior.log()).sum()),
+                                "test_accuracy": float(prior.max())}
+    with threadpool_limits(torch.get_num_threads()):
+        found["1-NN pixels"] = {
+            "test_accuracy": nearest_neighbour_accuracy(train_x, train_y, test_x, test_y)}
+        found["logistic regression pixels"] = {
+            "test_accuracy": logistic_regression_accuracy(train_x, train_y, test_x, test_y)}
+    return found
+
+
 def auroc(scores: np.ndarray | torch.Tensor, is_anomaly: np.ndarray | torch.Tensor) -> float:
     """Area under the ROC curve of `scores` (higher = more anomalous)."""
     from sklearn.metrics import roc_auc_score
