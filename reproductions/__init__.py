@@ -30,6 +30,7 @@ import reproductions.ssd as ssd
 import reproductions.transformer as transformer
 import reproductions.vgg as vgg
 import reproductions.vit as vit
+import reproductions.zfnet as zfnet
 
 # One line per reproduction; the key is the file name, `PAPER` inside is the papers.yaml id.
 REPRODUCTIONS: dict[str, ModuleType] = {
@@ -54,6 +55,7 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "densenet": densenet,
     "resnext": resnext,
     "relu": relu,
+    "zfnet": zfnet,
     "clip": clip,
 }
 

@@ -92,6 +92,7 @@ PARAM_COUNTS = {
     ("relu", "paper"): 8_198_048,  # NORB RBM, Sec. 4.1: 2048 x 4000 weights + 2048 + 4000 biases
     ("resnet", "paper-preact"): 10_327_706,  # identity-mappings ResNet-1001 (Table 5: 10.2M; 10.18M without BN)
     ("resnet", "resnet164-preact"): 1_703_258,  # identity-mappings ResNet-164 (Table 5: 1.7M)
+    ("zfnet", "paper"): 62_357_608,  # Fig. 3 (the paper gives no total; computed)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
