@@ -20,6 +20,7 @@ import reproductions.highway as highway
 import reproductions.init as init
 import reproductions.landscape as landscape
 import reproductions.lenet as lenet
+import reproductions.nin as nin
 import reproductions.norms as norms
 import reproductions.overfeat as overfeat
 import reproductions.relu as relu
@@ -56,6 +57,7 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "resnext": resnext,
     "relu": relu,
     "zfnet": zfnet,
+    "nin": nin,
     "clip": clip,
 }
 

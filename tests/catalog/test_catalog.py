@@ -148,6 +148,13 @@ def test_a_reproduction_link_names_a_module_its_relation_and_what_the_run_shows(
         assert resnet.reproduction_line.endswith(".")
 
 
+def test_every_cnns_and_reading_paper_links_to_a_reproduction():  # issue 20
+    cat = catalog.load(SHIPPED_CATALOG)
+    missing = [p.id for p in cat.papers
+               if p.topic in ("cnns", "reading-papers") and not p.reproduction]
+    assert not missing, f"no reproduction linked: {missing}"
+
+
 def test_every_catalog_paper_with_a_reproduction_names_what_it_shows_unless_it_implements_it():
     cat = catalog.load(SHIPPED_CATALOG)
     linked = [p for p in cat.papers if p.reproduction]

@@ -93,6 +93,7 @@ PARAM_COUNTS = {
     ("resnet", "paper-preact"): 10_327_706,  # identity-mappings ResNet-1001 (Table 5: 10.2M; 10.18M without BN)
     ("resnet", "resnet164-preact"): 1_703_258,  # identity-mappings ResNet-164 (Table 5: 1.7M)
     ("zfnet", "paper"): 62_357_608,  # Fig. 3 (the paper gives no total; computed)
+    ("nin", "paper"): 966_986,  # authors' Caffe CIFAR-10 NIN (the paper gives no widths; computed)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
