@@ -79,7 +79,7 @@ def test_describe_reports_fields_with_types_and_preset_defaults(ws):
 def test_the_form_shows_key_fields_first_with_types_in_words_and_paper_sections(ws):
     repro = reproduction_info.describe(ws, "resnet")
     assert [f.name for f in repro.key_fields()] == [
-        "steps", "seed", "batch_size", "lr", "residual", "stride_in_3x3", "augment"]
+        "steps", "seed", "batch_size", "lr", "residual", "stride_in_3x3", "augment", "preact"]
     assert {f.name for f in repro.other_fields()} >= {"layers", "download", "data_root"}
     words = {f.name: f.words for f in repro.fields}
     assert (words["steps"], words["lr"], words["layers"], words["data_root"]) == (
