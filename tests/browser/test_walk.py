@@ -47,6 +47,7 @@ def open_from_library(page, title: str) -> None:
     row, the row height gives where to click)."""
     table = page.get_by_test_id("stDataFrame").first
     rows = table.locator('[role="row"]')
+    expect(rows.filter(has_text=title)).to_have_count(1)  # the grid is drawn after the rerun
     texts = [rows.nth(i).inner_text() for i in range(rows.count())]
     index = next(i for i, t in enumerate(texts) if title in t)  # 0 is the header
     box = table.bounding_box()
