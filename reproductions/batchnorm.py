@@ -418,7 +418,7 @@ CLAIMS = [
         id="ensemble-top5",
         text="An ensemble of six BN-Inception networks reaches 4.9% top-5 validation error.",
         paper="4.9% top-5 validation error, 4.82% test (ensemble of 6, multi-crop)",
-        source="Table 2 (Sec. 4.2.3)",
+        source="Fig. 4 (Sec. 4.2.3): the paper sets this table as a figure",
         needs="six paper-preset networks trained on ImageNet-1k with multi-crop evaluation",
     ),
 ]

@@ -64,6 +64,23 @@ from reproductions.common.text_tokenizers import tokenizer_for
 from reproductions.transformer import EncoderLayer
 
 PAPER = "clip"
+
+# What this paper changed in the networks of papers it cites, block by block: (their module's
+# block, this module's block, what changed). The Paper page shows each pair side by side.
+LINEAGE = {
+    "vit": [
+        ("VisionTransformer", "VisionTransformer", "ViT's image tower with one more LayerNorm "
+         "on the patch and position embeddings before the Transformer (Sec. 2.4); its output "
+         "is projected into the joint image-text space instead of classified"),
+    ],
+    "resnet": [
+        ("Bottleneck", "Bottleneck", "ResNet-D downsampling: a stride-2 block average-pools "
+         "before its last 1x1 convolution and on the shortcut (Sec. 2.4)"),
+        ("ResNet", "ModifiedResNet", "Three stem convolutions and an average pool instead of "
+         "one 7x7 convolution and a max pool, and attention pooling instead of global average "
+         "pooling (Sec. 2.4)"),
+    ],
+}
 log = logging.getLogger("reproductions")
 
 # Sec. 3.1.4: "A photo of a {label}." and an ensemble; templates never used in training, whose

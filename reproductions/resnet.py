@@ -59,6 +59,18 @@ from reproductions.common.config import ConfigError
 
 PAPER = "resnet"
 
+# What this paper changed in the networks of papers it cites, block by block: (their module's
+# block, this module's block, what changed). The Paper page shows each pair side by side.
+LINEAGE = {
+    "vgg": [
+        ("VGG", "ResNet", "An identity shortcut adds the input of each pair of 3x3 convolutions "
+         "to their output (Eq. 1, Fig. 2); batch normalisation after every convolution "
+         "(Sec. 3.4); stride-2 convolutions downsample, and one global average pool with a "
+         "single FC layer replaces VGG's max pools and three FC layers (Sec. 3.3, Fig. 3): "
+         "34 layers at 3.6 GFLOPs, 18% of VGG-19's"),
+    ],
+}
+
 
 # --- helpers -------------------------------------------------------------------------------
 

@@ -51,6 +51,17 @@ from reproductions.common.config import ConfigError
 
 PAPER = "vgg"
 
+# What this paper changed in the networks of papers it cites, block by block: (their module's
+# block, this module's block, what changed). The Paper page shows each pair side by side.
+LINEAGE = {
+    "alexnet": [
+        ("AlexNet", "VGG", "Stacks of 3x3 convolutions at stride 1 replace the 11x11 and 5x5 "
+         "filters: two 3x3 layers see 5x5, three see 7x7, with fewer weights and more ReLUs "
+         "between them (Sec. 2.3); 11 to 19 weight layers; no local response normalisation, "
+         "which did not help (Sec. 4.1)"),
+    ],
+}
+
 # Table 1: the kernel size of each convolution, stage by stage ("conv3" = 3x3, "conv1" = 1x1).
 CONFIGURATIONS = {
     "A": ((3,), (3,), (3, 3), (3, 3), (3, 3)),  # 11 weight layers

@@ -53,6 +53,27 @@ from reproductions.common.config import ConfigError
 
 PAPER = "vit"
 
+# What this paper changed in the networks of papers it cites, block by block: (their module's
+# block, this module's block, what changed). The Paper page shows each pair side by side.
+LINEAGE = {
+    "transformer": [
+        ("EncoderLayer", "Block", "The Transformer's encoder layer, with LayerNorm before each "
+         "sublayer instead of after the residual sum (pre-norm, Eq. 2-3) and a GELU MLP "
+         "(Sec. 3.1)"),
+        ("MultiHeadAttention", "Attention", "The same scaled dot-product multi-head attention "
+         "(Appendix A, Eq. 5-8), with one projection making q, k and v together"),
+    ],
+    "resnet": [
+        ("ResNet", "VisionTransformer", "No convolution past the patch embedding: 16x16 "
+         "patches, linearly projected, with a class token and learned position embeddings "
+         "(Eq. 1), go through Transformer blocks, and the class token's final state is "
+         "classified (Eq. 4)"),
+        ("BasicBlock", "Block", "Both add a branch to their input; ViT's branch is attention "
+         "over all patches or an MLP per patch, not two 3x3 convolutions over a "
+         "neighbourhood: less inductive bias (Sec. 3.1)"),
+    ],
+}
+
 
 # --- blocks --------------------------------------------------------------------------------
 

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from workbench.catalog.bibtex import ARXIV_VENUE_RE, BibtexError, citation_keys, export_bibtex
 from workbench.catalog.ids import normalise_title
-from workbench.catalog.model import RELATIONS, WORKBENCH_PAGE, Catalog, Paper
+from workbench.catalog.model import (
+    RELATIONS,
+    WORKBENCH_PAGE,
+    Catalog,
+    Paper,
+    reproduction_file,
+)
 from workbench.catalog.search import filter_papers
 from workbench.catalog.validate import MIN_YEAR, check, is_arxiv_id, is_doi, load
 from workbench.catalog.write import add_citations, add_papers, render_entry
@@ -25,6 +31,7 @@ __all__ = [
     "Paper",
     "RELATIONS",
     "WORKBENCH_PAGE",
+    "reproduction_file",
     "add_citations",
     "add_papers",
     "check",

@@ -62,11 +62,54 @@ def _print_run(run) -> None:
     print(f"run folder: {run.folder}")
 
 
+def _code(ws, name: str, check_only: bool) -> int:
+    """`repro code NAME [--check]`: each paper reference in the module's comments, located in
+    the PDF of each catalog paper it serves; with --check only the dangling ones (exit 1)."""
+    from workbench import catalog, pdf, runs
+    from workbench.errors import WorkbenchError
+
+    cat = catalog.load(ws.catalog_path)
+    papers = [p for p in cat.papers if p.reproduction == name]
+    if not papers:
+        raise WorkbenchError(f"no catalog paper links to reproduction '{name}' "
+                             f"(set `reproduction: {name}` on one in papers.yaml)")
+    dangling = checked = 0
+    for paper in papers:
+        try:
+            structure = pdf.structure_for_paper(ws, paper, render=False)
+        except pdf.PdfError as exc:
+            print(f"{paper.id}: its PDF cannot be read ({exc}); references not checked")
+            continue
+        found = runs.paper_code(ws, paper, structure)
+        if found is None:
+            continue
+        own = runs.own_refs(found.view.refs, paper.year, found.main)
+        if structure is None:
+            print(f"{paper.id}: {len(own)} references into it; no PDF in pdfs/ to check them "
+                  f"against (`workbench add` or the Paper page fetches it)")
+            continue
+        checked += len(found.checked)
+        dangling += len(found.dangling)
+        for c in found.dangling:
+            print(runs.dangling_message(found, c))
+        if check_only:
+            continue
+        for c in found.checked:
+            if c.place is not None:
+                at = "" if c.place.exact else " (its enclosing section)"
+                print(f"{found.view.path.name}:{c.ref.line}: {c.ref.label} -> page "
+                      f"{c.place.page}, {c.place.what}{at}")
+    print(f"{name}: {checked} references checked against the PDFs, {dangling} dangling")
+    return 1 if dangling else 0
+
+
 def cmd_repro(args) -> int:
     from workbench import runs
 
     ws = workspace_from(args)
     what = args.repro_command
+    if what == "code":
+        return _code(ws, args.name, args.check)
     if what == "list":
         print(runs.format_table([{"name": r["name"], "paper": r["paper"], "presets":
                                   ", ".join(r["presets"]), "title": r["title"]}
@@ -131,4 +174,9 @@ def add_repro(sub) -> None:
     q = rsub.add_parser("pump", help="start queued runs while slots are free")
     q.add_argument("--wait", action="store_true",
                    help="keep starting them until the queue is empty (one such process at most)")
+    q = rsub.add_parser("code", help="the paper references in a reproduction's comments, "
+                        "located in its papers' PDFs (--check: fail on a dangling one)")
+    q.add_argument("name", help="reproduction, e.g. resnet")
+    q.add_argument("--check", action="store_true",
+                   help="print only references the PDF does not have; exit 1 if any")
     p.set_defaults(func=cmd_repro)

@@ -11,6 +11,7 @@ from workbench.pdf.document import (
     ArxivOffline,
     PdfError,
     arxiv_file_name,
+    cached_structure,
     extract,
     open_pdf,
     pdf_cache_dir,
@@ -18,6 +19,7 @@ from workbench.pdf.document import (
     pdf_for_paper,
     render_page,
     run_limited,
+    structure_for_paper,
 )
 from workbench.pdf.extraction import fit_dpi
 from workbench.pdf.files import download_arxiv_pdf, find_pdf, save_upload
@@ -33,6 +35,7 @@ __all__ = [
     "PdfError",
     "Reference",
     "arxiv_file_name",
+    "cached_structure",
     "download_arxiv_pdf",
     "extract",
     "find_pdf",
@@ -45,4 +48,5 @@ __all__ = [
     "render_page",
     "run_limited",
     "save_upload",
+    "structure_for_paper",
 ]

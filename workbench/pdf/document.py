@@ -456,6 +456,16 @@ def structure_for_paper(workspace: Workspace, paper, render: bool = True) -> Pap
     return extract(path, cache_dir=pdf_cache_dir(workspace), render=render)
 
 
+def cached_structure(workspace: Workspace, paper) -> PaperStructure | None:
+    """The structure of a paper's PDF if it was extracted already (never extracts: a page that
+    only shows it must not wait for an extraction or OCR); None otherwise."""
+    try:
+        path = pdf_for_paper(workspace, paper)
+        return load_cached(pdf_cache_dir(workspace), file_sha256(path)) if path else None
+    except (OSError, PdfError):
+        return None
+
+
 # --- citation edges -------------------------------------------------------------------------------
 
 

@@ -14,7 +14,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from workbench.pdf.figures import Caption, content_box, figure_regions, find_captions, inside_any
+from workbench.pdf.figures import (
+    Caption,
+    content_box,
+    figure_regions,
+    find_captions,
+    find_labels,
+    inside_any,
+)
 from workbench.pdf.front_matter import find_abstract, find_authors, find_title
 from workbench.pdf.layout import (
     CONCLUSION_RE,
@@ -35,7 +42,7 @@ from workbench.pdf.refs import (
     parse_reference,
     reference_entries,
 )
-from workbench.pdf.structure import Figure, PaperStructure, Section
+from workbench.pdf.structure import Figure, Label, PaperStructure, Section
 from workbench.pdf.worker import out_of_memory
 
 log = logging.getLogger(__name__)
@@ -186,7 +193,9 @@ def structure_of(doc, sha: str, file_name: str, render: bool, deadline_s: float,
         abstract=abstract, sections=tuple(sections),
         introduction=intro.text if intro else "", conclusion=concl.text if concl else "",
         conclusion_heading=concl.title if concl else None, figures=tuple(figures),
-        references=references, text_layer=text_layer, notes=tuple(notes))
+        references=references, text_layer=text_layer, notes=tuple(notes),
+        labels=tuple(Label(x.kind, x.number, x.page + 1)
+                     for x in find_labels(rows, furniture | caption_rows | after)))
 
 
 def _doc_layout(rows: list[Row], page_rects: list[tuple], body: float, furniture: set[int],

@@ -74,6 +74,40 @@ def find_captions(rows: list[Row], skip: set[int]) -> list[Caption]:
     return out
 
 
+# --- numbered equations and algorithms ----------------------------------------------------------
+
+# '(3)' or '(A.1)' ending a displayed formula's row, apart from it, or alone on its row
+EQUATION_LABEL_RE = re.compile(r"(?:^|\s)\((\d{1,3}|[A-Z]\.\d{1,2})\)$")
+ALGORITHM_RE = re.compile(r"^Algorithm\s+(\d{1,2})\b")
+
+
+@dataclass(frozen=True)
+class Label:
+    """A numbered place that is not a figure or table: an equation's '(3)' or 'Algorithm 1'."""
+    kind: str                  # 'equation' or 'algorithm'
+    number: str
+    page: int                  # 0-based
+
+
+def find_labels(rows: list[Row], skip: set[int]) -> list[Label]:
+    """Equation numbers printed at the right of a displayed formula (the label apart from the
+    formula by a wide gap, or alone on its row) and algorithm headings, first of each number."""
+    out: list[Label] = []
+    seen: set[tuple[str, str]] = set()
+    for r in rows:
+        if r.index in skip:
+            continue
+        m = EQUATION_LABEL_RE.search(r.text)
+        kind = "equation"
+        if m is None or not (r.text.strip() == m.group(0).strip() or r.gap > 1.5 * r.size):
+            m, kind = ALGORITHM_RE.match(r.text), "algorithm"
+        if m is None or (kind, m.group(1)) in seen:
+            continue
+        seen.add((kind, m.group(1)))
+        out.append(Label(kind, m.group(1), r.page))
+    return out
+
+
 # --- figure regions ---------------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """What `workbench.pdf.document.extract` returns, and its on-disk cache.
 
 `PaperStructure` holds a paper's title, author line, abstract, sections (with their body text),
-figures and tables (caption, page, box and a PNG crop) and parsed references. `save_cached`
+figures and tables (caption, page, box and a PNG crop), numbered equations and algorithms
+(`Label`) and parsed references. `save_cached`
 stores one as `<sha256>.json` plus a folder of PNG crops; `load_cached` reads it back, and
 ignores an entry written by another `EXTRACTOR_VERSION` or one it cannot read. A file whose
 extraction ran over its time or memory limit is remembered too (`save_failure`,
@@ -24,7 +25,7 @@ from workbench.pdf.refs import Reference
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = 4             # bump when the output changes: old cache entries are ignored
+EXTRACTOR_VERSION = 5             # bump when the output changes: old cache entries are ignored
 
 # --- model -------------------------------------------------------------------------------------
 
@@ -54,6 +55,13 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Label:
+    kind: str               # 'equation' or 'algorithm'
+    number: str             # '3', 'A.1'
+    page: int               # 1-based
+
+
+@dataclass(frozen=True)
 class PaperStructure:
     sha256: str
     file_name: str
@@ -71,6 +79,7 @@ class PaperStructure:
     # 'unread' (no usable text layer and no OCR engine, or OCR failed); () in old results
     text_layer: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()        # one-line messages for the reader: OCR'd or unread pages
+    labels: tuple[Label, ...] = ()     # numbered equations and algorithms, where printed
 
     @property
     def ocr_pages(self) -> list[int]:
@@ -100,6 +109,7 @@ class PaperStructure:
                              bbox=list(f.bbox) if f.bbox else None) for f in self.figures],
             "references": [r.to_dict() for r in self.references],
             "text_layer": list(self.text_layer), "notes": list(self.notes),
+            "labels": [dict(kind=x.kind, number=x.number, page=x.page) for x in self.labels],
         }
         if with_png:
             import base64
@@ -122,6 +132,7 @@ class PaperStructure:
                                  png=png) for f, png in zip(d["figures"], pngs, strict=True)),
             references=tuple(Reference.from_dict(r) for r in d["references"]),
             text_layer=tuple(d.get("text_layer", ())), notes=tuple(d.get("notes", ())),
+            labels=tuple(Label(**x) for x in d.get("labels", ())),
         )
 
     def summary(self) -> str:

@@ -2,11 +2,24 @@
 torch, and a run's overrides checked against that), `overrides` (the one `--set` grammar, also
 used by the reproductions themselves), `folders` (run folders
 and states), `processes` (children that never import workspace code), `queue` (submit, launch,
-cancel, resume), `results` (history, verdicts, curves). Layer 5.
+cancel, resume), `results` (history, verdicts, curves), `code` (a reproduction's source folded into
+blocks, its paper references located in the paper's PDF). Layer 5.
 """
 
 from __future__ import annotations
 
+from workbench.runs.code import (
+    BlockChange,
+    CodeRef,
+    CodeView,
+    PaperCode,
+    code_view,
+    dangling_message,
+    edge_changes,
+    locate,
+    own_refs,
+    paper_code,
+)
 from workbench.runs.folders import (
     ACTIVE,
     CANCELLED,
@@ -60,6 +73,16 @@ from workbench.runs.results import (
 )
 
 __all__ = [
+    "BlockChange",
+    "CodeRef",
+    "CodeView",
+    "PaperCode",
+    "code_view",
+    "dangling_message",
+    "edge_changes",
+    "locate",
+    "own_refs",
+    "paper_code",
     "ACTIVE",
     "CANCELLED",
     "DONE",

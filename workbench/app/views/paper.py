@@ -3,6 +3,12 @@
 import streamlit as st
 
 from workbench.app.common import load_catalog, paper_page_link, selected_paper, workspace
+from workbench.app.views.code_views import (
+    citing_this_page,
+    code_sections,
+    load_code,
+    what_changed,
+)
 from workbench.app.views.pdf_views import page_viewer
 from workbench.catalog import WORKBENCH_PAGE
 from workbench.notes import paper_links
@@ -12,6 +18,9 @@ cat = load_catalog()
 if cat is None:
     st.stop()
 paper = selected_paper(cat)
+asked_page = st.query_params.pop("page", None)  # from a code reference: open the PDF at it
+if asked_page is not None and asked_page.isdigit():
+    st.session_state["pdf_page"] = int(asked_page)
 
 st.title(md_literal(paper.title))  # catalog text is shown as typed: no image, link or HTML
 st.markdown(f"**{md_literal(', '.join(paper.authors))}** · "
@@ -60,5 +69,26 @@ with right:
         st.caption("No catalog paper cites it.")
     for c in citing:
         paper_page_link(c)
+what_changed(paper, refs)  # the blocks its reproduction changed in theirs, side by side
 
-page_viewer(workspace(), paper)  # rendered PDF pages, or upload / arXiv download
+ws = workspace()
+has_code = bool(paper.reproduction) and paper.reproduction != WORKBENCH_PAGE
+if asked_page is not None and has_code:
+    st.session_state["paper_code"] = True  # came from a reference in the code: keep it beside
+if has_code:
+    st.toggle(f"Its code beside the PDF: reproductions/{paper.reproduction}.py, each paper "
+              "reference in it a button to its page", key="paper_code")
+if not has_code or not st.session_state.get("paper_code"):
+    page_viewer(ws, paper)  # rendered PDF pages, or upload / arXiv download
+else:  # the reproduction's code beside the pages, each paper reference turning to its page
+    code_col, pdf_col = st.columns(2)
+    with pdf_col:
+        structure = page_viewer(ws, paper)
+    with code_col:
+        st.subheader("Code")
+        code = load_code(ws, paper, structure)
+        if code is not None:
+            code_sections(code)
+    if code is not None:
+        with pdf_col:
+            citing_this_page(code)

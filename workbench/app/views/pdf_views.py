@@ -64,9 +64,10 @@ def _structure(ws, path):
     return structure
 
 
-def page_viewer(ws, paper) -> None:
+def page_viewer(ws, paper):
     """Rendered pages of the paper's PDF with a page selector (key="pdf_page"); without a PDF,
-    an upload widget (key="pdf_upload") and, for arXiv papers, a download button."""
+    an upload widget (key="pdf_upload") and, for arXiv papers, a download button. Returns the
+    PDF's structure, or None without a readable PDF."""
     st.subheader("PDF")
     _show_message()
     try:
@@ -74,7 +75,7 @@ def page_viewer(ws, paper) -> None:
         structure = _structure(ws, path) if path else None
     except pdf.PdfError as exc:
         st.error(str(exc))
-        return
+        return None
     if structure is None:
         st.caption("No PDF for this paper yet. Upload it, or fetch it from arXiv.")
         st.file_uploader(f"Upload the PDF (up to {pdf.MAX_BYTES // 2**20} MB)", type=["pdf"],
@@ -82,8 +83,9 @@ def page_viewer(ws, paper) -> None:
         if paper.arxiv:
             st.button(f"Download arXiv:{paper.arxiv}", key="pdf_download", on_click=_download,
                       args=(ws, paper.arxiv))
-        return
+        return None
     _pages(ws, path, structure.page_count, key="pdf_page")
+    return structure
 
 
 def read_page_viewer(ws, paper) -> None:

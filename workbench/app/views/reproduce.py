@@ -4,6 +4,7 @@ import streamlit as st
 
 from workbench import runs
 from workbench.app.common import load_catalog, may_run, run_permission_note, workspace
+from workbench.app.views.code_views import reproduction_code
 from workbench.app.views.reading import reader_sidebar
 from workbench.catalog import WORKBENCH_PAGE
 from workbench.errors import WorkbenchError
@@ -128,6 +129,7 @@ else:
         cols = st.columns(3)
         for i, f in enumerate(repro.other_fields()):
             field_widget(f, preset, cols[i % 3])
+    reproduction_code(ws, cat, name, paper)  # folded; references link to the Paper page
     if not allowed:
         st.info(run_permission_note())
     if st.button("Start", icon=":material/play_arrow:", key="run_start", type="primary", disabled=not allowed) and allowed:
