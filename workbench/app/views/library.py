@@ -18,6 +18,21 @@ SORTS = {
     "title": lambda papers, status: sorted(papers, key=lambda p: p.title.lower()),
 }
 
+
+def clicked_paper() -> str | None:
+    """The paper whose title cell was just clicked (the rows the last run showed), if any."""
+    state = st.session_state.get("library_table")
+    cells = state["selection"]["cells"] if state and "selection" in state else []
+    shown = st.session_state.get("library_ids", [])
+    return next((shown[row] for row, column in cells
+                 if column == "title" and 0 <= row < len(shown)), None)
+
+
+# a click reruns this page: go to the paper first, before loading or drawing anything
+if opened := clicked_paper():
+    del st.session_state["library_table"]  # back on the Library, the click is not made again
+    st.switch_page("views/paper.py", query_params={"paper": opened})
+
 st.title("Library")
 cat = load_catalog()
 if cat is None:
@@ -62,16 +77,14 @@ rows = [
     for p in papers
 ]
 # a cell click, not a LinkColumn: a link opens a new tab (a new session, the reader forgotten)
-picked = st.dataframe(
+st.session_state["library_ids"] = [p.id for p in papers]
+st.dataframe(
     rows, hide_index=True, width="stretch", key="library_table",
     on_select="rerun", selection_mode="single-cell",
     column_config={"title": st.column_config.TextColumn("title", width="large",
                                                         help="Click a title to open the paper"),
                    "year": st.column_config.NumberColumn(format="%d")},
 )
-for row, column in picked.selection.cells:
-    if column == "title" and 0 <= row < len(papers):
-        st.switch_page("views/paper.py", query_params={"paper": papers[row].id})
 
 st.subheader("Papers per topic")
 counts = {topics[t]: len(cat.in_topic(t)) for t in topics}
