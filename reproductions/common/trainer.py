@@ -103,18 +103,66 @@ class _ShardBatches:
         return len(range(self.rank, len(self.batch_sampler), self.world))
 
 
+class _SkipBatches:
+    """Batch sampler yielding the batches of `batch_sampler` after its first `skip`: the skipped
+    batches' indices are drawn (the shuffle stays the same) but no sample of theirs is read."""
+
+    def __init__(self, batch_sampler, skip: int):
+        self.batch_sampler, self.skip = batch_sampler, skip
+
+    def __iter__(self):
+        for i, indices in enumerate(self.batch_sampler):
+            if i >= self.skip:
+                yield indices
+
+    def __len__(self):
+        return max(0, len(self.batch_sampler) - self.skip)
+
+
+def _loader_like(loader, batch_sampler):
+    """A DataLoader reading `loader`'s dataset as `loader` does, batches from `batch_sampler`;
+    the same generator, so it draws the same worker base seed an epoch of `loader` draws."""
+    extra = {"prefetch_factor": loader.prefetch_factor,
+             "persistent_workers": loader.persistent_workers} if loader.num_workers else {}
+    return torch.utils.data.DataLoader(
+        loader.dataset, batch_sampler=batch_sampler, num_workers=loader.num_workers,
+        collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
+        worker_init_fn=loader.worker_init_fn, generator=loader.generator, **extra)
+
+
+def _resumed_loader_epochs(loader, batch_sampler, skip: int):
+    """(the rest of the epoch `skip` batches into it, then whole epochs): skipped whole epochs
+    draw their shuffles only, and the partial epoch draws its indices without reading them,
+    so a resumed run reads O(1) samples before its first step and sees the batches an
+    uninterrupted run would (with a seeded `generator` on the loader)."""
+    epochs, offset = divmod(skip, len(batch_sampler))
+    for _ in range(epochs):  # as an epoch of the DataLoader: its base seed, then its shuffle
+        torch.empty((), dtype=torch.int64).random_(generator=loader.generator)
+        for _ in batch_sampler:
+            pass
+    yield _loader_like(loader, _SkipBatches(batch_sampler, offset))
+    full = _loader_like(loader, batch_sampler)
+    while True:
+        yield full
+
+
 def batch_stream(batches: Iterable, rank: int, world: int, skip: int = 0) -> Iterator[Any]:
     """Endless epochs over `batches`, keeping this process's share, after `skip` own batches.
 
     Every process must see the same order of batches: seed the loader's shuffle with cfg.seed.
+    A DataLoader is split among processes by index (no process reads another's samples), and
+    `skip` batches cost no sample reads (resuming at step 300k decodes nothing to get there);
+    any other iterable of batches is replayed.
     """
-    if world > 1 and isinstance(batches, torch.utils.data.DataLoader):
-        loader = batches
-        batches = torch.utils.data.DataLoader(
-            loader.dataset, batch_sampler=_ShardBatches(loader.batch_sampler, rank, world),
-            num_workers=loader.num_workers, collate_fn=loader.collate_fn,
-            pin_memory=loader.pin_memory, generator=loader.generator)
-        rank, world = 0, 1
+    if isinstance(batches, torch.utils.data.DataLoader) and batches.batch_sampler is not None:
+        sampler = batches.batch_sampler
+        if world > 1:
+            sampler = _ShardBatches(sampler, rank, world)
+        if len(sampler) == 0:
+            raise ValueError("the training data has no batch" if world == 1 else
+                             f"the training data has fewer batches than the {world} processes")
+        for epoch in _resumed_loader_epochs(batches, sampler, skip):
+            yield from epoch
     seen = 0
     while True:
         mine = 0

@@ -95,6 +95,52 @@ def test_resume_after_an_interruption_ends_with_the_same_weights_as_an_uninterru
     assert steps == list(range(1, 9))  # the repeated step 5 is counted once
 
 
+class CountingPoints(torch.utils.data.Dataset):
+    """12 points whose reads are counted, each read jittered by the global RNG (augmentation)."""
+
+    reads: list[int] = []
+
+    def __init__(self):
+        g = torch.Generator().manual_seed(7)
+        self.x, self.y = torch.randn(12, 4, generator=g), torch.randint(0, 3, (12,), generator=g)
+
+    def __len__(self):
+        return 12
+
+    def __getitem__(self, i):
+        CountingPoints.reads.append(i)
+        return self.x[i] + 0.1 * torch.randn(4), self.y[i]
+
+
+def test_resume_reads_no_sample_before_its_first_step_and_repeats_the_uninterrupted_run(tmp_path):
+    """Killed at step 5 of 8 (checkpoint at 4, past one epoch of 3 batches), the resumed run
+    reads only the samples of steps 5-8 and logs the same losses, bit for bit."""
+    def build_data(cfg):
+        loader = torch.utils.data.DataLoader(
+            CountingPoints(), batch_size=4, shuffle=True,
+            generator=torch.Generator().manual_seed(cfg.seed))
+        return loader, (CountingPoints().x, CountingPoints().y)
+
+    module, cfg = classifier_module(build_data=build_data), Config(steps=8)
+    run(module, cfg, "tiny", tmp_path / "straight", name="toy")
+
+    def interrupt(variant, done, total, scalars):
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(module, cfg, "tiny", tmp_path / "resumed", name="toy", on_progress=interrupt,
+            checkpoint_every=4)
+    CountingPoints.reads.clear()
+    run(module, cfg, "tiny", tmp_path / "resumed", name="toy", resume=True)
+    assert len(CountingPoints.reads) == 4 * 4  # steps 5-8, 4 samples each: nothing replayed
+    losses = {name: [r["loss"] for r in training_curve(tmp_path / name, "main")]
+              for name in ("straight", "resumed")}
+    assert losses["resumed"] == losses["straight"] and len(losses["straight"]) == 8
+    straight, resumed = final_weights(tmp_path / "straight"), final_weights(tmp_path / "resumed")
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+
 def test_resume_refuses_a_checkpoint_written_with_another_config(tmp_path):
     module = classifier_module()
     run(module, Config(steps=2), "tiny", tmp_path / "r", name="toy")
