@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from pathlib import Path
 
 import torch
@@ -101,12 +102,33 @@ def mnist_split(dataset: str, data_root: str | None = None, download: bool = Fal
     return standardize(xtr, "mnist"), ytr, standardize(xte, "mnist"), yte
 
 
+WORKERS_ENV = "REPRO_DATA_WORKERS"  # how many processes decode images (default: from the cores)
+
+
+def loader_settings(workers: int | None = None) -> dict:
+    """DataLoader settings for data decoded from files (JPEG folders, VOC): `workers` processes
+    (default `$REPRO_DATA_WORKERS`, else one per core but one, at most 8), each keeping 4
+    batches ready and living across epochs, and pinned memory when a GPU takes the batches.
+    In-memory tensors need none of this (workers would only copy them)."""
+    if workers is None:
+        env = os.environ.get(WORKERS_ENV, "").strip()
+        if env and not env.isdigit():
+            raise ConfigError(f"{WORKERS_ENV}={env!r}: expected a number of worker processes")
+        workers = int(env) if env else max(0, min(8, (os.cpu_count() or 1) - 1))
+    settings = {"num_workers": workers, "pin_memory": torch.cuda.is_available()}
+    if workers:
+        settings.update(persistent_workers=True, prefetch_factor=4)
+    return settings
+
+
 def image_folder_loaders(root: str | Path, batch_size: int, seed: int, size: int = 224,
-                         mean_std=((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)), workers: int = 4):
+                         mean_std=((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+                         workers: int | None = None):
     """ImageNet-style folders `root/train/<class>/*.jpeg` and `root/val/<class>/*.jpeg`.
 
     Train: random resized crop to `size` and horizontal flip; val: resize to size*8/7, centre crop.
     Returns `(train_loader, val_loader)`; the train shuffle is seeded (same order on every rank).
+    Decoding runs in `loader_settings(workers)` processes.
     """
     import torchvision.transforms as T
     from torchvision.datasets import ImageFolder
@@ -117,10 +139,11 @@ def image_folder_loaders(root: str | Path, batch_size: int, seed: int, size: int
     norm = T.Normalize(*mean_std)
     train_tf = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.ToTensor(), norm])
     val_tf = T.Compose([T.Resize(size * 8 // 7), T.CenterCrop(size), T.ToTensor(), norm])
+    settings = loader_settings(workers)
     train = DataLoader(ImageFolder(str(Path(root) / "train"), train_tf), batch_size=batch_size,
-                       shuffle=True, drop_last=True, num_workers=workers,
-                       generator=torch.Generator().manual_seed(seed))
-    val = DataLoader(ImageFolder(str(Path(root) / "val"), val_tf), batch_size=256, num_workers=workers)
+                       shuffle=True, drop_last=True,
+                       generator=torch.Generator().manual_seed(seed), **settings)
+    val = DataLoader(ImageFolder(str(Path(root) / "val"), val_tf), batch_size=256, **settings)
     return train, val
 
 

@@ -122,12 +122,16 @@ def collate(items) -> tuple[torch.Tensor, list[dict]]:
     return torch.stack([x for x, _ in items]), [t for _, t in items]
 
 
-def loaders(train, test, batch_size: int, seed: int):
+def loaders(train, test, batch_size: int, seed: int, workers: int | None = None):
     """(training batches, test batches of 64 images), each (images (B, 3, S, S), [target]); the
-    training batches are shuffled by `seed`, the same order in every process."""
+    training batches are shuffled by `seed`, the same order in every process. VOC images are
+    decoded in `data.loader_settings(workers)` processes; generated shapes are in memory."""
     from torch.utils.data import DataLoader
 
+    from reproductions.common.data import loader_settings
+
+    settings = loader_settings(workers) if isinstance(train, VOCBoxes) else {}
     g = torch.Generator().manual_seed(seed)
     train_batches = DataLoader(train, batch_size, shuffle=True, collate_fn=collate,
-                               drop_last=len(train) >= batch_size, generator=g)
-    return train_batches, DataLoader(test, 64, collate_fn=collate)
+                               drop_last=len(train) >= batch_size, generator=g, **settings)
+    return train_batches, DataLoader(test, 64, collate_fn=collate, **settings)
