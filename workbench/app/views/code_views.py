@@ -140,6 +140,6 @@ def citing_this_page(code: runs.PaperCode) -> None:
     lines = code.view.lines
     st.markdown(f"**Code citing page {page}**")
     st.markdown("\n".join(
-        f"- `{code.view.path.name}:{c.ref.line}` {md_literal(c.ref.text)} → "
+        f"- `{code.view.path.name}:{c.ref.line}` {md_literal(c.ref.text)} · "
         f"{md_literal(c.place.what[:60])}: {md_literal(lines[c.ref.line - 1].strip()[:90])}"
         for c in here))
