@@ -31,6 +31,9 @@ NEEDS_OCR = {p["file"] for p in TRUTH if p.get("text_layer")}
 requires_tesseract = pytest.mark.skipif(
     not os.environ.get("WORKBENCH_PDF_TEST_CACHE") and shutil.which("tesseract") is None,
     reason="needs Debian's tesseract-ocr (scripts/test.sh installs it)")
+# the 46-page bitmap-font file takes about 3 CPU minutes of OCR: `slow`, so CI stays under 30
+# minutes (`scripts/test.sh -m slow -k lecun1998` runs its checks; the 4-page scan stays in)
+SLOW_OCR = {"lecun1998_gradient_based_type3.pdf"}
 FAILS_AFTER_OCR: dict[str, dict[str, str]] = {
     "test_abstract_is_a_paragraph_and_not_the_introduction": {
         "rumelhart1986_backprop_scan.pdf": "a Nature letter has no headings, so no introduction "
@@ -46,6 +49,8 @@ def pytest_collection_modifyitems(items):  # called by tests/conftest.py for thi
             item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
         if file in NEEDS_OCR:
             item.add_marker(requires_tesseract)
+        if file in SLOW_OCR:
+            item.add_marker(pytest.mark.slow)
 
 
 _extracted: dict = {}

@@ -109,7 +109,7 @@ CHECKED = [("resnet", "1512.03385.pdf", 2016), ("vit", "2010.11929.pdf", 2021),
            ("alexnet", "alexnet_nips2012.pdf", 2012),
            # Type 3 bitmap fonts: read by OCR (minutes, shared with tests/pdf/test_pdf_real.py)
            pytest.param("lenet", "lecun1998_gradient_based_type3.pdf", 1998,
-                        marks=requires_tesseract, id="lenet")]
+                        marks=[requires_tesseract, pytest.mark.slow], id="lenet")]
 
 
 @requires_shared
