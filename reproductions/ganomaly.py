@@ -331,10 +331,20 @@ def _mnist_5k(test_fraction: float, seed: int):
 
 
 # --- step and evaluation ------------------------------------------------------------------------
+def d_won(model: GANomaly) -> bool:
+    """Whether D's last loss collapsed (< 1e-5): under torchrun, if it did in any process, so
+    that every replica re-initialises D together (a per-process decision would split them)."""
+    low = torch.tensor(min(model.last_d_losses), dtype=torch.float64,
+                       device=next(model.parameters()).device)  # NCCL reduces GPU tensors
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.all_reduce(low, op=torch.distributed.ReduceOp.MIN)
+    return low.item() < 1e-5
+
+
 def training_step(model: GANomaly, batch) -> dict:
     """One step of both players; `losses` = [generator loss (Eq. 9), discriminator loss]."""
     x, _ = batch  # (B, C, S, S); the class labels are not used
-    if min(model.last_d_losses) < 1e-5:  # D won outright: start it again (authors' code)
+    if d_won(model):  # D won outright: start it again (authors' code)
         model.discriminator.apply(dcgan_init)
     x_rec, z, z_rec = model.generator(x)
     logit_real, feat_real = model.discriminator(x)  # shared by both players' losses

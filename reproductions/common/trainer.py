@@ -219,6 +219,24 @@ def _average(tensors: list[torch.Tensor], world: int) -> None:
         t.copy_(chunk.view_as(t))
 
 
+def check_replicas(model: torch.nn.Module, world: int, tolerance: float = 1e-6) -> None:
+    """Under torchrun, every replica must end with the same weights (the same averaged gradients,
+    the same updates); a training step that decides or draws randomly per process (a GAN
+    re-initialising its discriminator when *its* loss collapsed) makes them drift apart
+    silently. Raises RuntimeError with the largest difference."""
+    if world == 1:
+        return
+    flat = torch.cat([p.detach().reshape(-1).double() for p in model.parameters()])
+    mean = flat.clone()
+    dist.all_reduce(mean)
+    gap = (flat - mean / world).abs().max()
+    dist.all_reduce(gap, op=dist.ReduceOp.MAX)
+    if gap.item() > tolerance:
+        raise RuntimeError(f"the {world} replicas' weights differ by up to {gap.item():.3g} after "
+                           "training: a training step took a decision or drew randomness per "
+                           "process (every process must take the same ones)")
+
+
 def save_checkpoint(path, module, cfg, variant, model, opts, scheds, step,
                     accumulate: int = 1) -> None:
     """Everything needed to rebuild and resume: config, weights, optimizer state, RNG, step.
@@ -327,6 +345,7 @@ def train(module, cfg, *, variant: str = "main", data=None, device=None, run=Non
         if rank == 0 and ckpt is not None and (due or late):
             _save_kept(ckpt, options, step, module, cfg, variant, model, opts, scheds)
             last_save = time.monotonic()
+    check_replicas(model, world)
     _average([b.data for b in model.buffers() if b.is_floating_point()], world)  # BN statistics
     if rank == 0 and ckpt is not None:
         _save_kept(ckpt, options, cfg.steps, module, cfg, variant, model, opts, scheds)

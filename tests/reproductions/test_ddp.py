@@ -44,3 +44,70 @@ def test_resnet_under_torchrun_differs_only_by_per_process_batchnorm_statistics(
     two = _run(tmp_path / "two", nproc=2, batch=8, name="resnet")
     assert two[0] == pytest.approx(one[0], rel=0.05)
     assert two == pytest.approx(one, rel=0.25)
+
+
+TOY = '''
+import os, sys, types
+from dataclasses import dataclass
+import torch, torch.nn as nn, torch.nn.functional as F
+from reproductions.common import data as D
+from reproductions.common.trainer import train
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    steps: int = 4
+    batch_size: int = 4
+    lr: float = 0.1
+    data_root: str | None = None
+
+
+def training_step(model, batch):
+    x, y = batch
+    if os.environ.get("TOY_PER_PROCESS") and torch.distributed.get_rank() == 1:
+        with torch.no_grad():  # a re-initialisation one process decides alone
+            model.weight.mul_(0.5)
+    return {"loss": F.cross_entropy(model(x), y)}
+
+
+g = torch.Generator().manual_seed(1)
+x, y = torch.randn(32, 4, generator=g), torch.randint(0, 3, (32,), generator=g)
+module = types.SimpleNamespace(
+    PAPER="toy", Config=Config, build_model=lambda cfg: nn.Linear(4, 3),
+    build_data=lambda cfg: (D.tensor_loader(x, y, cfg.batch_size, cfg.seed), (x, y)),
+    training_step=training_step)
+train(module, Config())
+print("replicas agree")
+'''
+
+
+def _toy(tmp_path, **env):
+    script = tmp_path / "toy_ddp.py"
+    script.write_text(TOY)
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+         str(script)], cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1", **env},
+        capture_output=True, text=True, timeout=300)
+
+
+def test_replicas_that_drift_apart_under_torchrun_fail_the_run(tmp_path):
+    same = _toy(tmp_path)
+    assert same.returncode == 0, same.stderr[-2000:]
+    assert same.stdout.count("replicas agree") == 2
+    apart = _toy(tmp_path, TOY_PER_PROCESS="1")
+    assert apart.returncode != 0
+    assert "replicas' weights differ by up to" in apart.stderr
+    assert "a training step took a decision or drew randomness per process" in apart.stderr
+
+
+# every reproduction's tiny preset, 3 steps in 2 processes: the trainer's replica check passes
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(__import__("reproductions").REPRODUCTIONS))
+def test_every_reproduction_keeps_its_replicas_identical_under_torchrun(name, tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+           "-m", "reproductions", "run", name, "--preset", "tiny", "--set", "steps=3",
+           "--out", str(tmp_path / "run"), "--quiet"]
+    done = subprocess.run(cmd, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
