@@ -10,27 +10,39 @@ from types import ModuleType
 
 import reproductions.adam as adam
 import reproductions.alexnet as alexnet  # one import line per reproduction
+import reproductions.autoencoder as autoencoder
 import reproductions.batchnorm as batchnorm
 import reproductions.clip as clip
+import reproductions.deepwalk as deepwalk
 import reproductions.densenet as densenet
 import reproductions.dropout as dropout
+import reproductions.fcn as fcn
+import reproductions.gan as gan
 import reproductions.ganomaly as ganomaly
+import reproductions.gcn as gcn
 import reproductions.googlenet as googlenet
+import reproductions.gpt as gpt
 import reproductions.highway as highway
 import reproductions.init as init
 import reproductions.landscape as landscape
 import reproductions.lenet as lenet
+import reproductions.lstm as lstm
 import reproductions.nin as nin
 import reproductions.norms as norms
+import reproductions.nplm as nplm
 import reproductions.overfeat as overfeat
 import reproductions.relu as relu
 import reproductions.resnet as resnet
 import reproductions.resnext as resnext
+import reproductions.seq2seq as seq2seq
 import reproductions.shattered as shattered
 import reproductions.ssd as ssd
+import reproductions.swin as swin
 import reproductions.transformer as transformer
+import reproductions.unet as unet
 import reproductions.vgg as vgg
 import reproductions.vit as vit
+import reproductions.word2vec as word2vec
 import reproductions.zfnet as zfnet
 
 # One line per reproduction; the key is the file name, `PAPER` inside is the papers.yaml id.
@@ -58,6 +70,18 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "relu": relu,
     "zfnet": zfnet,
     "nin": nin,
+    "word2vec": word2vec,
+    "lstm": lstm,
+    "seq2seq": seq2seq,
+    "nplm": nplm,
+    "gcn": gcn,
+    "deepwalk": deepwalk,
+    "gpt": gpt,
+    "swin": swin,
+    "fcn": fcn,
+    "unet": unet,
+    "gan": gan,
+    "autoencoder": autoencoder,
     "clip": clip,
 }
 

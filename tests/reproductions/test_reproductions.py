@@ -94,6 +94,28 @@ PARAM_COUNTS = {
     ("resnet", "resnet164-preact"): 1_703_258,  # identity-mappings ResNet-164 (Table 5: 1.7M)
     ("zfnet", "paper"): 62_357_608,  # Fig. 3 (the paper gives no total; computed)
     ("nin", "paper"): 966_986,  # authors' Caffe CIFAR-10 NIN (the paper gives no widths; computed)
+    ("gcn", "paper"): 23_040,  # Kipf & Welling Eq. 9 on Cora: 1433x16 + 16x7, no biases
+    ("gcn", "paper-gat"): 92_302,  # GAT Sec. 3.3 on Cora: 8 heads x (1433x8 + 2x8) + 64x7 + 2x7
+    ("fcn", "paper"): 134_489_759,  # FCN-8s VGG-16 as the authors' Caffe model (Table 1: 134M)
+    ("fcn", "paper-16s"): 134_815_994,  # FCN-16s (its fixed upsampler is 32x32)
+    ("fcn", "paper-32s"): 136_152_917,  # FCN-32s (its fixed upsampler is 64x64)
+    ("swin", "paper"): 28_288_354,  # Swin-T = timm swin_tiny_patch4_window7_224 (Table 1: 28M)
+    ("gan", "paper"): 3_735_425,  # authors' mnist.yaml: G 100-1200-1200-784, D maxout 240x5 x2
+    ("autoencoder", "paper"): 2_837_314,  # Hinton Fig. 2: 784-1000-500-250-30 and its mirror
+    ("autoencoder", "paper-vae"): 815_824,  # Kingma Sec. 5: 500 tanh units, 20 latents
+    ("word2vec", "paper"): 600_000_000,  # skip-gram, d=300, 1M words (2013a Sec. 4.2): 2 V d
+    ("word2vec", "paper-phrases"): 415_200_000,  # 2013b Sec. 3: 692K words, d=300: 2 V d
+    ("word2vec", "paper-glove"): 240_800_000,  # GloVe Sec. 4.2: 400,000 words: 2 V (d + 1)
+    ("seq2seq", "paper"): 384_144_000,  # Sutskever et al. Sec. 3.4: "384M parameters" (4x1000 LSTMs, 160k/80k words)
+    ("lstm", "paper"): 93,  # Exp. 4 (Sec. 5.4): 2 blocks of 2 cells, 8 x 11 + 5 weights
+    ("nplm", "paper"): 5_762_483,  # Bengio et al. 2003 Brown MLP1 (Table 1: n=5, h=50, m=60, direct), |V|=16,383, Sec. 2's formula
+    ("unet", "paper"): 31_030_658,  # Fig. 1, 2 classes (paper: no count printed; ~31M)
+    ("deepwalk", "paper"): 2_639_872,  # BlogCatalog 10,312 nodes x d=128 (Sec. 6), Phi + output vectors
+    ("gpt", "paper"): 116_534_784,  # GPT-1 = HF openai-gpt (GPT-2 paper Table 2: 117M)
+    ("gpt", "paper-bert"): 110_106_428,  # BERT-base + MLM/NSP heads = HF BertForPreTraining (110M)
+    ("gpt", "paper-gpt2"): 124_439_808,  # GPT-2 small = HF gpt2 (Table 2 prints 117M)
+    ("gpt", "paper-gpt2-xl"): 1_557_611_200,  # GPT-2 1.5B = HF gpt2-xl (Table 2: 1542M)
+    ("gpt", "paper-gpt3"): 174_604_259_328,  # GPT-3 175B (Table 2.1: 175.0B), counted
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 

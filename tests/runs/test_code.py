@@ -45,6 +45,8 @@ def test_a_reference_after_an_author_citation_or_another_papers_link_is_that_pap
     mine = code.refs_in_text("ResNet (https://arxiv.org/abs/1512.03385): Eq. 1",
                              own=("1512.03385",))
     assert linked[0].foreign and not mine[0].foreign
+    named, seen = code.refs_in_text("clipped as in Arjovsky Algorithm 1; See Table 2")
+    assert named.foreign and not seen.foreign
     dated, = code.refs_in_text("ink 1.175 (1998 Sec. III-A)")
     assert dated.year == 1998 and not dated.foreign
 
@@ -106,7 +108,8 @@ CHECKED = [("resnet", "1512.03385.pdf", 2016), ("vit", "2010.11929.pdf", 2021),
            ("transformer", "1706.03762.pdf", 2017), ("batchnorm", "1502.03167.pdf", 2015),
            ("nin", "1312.4400.pdf", 2014), ("googlenet", "1409.4842.pdf", 2015),
            ("vgg", "1409.1556.pdf", 2015), ("ssd", "1512.02325.pdf", 2016),
-           ("alexnet", "alexnet_nips2012.pdf", 2012),
+           ("alexnet", "alexnet_nips2012.pdf", 2012), ("gan", "1406.2661.pdf", 2014),
+           ("unet", "1505.04597.pdf", 2015),
            # Type 3 bitmap fonts: read by OCR (minutes, shared with tests/pdf/test_pdf_real.py)
            pytest.param("lenet", "lecun1998_gradient_based_type3.pdf", 1998,
                         marks=[requires_tesseract, pytest.mark.slow], id="lenet")]
@@ -119,7 +122,7 @@ def test_every_reference_in_a_reproduction_resolves_to_its_papers_pdf(name, file
     structure = _structure(file)
     view = code.code_view(name, reproduction_file(name), own=(file.removesuffix(".pdf"),))
     checked = code.check(view, structure, year)
-    assert len(checked) >= 25  # the modules cite their papers throughout
+    assert len(checked) >= 20  # the modules cite their papers throughout
     dangling = [f"{name}.py:{c.ref.line}: {c.ref.text}" for c in checked
                 if c.place is None and not c.unsure]
     assert dangling == []

@@ -38,6 +38,12 @@ REF_RE = re.compile(
 _ONE_NUM = re.compile(_NUM)
 _LINK = re.compile(r"(?:arxiv\.org/abs/|doi\.org/)([^\s;,)]+)", re.IGNORECASE)
 _YEAR_BEFORE = re.compile(r"\b((?:19|20)\d\d)[a-z]?\)?(?:'s)?[,:]?\s*(?:\(|,\s*)?$")
+# "Arjovsky Fig. 3", "Mirza Sec. 3.2": a surname just before a reference names another paper
+_SURNAME_BEFORE = re.compile(r"\b([A-Z][a-z]+)(?:'s)?,?\s*$")
+_NOT_SURNAMES = {"See", "The", "In", "As", "Per", "Also", "And", "Or", "From", "With", "Of",
+                 "On", "At", "Its", "This", "That", "Our", "Their", "Both", "By", "For", "To",
+                 "Cf", "Like", "Unlike", "After", "Before", "Under", "Paper", "Same", "Main",
+                 "Original", "Text", "Caption", "Note", "Step", "Line", "Page", "Part"}
 _AUTHORS_BEFORE = re.compile(r"et al\.?,?\s*(?:\(?(?:19|20)\d\d[a-z]?\)?,?\s*)?\(?$")
 
 
@@ -124,7 +130,9 @@ def refs_in_text(text: str, line: int = 1, own: tuple[str, ...] = ()) -> list[Co
         before = text[max(0, m.start() - 40):m.start()].split("\n")[-1]
         year = _YEAR_BEFORE.search(before)
         paragraph = text[:m.start()].rsplit("\n\n", 1)[-1]
+        surname = _SURNAME_BEFORE.search(before)
         foreign = (_AUTHORS_BEFORE.search(before) is not None
+                   or (surname is not None and surname.group(1) not in _NOT_SURNAMES)
                    or (year is None and cites_other(paragraph, own)))
         at = line + text.count("\n", 0, m.start())
         for number in _numbers(m["nums"]):

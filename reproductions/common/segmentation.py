@@ -1,0 +1,165 @@
+"""Segmentation core: generated scenes with per-pixel labels, the FCN paper's metrics, and the
+trivial per-pixel baselines a segmentation miniature must beat.
+
+- `shape_scenes(n, size, seed)`: (N, 3, S, S) images in [0, 1] of a noisy dark background with
+  2-5 bright objects of three classes told apart by *shape*, not colour (every object draws its
+  colour from the same range): 1 = thin bar (3-4 px wide), 2 = small square (5-8 px), 3 = large
+  disc; labels (N, S, S) int64, 0 = background, a later object painting over an earlier one.
+  Small and thin objects are what a stride-32 prediction cannot place (FCN, Sec. 4.2).
+- `texture_scenes(n, size, seed)`: binary "cells": blobs filled with one texture on a
+  background of another texture at the *same* mean brightness, so that thresholding intensity
+  cannot separate them and their borders must be found from local structure (U-Net's setting).
+- `confusion(pred, target, k)` and `scores(confusion)`: pixel accuracy, mean accuracy, mean IU
+  and frequency-weighted IU exactly as Long et al. define them (FCN paper, Sec. 5, "Metrics").
+- `boundary_band(labels, width)`: the pixels within `width` of a label change, where boundary
+  IoU is measured.
+- `majority_baseline`, `threshold_baseline`: per-pixel majority class; brightness threshold
+  (fitted on the training images) with the most frequent foreground class.
+
+Everything is generated from a seed with torch: no download, no licence to carry.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+SHAPE_CLASSES = ("background", "thin bar", "small square", "disc")
+
+
+# --- generated scenes ---------------------------------------------------------------------------
+def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32),
+                            torch.arange(size, dtype=torch.float32), indexing="ij")
+    return ys, xs  # (S, S) each: pixel centres' row and column
+
+
+def _bar(ys, xs, gen, size) -> torch.Tensor:
+    """A segment 0.3-0.7 S long at a random angle, 3-4 px wide."""
+    length = size * (0.3 + 0.4 * torch.rand((), generator=gen))
+    angle = math.pi * torch.rand((), generator=gen)
+    cy, cx = (size * (0.15 + 0.7 * torch.rand(2, generator=gen))).unbind()
+    dy, dx = torch.sin(angle), torch.cos(angle)
+    along = (ys - cy) * dy + (xs - cx) * dx  # signed distance along the bar
+    across = ((ys - cy) * dx - (xs - cx) * dy).abs()
+    width = 1.5 + float(torch.rand((), generator=gen) < 0.5) * 0.5  # half-width: 3 or 4 px wide
+    return (along.abs() <= length / 2) & (across < width)
+
+
+def _square(ys, xs, gen, size) -> torch.Tensor:
+    side = int(torch.randint(5, 9, (), generator=gen))
+    y0, x0 = torch.randint(0, size - side, (2,), generator=gen).tolist()
+    return (ys >= y0) & (ys < y0 + side) & (xs >= x0) & (xs < x0 + side)
+
+
+def _disc(ys, xs, gen, size) -> torch.Tensor:
+    r = size * (0.1 + 0.1 * torch.rand((), generator=gen))
+    cy, cx = (size * (0.15 + 0.7 * torch.rand(2, generator=gen))).unbind()
+    return (ys - cy) ** 2 + (xs - cx) ** 2 <= r ** 2
+
+
+def shape_scenes(n: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`n` images (n, 3, S, S) in [0, 1] and labels (n, S, S) in 0..3 (`SHAPE_CLASSES`)."""
+    gen = torch.Generator().manual_seed(seed)
+    ys, xs = _grid(size)
+    draw = (_bar, _square, _disc)
+    images = torch.empty(n, 3, size, size)
+    labels = torch.zeros(n, size, size, dtype=torch.long)
+    for i in range(n):
+        img = 0.35 * torch.rand(3, 1, 1, generator=gen) + 0.08 * torch.randn(
+            3, size, size, generator=gen)  # a dark background with pixel noise
+        for _ in range(int(torch.randint(2, 6, (), generator=gen))):
+            kind = int(torch.randint(0, 3, (), generator=gen))
+            mask = draw[kind](ys, xs, gen, size)
+            colour = 0.55 + 0.45 * torch.rand(3, 1, 1, generator=gen)
+            img = torch.where(mask, colour + 0.08 * torch.randn(3, size, size, generator=gen), img)
+            labels[i][mask] = kind + 1
+        images[i] = img.clamp(0, 1)
+    return images, labels
+
+
+def texture_scenes(n: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`n` grey images (n, 1, S, S), binary labels (n, S, S) and blob instances (n, S, S), 0 =
+    background: 3-6 blobs (unions of two discs) of fine stripes at a random angle on a
+    background of isotropic noise with the same mean and standard deviation; some touch."""
+    gen = torch.Generator().manual_seed(seed)
+    ys, xs = _grid(size)
+    images = torch.empty(n, 1, size, size)
+    labels = torch.zeros(n, size, size, dtype=torch.long)
+    instances = torch.zeros(n, size, size, dtype=torch.long)
+    for i in range(n):
+        mask = torch.zeros(size, size, dtype=torch.bool)
+        for j in range(int(torch.randint(3, 7, (), generator=gen))):
+            r = size * (0.07 + 0.07 * torch.rand((), generator=gen))
+            cy, cx = (size * (0.1 + 0.8 * torch.rand(2, generator=gen))).unbind()
+            oy, ox = (r * (torch.rand(2, generator=gen) - 0.5)).unbind()
+            blob = ((ys - cy) ** 2 + (xs - cx) ** 2 <= r ** 2) | (
+                (ys - cy - oy) ** 2 + (xs - cx - ox) ** 2 <= (0.8 * r) ** 2)
+            instances[i][blob] = j + 1
+            mask |= blob
+        angle = math.pi * torch.rand((), generator=gen)
+        phase = 2 * math.pi * torch.rand((), generator=gen)
+        stripes = torch.sin(1.6 * (ys * torch.sin(angle) + xs * torch.cos(angle)) + phase)
+        stripes = stripes + 0.25 * torch.randn(size, size, generator=gen)
+        noise = torch.randn(size, size, generator=gen)
+        stripes, noise = (t / t.std() for t in (stripes - stripes.mean(), noise))
+        images[i, 0] = 0.5 + 0.2 * torch.where(mask, stripes, noise)
+        labels[i] = mask.long()
+    return images.clamp(0, 1), labels, instances
+
+
+# --- metrics (FCN paper, Sec. 5) ----------------------------------------------------------------
+def confusion(pred: torch.Tensor, target: torch.Tensor, k: int) -> torch.Tensor:
+    """(k, k) counts n_ij of pixels of class i predicted as class j."""
+    idx = target.reshape(-1) * k + pred.reshape(-1)
+    return torch.bincount(idx, minlength=k * k).reshape(k, k).double()
+
+
+def scores(n: torch.Tensor) -> dict[str, float]:
+    """Sec. 5: with t_i = sum_j n_ij pixels of class i, pixel accuracy sum_i n_ii / sum_i t_i,
+    mean accuracy (1/n_cl) sum_i n_ii / t_i, mean IU (1/n_cl) sum_i n_ii / (t_i + sum_j n_ji -
+    n_ii), frequency weighted IU (sum_k t_k)^-1 sum_i t_i n_ii / (t_i + sum_j n_ji - n_ii); classes
+    absent from both prediction and target are left out of the means. Also `iou_<i>` per class."""
+    t, diag, predicted = n.sum(1), n.diag(), n.sum(0)
+    union = t + predicted - diag
+    seen = union > 0
+    iou = diag / union.clamp(min=1)
+    out = {"pixel_accuracy": float(diag.sum() / t.sum()),
+           "mean_accuracy": float((diag[t > 0] / t[t > 0]).mean()),
+           "mean_iou": float(iou[seen].mean()),
+           "fw_iou": float((t * iou).sum() / t.sum())}
+    return out | {f"iou_{i}": float(v) for i, v in enumerate(iou)}
+
+
+def boundary_band(labels: torch.Tensor, width: int) -> torch.Tensor:
+    """(N, S, S) bool: pixels within `width` pixels (Chebyshev) of a pixel of another label."""
+    x = labels.unsqueeze(1).float()  # (N, 1, S, S)
+    k = 2 * width + 1
+    hi = F.max_pool2d(x, k, 1, width)
+    lo = -F.max_pool2d(-x, k, 1, width)
+    return (hi != lo).squeeze(1)
+
+
+# --- trivial baselines --------------------------------------------------------------------------
+def majority_baseline(train_y: torch.Tensor, test_y: torch.Tensor, k: int) -> dict[str, float]:
+    """Every pixel gets the training set's most frequent class."""
+    return scores(confusion(torch.full_like(test_y, int(torch.bincount(train_y.reshape(-1)).argmax())),
+                            test_y, k))
+
+
+def threshold_predict(train_x, train_y, test_x) -> torch.Tensor:
+    """Foreground where the brightness (mean over channels) passes the threshold that best
+    separates foreground from background on the training images; foreground pixels get the most
+    frequent foreground class of the training set."""
+    bright, fg = train_x.mean(1).reshape(-1), train_y.reshape(-1) > 0
+    grid = torch.quantile(bright[::7], torch.linspace(0.02, 0.98, 49))
+    acc = torch.stack([((bright > g) == fg).float().mean() for g in grid])
+    fg_class = int(torch.bincount(train_y.reshape(-1))[1:].argmax()) + 1
+    return torch.where(test_x.mean(1) > grid[acc.argmax()], fg_class, 0)
+
+
+def threshold_baseline(train_x, train_y, test_x, test_y, k: int) -> dict[str, float]:
+    """Sec. 5's scores of `threshold_predict`."""
+    return scores(confusion(threshold_predict(train_x, train_y, test_x), test_y, k))
