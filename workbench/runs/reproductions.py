@@ -164,8 +164,7 @@ class Reproduction:
 # The child: `reproductions.cli` for `list`, then `describe NAME` of each, printed as one JSON
 # object; a failing command exits 1 after printing its error to stderr.
 _CHILD = """\
-import contextlib, io, json, os, sys
-os.nice(10)  # behind the app and the browser: this child only prepares a later page
+import contextlib, io, json, sys
 from reproductions import cli
 
 def answer(*args):
