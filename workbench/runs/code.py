@@ -17,6 +17,7 @@ and are not looked up in this PDF.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -410,7 +411,13 @@ class BlockChange:
 def lineage(view: CodeView) -> dict[str, list[tuple[str, str, str]]]:
     """The module's `LINEAGE` literal: {earlier module: [(its block, this block, what changed)]},
     read with `ast.literal_eval` (never run); {} when absent or not of that shape."""
-    for node in ast.parse(view.source).body:
+    if "_lineage" not in view.__dict__:  # parsed once per view
+        view.__dict__["_lineage"] = _read_lineage(view.source)
+    return view.__dict__["_lineage"]
+
+
+def _read_lineage(source: str) -> dict[str, list[tuple[str, str, str]]]:
+    for node in ast.parse(source).body:
         if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "LINEAGE"
                                                  for t in node.targets)):
             try:
@@ -443,19 +450,37 @@ def changes_along(later: CodeView, earlier: CodeView) -> list[BlockChange]:
     return out
 
 
+def _view_of(paper) -> CodeView | None:
+    """The parsed source of a catalog paper's reproduction module, cached while the file is
+    unchanged (a Paper page asks once per cited paper); None without a module source."""
+    from workbench.catalog import WORKBENCH_PAGE, reproduction_file
+
+    name = getattr(paper, "reproduction", None)
+    path = reproduction_file(name) if name and name != WORKBENCH_PAGE else None
+    if path is None:
+        return None
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _cached_view(name, str(path), stamp)
+
+
+@functools.lru_cache(maxsize=128)
+def _cached_view(name: str, path: str, stamp: int) -> CodeView:
+    return code_view(name, path)
+
+
 def edge_changes(later_paper, earlier_paper) -> list[BlockChange]:
     """What `later_paper`'s reproduction changed in `earlier_paper`'s, block by block; [] when
     either has no module source or the later declares no lineage to the earlier."""
-    from workbench.catalog import WORKBENCH_PAGE, reproduction_file
-
-    views = []
-    for paper in (later_paper, earlier_paper):
-        name = getattr(paper, "reproduction", None)
-        path = reproduction_file(name) if name and name != WORKBENCH_PAGE else None
-        if path is None:
-            return []
-        views.append(code_view(name, path))
-    found = _PAPER_LINE.search(views[0].source)
-    if views[0].name == views[1].name or not found or found.group(1) != later_paper.id:
+    later = _view_of(later_paper)
+    if later is None or getattr(earlier_paper, "reproduction", None) not in lineage(later):
+        return []
+    found = _PAPER_LINE.search(later.source)
+    if not found or found.group(1) != later_paper.id:
         return []  # a module's lineage is its own paper's, not a variant's it also serves
-    return changes_along(views[0], views[1])
+    earlier = _view_of(earlier_paper)
+    if earlier is None or earlier.name == later.name:
+        return []
+    return changes_along(later, earlier)
