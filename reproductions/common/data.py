@@ -107,14 +107,15 @@ WORKERS_ENV = "REPRO_DATA_WORKERS"  # how many processes decode images (default:
 
 def loader_settings(workers: int | None = None) -> dict:
     """DataLoader settings for data decoded from files (JPEG folders, VOC): `workers` processes
-    (default `$REPRO_DATA_WORKERS`, else one per core but one, at most 8), each keeping 4
+    (default `$REPRO_DATA_WORKERS`, else one per core, at most 8; none on one core), each keeping 4
     batches ready and living across epochs, and pinned memory when a GPU takes the batches.
     In-memory tensors need none of this (workers would only copy them)."""
     if workers is None:
         env = os.environ.get(WORKERS_ENV, "").strip()
         if env and not env.isdigit():
             raise ConfigError(f"{WORKERS_ENV}={env!r}: expected a number of worker processes")
-        workers = int(env) if env else max(0, min(8, (os.cpu_count() or 1) - 1))
+        cores = os.cpu_count() or 1
+        workers = int(env) if env else (min(8, cores) if cores > 1 else 0)
     settings = {"num_workers": workers, "pin_memory": torch.cuda.is_available()}
     if workers:
         settings.update(persistent_workers=True, prefetch_factor=4)
