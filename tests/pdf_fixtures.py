@@ -117,3 +117,55 @@ def make_blank(path: str | Path, pages: int) -> Path:
     doc.save(path)
     doc.close()
     return Path(path)
+
+
+# --- the course's real PDFs (../shared/pdfs), extracted once per test run ------------------------
+
+def _truth() -> list[dict]:
+    import yaml
+
+    from tests.conftest import SHARED_PDFS
+
+    path = SHARED_PDFS / "ground_truth.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["papers"] if path.is_file() else []
+
+
+TRUTH = _truth()
+# Scanned and bitmap-font PDFs (`text_layer:` in the ground truth) are read by OCR
+# (workbench.pdf.ocr, Debian's tesseract-ocr). OCR of the 46-page bitmap-font file takes minutes
+# of CPU: set WORKBENCH_PDF_TEST_CACHE to a folder to keep its pages' OCR text between runs (the
+# structure itself is always extracted again).
+NEEDS_OCR = {p["file"] for p in TRUTH if p.get("text_layer")}
+
+
+def _no_tesseract() -> bool:
+    import os
+    import shutil
+
+    return not os.environ.get("WORKBENCH_PDF_TEST_CACHE") and shutil.which("tesseract") is None
+
+
+def _requires_tesseract():
+    import pytest
+
+    return pytest.mark.skipif(_no_tesseract(), reason="needs Debian's tesseract-ocr "
+                              "(scripts/test.sh installs it)")
+
+
+requires_tesseract = _requires_tesseract()
+_extracted: dict = {}
+
+
+def shared_structure(file: str):
+    """The structure of ../shared/pdfs/`file`, extracted once for every test that reads it."""
+    import os
+
+    from tests.conftest import SHARED_PDFS
+    from workbench.pdf import document as pdf
+
+    if file not in _extracted:
+        cache = os.environ.get("WORKBENCH_PDF_TEST_CACHE") if file in NEEDS_OCR else None
+        if cache:  # keep the pages' OCR, never the structure: it must come from this code
+            (Path(cache) / f"{pdf.file_sha256(SHARED_PDFS / file)}.json").unlink(missing_ok=True)
+        _extracted[file] = pdf.extract(SHARED_PDFS / file, cache_dir=cache, render=False)
+    return _extracted[file]

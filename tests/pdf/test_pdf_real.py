@@ -6,31 +6,20 @@ references) are what these tests guard."""
 from __future__ import annotations
 
 import difflib
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import SHARED_PDFS, requires_shared
+from tests.pdf_fixtures import NEEDS_OCR, TRUTH, requires_tesseract, shared_structure
 
 pytestmark = requires_shared
 
-TRUTH = (yaml.safe_load((SHARED_PDFS / "ground_truth.yaml").read_text(encoding="utf-8"))["papers"]
-         if (SHARED_PDFS / "ground_truth.yaml").is_file() else [])
 FILES = [p["file"] for p in TRUTH]
 
 # Scanned and bitmap-font PDFs (`text_layer:` in the ground truth) are read by OCR
-# (workbench.pdf.ocr, Debian's tesseract-ocr). OCR of the 46-page bitmap-font file takes minutes
-# of CPU: set WORKBENCH_PDF_TEST_CACHE to a folder to keep its pages' OCR text between runs (the
-# structure itself is always extracted again). The checks OCR still fails are expected
+# (tests/pdf_fixtures.py: `shared_structure`). The checks OCR still fails are expected
 # failures, strict, each with its reason: the day one passes, pytest says so and its line goes.
-NEEDS_OCR = {p["file"] for p in TRUTH if p.get("text_layer")}
-requires_tesseract = pytest.mark.skipif(
-    not os.environ.get("WORKBENCH_PDF_TEST_CACHE") and shutil.which("tesseract") is None,
-    reason="needs Debian's tesseract-ocr (scripts/test.sh installs it)")
 # the 46-page bitmap-font file takes about 3 CPU minutes of OCR: `slow`, so CI stays under 30
 # minutes (`scripts/test.sh -m slow -k lecun1998` runs its checks; the 4-page scan stays in)
 SLOW_OCR = {"lecun1998_gradient_based_type3.pdf"}
@@ -53,20 +42,8 @@ def pytest_collection_modifyitems(items):  # called by tests/conftest.py for thi
             item.add_marker(pytest.mark.slow)
 
 
-_extracted: dict = {}
-
-
 def _paper(file: str):
-    from workbench.pdf import document as pdf
-
-    if file not in _extracted:  # each PDF is extracted once for all its tests
-        cache = os.environ.get("WORKBENCH_PDF_TEST_CACHE") if file in NEEDS_OCR else None
-        if cache:  # keep the pages' OCR, never the structure: it must come from this code
-            from workbench.pdf.document import file_sha256
-
-            (Path(cache) / f"{file_sha256(SHARED_PDFS / file)}.json").unlink(missing_ok=True)
-        _extracted[file] = pdf.extract(SHARED_PDFS / file, cache_dir=cache, render=False)
-    return _extracted[file], next(p for p in TRUTH if p["file"] == file)
+    return shared_structure(file), next(p for p in TRUTH if p["file"] == file)
 
 
 def _norm(text: str) -> str:

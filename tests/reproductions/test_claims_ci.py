@@ -12,7 +12,6 @@ import pytest
 from reproductions import REPRODUCTIONS
 from reproductions.cli import main as repro_main
 
-
 # The first seven run in the default test run (about six minutes together); the others are
 # `slow` (`scripts/test.sh -m slow`) so that CI stays under 30 minutes with every paper covered.
 DEFAULT_RUN = {"alexnet", "resnet", "vit", "ssd", "ganomaly", "transformer", "clip"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_PDFS, requires_shared
-from tests.pdf.test_pdf_real import requires_tesseract
+from tests.pdf_fixtures import requires_tesseract, shared_structure
 from workbench.catalog import reproduction_file
 from workbench.cli.commands import main
 from workbench.runs import code
@@ -98,9 +98,7 @@ def test_the_source_folds_into_blocks_each_with_its_references(tmp_path):
 
 
 def _structure(file: str):
-    from tests.pdf.test_pdf_real import _paper  # the same extraction, done once per test run
-
-    return _paper(file)[0]
+    return shared_structure(file)  # the same extraction as tests/pdf, done once per test run
 
 
 # the shared PDFs of papers with a reproduction module: (module, file, year of the paper)
