@@ -116,7 +116,7 @@ def test_figure_captions_are_found_with_their_numbers(file, figures):
 
 
 def test_arxiv_stamp_is_never_the_title_or_a_heading():
-    for file in FILES:
+    for file in sorted(set(FILES) - NEEDS_OCR):  # the stamp is a born-digital arXiv file's
         s, _ = _paper(file)
         assert "arxiv:" not in s.title.lower()
         assert not any("arxiv:" in h.lower() for h in s.headings)
