@@ -6,10 +6,13 @@ python -m reproductions run NAME --preset mini --set lr=1e-3 --out runs/x [--res
 python -m reproductions check NAME [--seeds 5]     # runs `mini`; exit 1 if a claim fails
                                                     # or could not be evaluated
 python -m reproductions describe NAME --json        # Config fields, presets and claims
+python -m reproductions evaluate resnet --preset resnet50 --weights resnet50.pth --data imagenet/
+                                                    # a checkpoint against the paper's table
 torchrun --nproc_per_node=2 -m reproductions run resnet --preset mini
 ```
 Exit status: 0 success, 1 a claim expected to hold did not, a claim was not evaluated, or the
-preset evaluates none (`tiny` is a smoke test), 2 bad input (one line on stderr).
+preset evaluates none (`tiny` is a smoke test); for `evaluate`, 1 when the weights miss one of
+the paper's figures by more than its tolerance; 2 bad input (one line on stderr).
 """
 
 from __future__ import annotations
@@ -121,7 +124,8 @@ def _execute(args, preset: str, out: Path) -> dict:
         options = TrainOptions(
             accumulate=args.accumulate, checkpoint_every=args.checkpoint_every,
             checkpoint_minutes=args.checkpoint_minutes, keep_checkpoints=args.keep_checkpoints,
-            eval_every=args.eval_every, best_metric=args.best_metric)
+            eval_every=args.eval_every, best_metric=args.best_metric, compile=args.compile,
+            channels_last=args.channels_last)
         return run(module, cfg, preset, out, name=args.name, argv=args.argv, resume=args.resume,
                    device=args.device, on_progress=on_progress, options=options)
     finally:
@@ -230,6 +234,99 @@ def _check_seeds(args) -> int:
     return 1 if short or not rows else 0
 
 
+def _threads(n: int | None) -> None:
+    if n:
+        import torch
+        from threadpoolctl import threadpool_limits  # ships with scikit-learn
+
+        torch.set_num_threads(n)
+        threadpool_limits(n)
+
+
+def cmd_evaluate(args) -> int:
+    """A checkpoint the user passes, measured with the paper's protocol, beside the paper's
+    figures; writes a run folder the app lists like any other run."""
+    from tqdm import tqdm
+
+    from reproductions.common import evaluation as E
+    from reproductions.common.claims import NOT_REPRODUCED_AT_SCALE, number_verdicts
+    from reproductions.common.config import config_to_dict
+    from reproductions.common.runfolder import RunFolder, git_commit
+    from reproductions.common.trainer import select_device
+
+    module = _module(args.name)
+    if args.preset not in module.PRESETS:
+        raise ConfigError(f"{args.name} has no preset '{args.preset}'; "
+                          f"choose one of: {', '.join(module.PRESETS)}")
+    path = Path(args.weights)
+    state, header = E.read_weights(path)
+    if header is not None and header.get("paper") != module.PAPER:
+        raise ConfigError(f"--weights {path.name} is a checkpoint of '{header.get('paper')}', "
+                          f"not of {args.name} ('{module.PAPER}')")
+    # ImageNet protocol for a reference's weights, or our checkpoint with an image folder; a
+    # run checkpoint alone is evaluated on its own Config's data (a mini run's generated split)
+    classifier = args.name in E.PIXELS and (header is None or args.data is not None)
+    if classifier and not args.data:
+        raise ConfigError(f"{args.name}: --data is needed (an ImageFolder: DIR/val/<class>/*)")
+    cfg = E.config_for(module, args.preset, header, args.data)
+    _threads(args.threads)
+    model = module.build_model(cfg)
+    E.load_into(args.name, module, args.preset, model, state, path)
+    model.to(select_device(args.device))
+    numbers = [n for c in module.CLAIMS for n in c.numbers if args.preset in n.presets]
+    protocol = (args.protocol or next((n.protocol for n in numbers), "center-crop")
+                if classifier and args.name != "clip" else "center-crop" if classifier
+                else "module")
+    out = Path(args.out or f"runs/{args.name}-{args.preset}-eval-{time.strftime('%Y%m%d-%H%M%S')}")
+    if (out / "status.json").exists():
+        raise ConfigError(f"{out} already holds a run; choose a new --out")
+    folder = RunFolder(out)
+    folder.start(args.argv, {"name": args.name, "paper": module.PAPER, "preset": args.preset,
+                             "config": config_to_dict(cfg), "variants": {"weights": config_to_dict(cfg)},
+                             "evaluate": {"weights": str(path.resolve()), "data": args.data,
+                                          "protocol": protocol, "limit": args.limit}})
+    started = time.monotonic()
+    bar = tqdm(unit="image", disable=args.quiet, dynamic_ncols=True)
+    try:
+        pixels = E.pixels_for(args.name, cfg, args.resize)
+        kwargs = {"batch_size": args.batch_size, "limit": args.limit,
+                  "progress": lambda n: bar.update(n - bar.n)}
+        if args.name == "clip":
+            measured = E.clip_zero_shot(model, args.data, pixels, **kwargs)
+        elif classifier:
+            measured = E.classify(model, args.data, pixels, protocol, **kwargs)
+        else:
+            measured = E.module_metrics(module, model, cfg)
+        bar.close()
+        rows = number_verdicts(module.CLAIMS, args.preset, protocol, measured)
+        folder.log_metrics({"variant": "weights", "step": 0, "eval": True, **measured})
+        result = {
+            "name": args.name, "paper": module.PAPER, "preset": args.preset,
+            "metrics": {"weights": measured}, "baselines": {}, "figures": [], "claims": rows,
+            "weights": {"file": str(path.resolve()), "sha256": E.file_digest(path),
+                        "our_checkpoint": header is not None},
+            "protocol": protocol, "seed": cfg.seed, "device": str(next(model.parameters()).device),
+            "world_size": 1, "torch": __import__("torch").__version__,
+            "python": sys.version.split()[0], "git_commit": git_commit(),
+            "wall_time_s": round(time.monotonic() - started, 2),
+        }
+        folder.finish(result)
+    except BaseException as err:
+        bar.close()
+        folder.fail(err)
+        raise
+    print(", ".join(f"{k} {v:.2f}" if k != "images" else f"{v:.0f} images"
+                    for k, v in measured.items()) + f" ({protocol})")
+    for r in rows:
+        print(f"{r['verdict']:<30} {r['id']}: {r['measured']} ({r['source']})"
+              + (f"; note: {r['note']}" if r.get("note") else ""))
+    if not rows:
+        print(f"{args.name} --preset {args.preset}: no figure of the paper is recorded for this "
+              "preset; the numbers above are this checkpoint's")
+    print(f"run folder: {out}")
+    return 1 if any(r["verdict"] == NOT_REPRODUCED_AT_SCALE for r in rows) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m reproductions", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -263,6 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--accumulate", type=_positive, default=1, metavar="K",
                        help="K micro-batches of batch_size per optimizer step (a batch of "
                             "K x batch_size in the memory of one)")
+        p.add_argument("--compile", nargs="?", const="inductor", default=None,
+                       metavar="BACKEND", help="torch.compile the model (default backend "
+                       "inductor; worth it for long GPU runs, minutes of compiling first)")
+        p.add_argument("--channels-last", action="store_true",
+                       help="NHWC memory layout for convolutional nets (faster on GPUs)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--threads", type=int, metavar="N",
                        help="CPU threads for torch and the baselines' BLAS (default: their "
@@ -271,6 +373,25 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--seeds", type=int, default=0, metavar="N",
                            help="run seeds 0..N-1; a claim expected to hold must hold for 80%%")
         p.set_defaults(func=func)
+    p = sub.add_parser("evaluate", help="a checkpoint (ours, torchvision's, timm's, open_clip's) "
+                       "measured with the paper's protocol, beside the paper's figures")
+    p.add_argument("name")
+    p.add_argument("--weights", required=True, metavar="FILE",
+                   help="a run checkpoint or a reference state dict (read weights-only)")
+    p.add_argument("--data", metavar="DIR", help="ImageFolder (DIR/val/<class>/*) for image "
+                   "classifiers and CLIP; the module's data_root otherwise")
+    p.add_argument("--preset", default="paper")
+    p.add_argument("--protocol", choices=("center-crop", "ten-crop"),
+                   help="test-time crops (default: the paper's for this preset)")
+    p.add_argument("--resize", type=_positive, metavar="PIXELS",
+                   help="shorter side before cropping (default: the weights' convention)")
+    p.add_argument("--limit", type=_positive, metavar="N", help="evaluate N images only")
+    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--out", help="run folder (default: runs/NAME-PRESET-eval-TIME)")
+    p.add_argument("--device", help="cuda, cuda:1, mps or cpu (default: the best available)")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

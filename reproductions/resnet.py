@@ -54,7 +54,7 @@ import torch.nn.functional as F
 
 from reproductions.common import baselines as B
 from reproductions.common import data as D
-from reproductions.common.claims import Claim
+from reproductions.common.claims import Claim, PaperNumber
 from reproductions.common.config import ConfigError
 
 PAPER = "resnet"
@@ -457,10 +457,18 @@ CLAIMS = [
     ),
     Claim(
         id="imagenet-top1",
-        text="ResNet-50 reaches 20.74% top-1 error on ImageNet val (10-crop).",
-        paper="top-1 err. 20.74%, top-5 err. 5.25% (ResNet-50, 10-crop testing)",
+        text="ResNet-50 reaches 22.85% top-1 error on ImageNet val with 10-crop testing "
+        "(20.74% single-model with multi-scale testing, Table 4).",
+        paper="top-1 / top-5 err. 22.85% / 6.71% (ResNet-50), 21.75% / 6.05% (ResNet-101), "
+        "21.43% / 5.71% (ResNet-152), 10-crop testing",
         source="Table 3",
         needs="preset paper, ImageNet-1k train/val (data_root)",
+        numbers=tuple(
+            PaperNumber(metric, value, "ten-crop", presets)
+            for presets, top1, top5 in (
+                (("paper", "resnet50", "resnet50-v1.5"), 22.85, 6.71),
+                (("resnet101",), 21.75, 6.05), (("resnet152",), 21.43, 5.71))
+            for metric, value in (("top1_error", top1), ("top5_error", top5))),
     ),
     Claim(
         id="cifar-params",

@@ -211,7 +211,9 @@ class Config:
     n_eval: int = 400  # held-out pairs decoded with beam search (real text: the first n_eval)
     seed: int = 0
     steps: int = 100_000  # Sec. 5.2: 100k steps (base), 300k (big)
-    batch_size: int = 64  # sequences per step; the paper: ~25,000 source + target tokens
+    batch_size: int = 64  # sequences per step (generated data; real text without max_tokens)
+    max_tokens: int = 0  # real text: batches of up to this many tokens a side, by length
+    # (Sec. 5.1: ~25,000 source + 25,000 target tokens over 8 GPUs; per process here)
     lr: float = 1.0  # the factor in front of Eq. 3 (the paper: 1)
     data_root: str | None = None  # real text: aligned train/test.<lang> files; None = generated
     src_lang: str = "en"  # Sec. 6.1: WMT 2014 English-German; data_root/train.<src_lang>
@@ -327,9 +329,10 @@ def beam_search(model: Transformer, src: torch.Tensor, max_new: int, beam: int =
 # --- presets --------------------------------------------------------------------------------
 PRESETS = {
     # Table 3 "base": 63,121,544 parameters with the shared 37k vocabulary (paper: 65M)
-    "paper": Config(),
+    "paper": Config(max_tokens=25_000),  # one process holds the paper's whole batch
     # Table 3 "big": 214,286,472 parameters (paper: 213M), trained for 300k steps
-    "big": Config(d_model=1024, n_heads=16, d_ff=4096, dropout=0.3, steps=300_000),
+    "big": Config(d_model=1024, n_heads=16, d_ff=4096, dropout=0.3, steps=300_000,
+                  max_tokens=25_000),
     # reversal of 5-12 tokens over 20 symbols: a 2+2-layer post-LN model, beam 4; no dropout
     # (20,000 generated pairs leave nothing to regularise and it halves the steps needed).
     # 169,175 parameters; the 2-layer attention LSTM of width 68 has 165,603
@@ -363,7 +366,8 @@ def build_data(cfg: Config):
     task (no download), or real parallel text when `data_root` is set."""
     if cfg.data_root is not None:  # held out: the first n_eval test pairs, to bound decoding
         corpus = parallel_text.corpus_for(cfg)
-        return parallel_text.batches(corpus.train, cfg.batch_size, cfg.seed), corpus.test.padded()
+        return (parallel_text.batches(corpus.train, cfg.batch_size, cfg.seed, cfg.max_tokens),
+                corpus.test.padded())
     train = torch.utils.data.TensorDataset(*reversal_pairs(cfg.n_train, cfg, seed=cfg.seed))
     loader = torch.utils.data.DataLoader(
         train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,

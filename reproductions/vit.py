@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from reproductions import resnet
 from reproductions.common import baselines as B
 from reproductions.common import data as D
-from reproductions.common.claims import Claim
+from reproductions.common.claims import Claim, PaperNumber
 from reproductions.common.config import ConfigError
 
 PAPER = "vit"
@@ -408,6 +408,18 @@ CLAIMS = [
         f"{_pixels(m, '1-NN pixels'):.3f}, logistic regression "
         f"{_pixels(m, 'logistic regression pixels'):.3f}",
         expected=False,
+    ),
+    Claim(
+        id="imagenet-b16",
+        text="ViT-B/16 pre-trained on ImageNet-21k reaches 83.97% top-1 on ImageNet (77.91% "
+        "when pre-trained on ImageNet alone).",
+        paper="ViT-B/16 top-1 83.97% (ImageNet-21k), 77.91% (ImageNet), fine-tuned at 384 px",
+        source="Table 5",
+        needs="preset paper pre-trained on ImageNet-21k, fine-tuned on ImageNet-1k train/val "
+        "(data_root)",
+        numbers=(PaperNumber("top1_accuracy", 83.97, "center-crop", note=(
+            "Table 5 fine-tunes and tests at 384 px; this preset is the 224 px network, "
+            "which scores lower with the same pre-training")),),
     ),
     Claim(
         id="jft-vs-bit",

@@ -17,6 +17,13 @@ and data would measure it.
 | `not reproduced in miniature` | one is not, and we said beforehand the miniature cannot show it |
 | `not evaluated` | the run lacks a variant or metric the comparison needs (`check` fails) |
 | `not applicable` | a paper-scale number, or a preset the claim is not about (`tiny`) |
+
+A paper-scale claim may carry the paper's figures as `numbers` (`PaperNumber`: the metric, the
+value, the test-time protocol, the presets that build that network). `python -m reproductions
+evaluate` measures them from a checkpoint the user passes, and `number_verdicts` sets ours beside
+the paper's: `reproduced at paper scale` when ours is no worse than the paper's by more than the
+tolerance, `not reproduced at paper scale` otherwise, `not evaluated` when the evaluation used
+another protocol than the paper's (ten-crop figures are not compared with a centre crop).
 """
 
 from __future__ import annotations
@@ -31,10 +38,31 @@ NOT_REPRODUCED = "not reproduced"
 NOT_REPRODUCED_IN_MINIATURE = "not reproduced in miniature"
 NOT_EVALUATED = "not evaluated"
 NOT_APPLICABLE = "not applicable"
+REPRODUCED_AT_SCALE = "reproduced at paper scale"
+NOT_REPRODUCED_AT_SCALE = "not reproduced at paper scale"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, NOT_REPRODUCED_IN_MINIATURE, NOT_EVALUATED,
-            NOT_APPLICABLE)
+            NOT_APPLICABLE, REPRODUCED_AT_SCALE, NOT_REPRODUCED_AT_SCALE)
 
 Metrics = dict[str, dict[str, float]]  # {variant or baseline: {metric: value}}
+
+
+@dataclass(frozen=True)
+class PaperNumber:
+    """One figure of the paper that `evaluate` measures from a checkpoint: `metric` as
+    `evaluate` names it (`top1_error`, `top5_error` in %: lower is better; `top1_accuracy`,
+    `map`, `bleu`: higher is better), the paper's `value`, how many points worse ours may be
+    and still reproduce it, the paper's test-time `protocol`, and the presets it is about."""
+
+    metric: str
+    value: float
+    protocol: str  # "ten-crop" | "center-crop" | a module's own (e.g. "voc07-11-point")
+    presets: tuple[str, ...] = ("paper",)
+    tolerance: float = 1.0
+    note: str = ""  # what differs between the paper's setting and this preset, said plainly
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.metric.endswith(("error", "loss"))
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,7 @@ class Claim:
     expected: bool = True  # False: we expect the miniature *not* to show it (say why in text)
     presets: tuple[str, ...] = field(default=("mini",))
     needs: str = ""  # a paper-scale claim: the preset and data that would measure it
+    numbers: tuple[PaperNumber, ...] = ()  # the figures `evaluate` can measure (paper scale)
 
 
 def verdict(claim: Claim, preset: str, metrics: Metrics) -> dict[str, Any]:
@@ -81,6 +110,36 @@ def verdict(claim: Claim, preset: str, metrics: Metrics) -> dict[str, Any]:
 
 def verdicts(claims: list[Claim], preset: str, metrics: Metrics) -> list[dict[str, Any]]:
     return [verdict(c, preset, metrics) for c in claims]
+
+
+def number_verdicts(claims: list[Claim], preset: str, protocol: str,
+                    measured: dict[str, float]) -> list[dict[str, Any]]:
+    """The paper's figures for `preset` beside an evaluation's: one row per `PaperNumber`,
+    with the claim's fields and `metric`, `paper_value`, `ours`, `margin` (points better than
+    the paper's figure minus the tolerance, >= 0 reproduces it) and the verdict."""
+    rows = []
+    for claim in claims:
+        for number in claim.numbers:
+            if preset not in number.presets:
+                continue
+            row: dict[str, Any] = {
+                "id": claim.id, "text": claim.text, "paper": claim.paper, "source": claim.source,
+                "expected": claim.expected, "needs": claim.needs, "compared_with": ["paper"],
+                "metric": number.metric, "paper_value": number.value, "protocol": number.protocol,
+                "note": number.note, "ours": None, "margin": None, "margins": {}}
+            ours = measured.get(number.metric)
+            if ours is None or protocol != number.protocol:
+                why = (f"the paper's figure is {number.protocol}; this evaluation was {protocol}"
+                       if ours is not None else f"this evaluation has no {number.metric}")
+                rows.append({**row, "verdict": NOT_EVALUATED, "measured": why})
+                continue
+            better = number.value - ours if number.lower_is_better else ours - number.value
+            margin = better + number.tolerance
+            rows.append({**row, "ours": ours, "margin": margin, "margins": {"paper": margin},
+                         "measured": f"{number.metric} {ours:.2f} ({protocol}); the paper "
+                                     f"{number.value:.2f}",
+                         "verdict": REPRODUCED_AT_SCALE if margin >= 0 else NOT_REPRODUCED_AT_SCALE})
+    return rows
 
 
 def evaluated_for(claims: list[Claim], preset: str) -> list[str]:

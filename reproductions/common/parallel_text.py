@@ -152,8 +152,56 @@ def pad_batch(items: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch
     return pad([s for s, _ in items]), pad([t for _, t in items])
 
 
-def batches(data: PairDataset, batch_size: int, seed: int) -> torch.utils.data.DataLoader:
-    """Shuffled fixed-size batches of padded pairs, the same order in every process (seeded)."""
+class TokenBatches(torch.utils.data.Sampler):
+    """Batches by token count (Vaswani et al., Sec. 5.1: "batched together by approximate
+    sequence length", about 25,000 source and 25,000 target tokens a batch).
+
+    The pairs are sorted by length once and cut into batches whose padded size (pairs x the
+    longest) stays within `max_tokens` on each side, so batches hold many short pairs or few
+    long ones and little padding. The batches are fixed; every epoch draws a new order of them
+    from `generator` (the DataLoader's, so that a resumed run, which replays the draws, sees
+    the batches an uninterrupted run would)."""
+
+    def __init__(self, src_lengths: np.ndarray, tgt_lengths: np.ndarray, max_tokens: int,
+                 generator: torch.Generator):
+        longest = int(max(src_lengths.max(), tgt_lengths.max()))
+        if longest > max_tokens:
+            raise ConfigError(f"max_tokens={max_tokens} is smaller than the longest pair "
+                              f"({longest} tokens); raise it or lower max_positions")
+        order = np.lexsort((np.arange(len(src_lengths)), src_lengths, tgt_lengths))
+        self.batches: list[list[int]] = []
+        current: list[int] = []
+        wide_src = wide_tgt = 0
+        for i in order.tolist():
+            s, t = max(wide_src, int(src_lengths[i])), max(wide_tgt, int(tgt_lengths[i]))
+            if current and (len(current) + 1) * max(s, t) > max_tokens:
+                self.batches.append(current)
+                current, s, t = [], int(src_lengths[i]), int(tgt_lengths[i])
+            current.append(i)
+            wide_src, wide_tgt = s, t
+        if current:
+            self.batches.append(current)
+        self.generator = generator
+
+    def __iter__(self):
+        for b in torch.randperm(len(self.batches), generator=self.generator).tolist():
+            yield self.batches[b]
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+def batches(data: PairDataset, batch_size: int, seed: int,
+            max_tokens: int = 0) -> torch.utils.data.DataLoader:
+    """Shuffled batches of padded pairs, the same order in every process (seeded): `batch_size`
+    pairs each, or with `max_tokens` as many pairs as fit that many tokens a side."""
+    if max_tokens:
+        generator = torch.Generator().manual_seed(seed)
+        kept = data.kept
+        sampler = TokenBatches(data.src.lengths[kept] + 1, data.tgt.lengths[kept] + 2,
+                               max_tokens, generator)  # + EOS; + BOS and EOS
+        return torch.utils.data.DataLoader(data, batch_sampler=sampler, collate_fn=pad_batch,
+                                           generator=generator)
     if len(data) < batch_size:
         raise ConfigError(f"only {len(data)} training pairs are usable, fewer than batch_size={batch_size}")
     return torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, drop_last=True,

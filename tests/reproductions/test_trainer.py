@@ -416,3 +416,48 @@ def test_the_newest_k_checkpoints_are_kept_as_links_and_the_best_by_evaluation(t
         (2, 0.5), (4, 0.9), (6, 0.7), (8, 0.8)]  # the last: the run's final evaluation
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     assert config["train_options"]["keep_checkpoints"] == 2
+
+
+def conv_module(**overrides) -> types.SimpleNamespace:
+    """A small conv net on 8x8 images: channels_last changes its memory layout, not its maths."""
+
+    def build_model(cfg):
+        return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                             nn.Linear(8 * 64, 3))
+
+    def build_data(cfg):
+        g = torch.Generator().manual_seed(7)
+        x, y = torch.randn(32, 3, 8, 8, generator=g), torch.randint(0, 3, (32,), generator=g)
+        return D.tensor_loader(x, y, cfg.batch_size, cfg.seed), (x, y)
+
+    return classifier_module(build_model=build_model, build_data=build_data, **overrides)
+
+
+def test_channels_last_and_a_compiled_step_train_the_same_weights_as_the_plain_loop():
+    module = conv_module()
+    cfg = Config(steps=3, batch_size=8, lr=0.05)
+    plain = train(module, cfg)
+    seen = []
+
+    def training_step(model, batch):  # what the step receives
+        seen.append(batch[0].is_contiguous(memory_format=torch.channels_last))
+        return {"loss": F.cross_entropy(model(batch[0]), batch[1])}
+
+    nhwc = train(conv_module(training_step=training_step), cfg,
+                 options=TrainOptions(channels_last=True))
+    assert seen == [True] * 3
+    assert nhwc[0].weight.is_contiguous(memory_format=torch.channels_last)
+    # "eager" runs torch.compile's graph capture without generating code (no compiler needed)
+    compiled = train(module, cfg, options=TrainOptions(compile="eager"))
+    assert list(compiled.state_dict()) == list(plain.state_dict())  # no _orig_mod. prefix
+    for other in (nhwc, compiled):
+        for a, b in zip(plain.state_dict().values(), other.state_dict().values(), strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_cli_passes_compile_and_channels_last_into_the_runs_train_options(tmp_path):
+    out = tmp_path / "run"
+    assert repro_main(["run", "vit", "--preset", "tiny", "--out", str(out), "--quiet",
+                       "--compile", "eager", "--channels-last"]) == 0
+    options = json.loads((out / "config.json").read_text())["train_options"]
+    assert options["compile"] == "eager" and options["channels_last"] is True

@@ -162,3 +162,36 @@ def test_tiny_run_on_real_text_reports_bleu_over_ids_and_sacrebleu(tmp_path):
     log_text = (out / "log.txt").read_text()
     assert "shared BPE vocabulary: 300 tokens" in log_text and "evaluation on test" in log_text
     assert sorted(p.name for p in root.iterdir()) == ["test.de", "test.en", "train.de", "train.en"]
+
+
+def _encoded(lengths):
+    import numpy as np
+
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    return PT.Encoded(np.arange(int(lengths.sum()), dtype=np.int32) % 50 + 4, starts, lengths)
+
+
+def test_token_batches_hold_at_most_max_tokens_a_side_and_every_pair_once_an_epoch():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    src, tgt = _encoded(rng.integers(1, 40, 500)), _encoded(rng.integers(1, 40, 500))
+    data = PT.PairDataset(src, tgt, np.arange(500))
+    loader = PT.batches(data, batch_size=8, seed=3, max_tokens=200)
+    seen = []
+    for s, t in loader:
+        assert s.numel() <= 200 and t.numel() <= 200  # padded tokens, each side
+        seen.append(len(s))
+    assert sum(seen) == 500 and len(set(seen)) > 3  # many short pairs, or few long ones
+    # little padding: sorted by length, a batch's pairs are of similar lengths
+    pad = sum((t == PT.PAD).sum().item() for _, t in loader) / sum(t.numel() for _, t in loader)
+    assert pad < 0.1
+    # the order of batches is seeded, and another in the next epoch
+    first = [s[0].tolist() for s, _ in PT.batches(data, 8, seed=3, max_tokens=200)]
+    again = [s[0].tolist() for s, _ in PT.batches(data, 8, seed=3, max_tokens=200)]
+    loader = PT.batches(data, 8, seed=3, max_tokens=200)
+    e1, e2 = ([s[0].tolist() for s, _ in loader] for _ in range(2))  # two epochs of one loader
+    assert first == again == e1 and e1 != e2
+    with pytest.raises(ConfigError, match="smaller than the longest pair"):
+        PT.batches(data, 8, seed=3, max_tokens=30)

@@ -621,3 +621,23 @@ def test_miniature_verdicts_and_paper_scale_numbers_are_shown_apart(tmp_path):
     assert [(r["claim"], r["the paper reports"], r["needs"])
             for r in run_results.paper_rows(run)] == [
         ("imagenet-top1", "20.74%", "preset paper, ImageNet-1k"), ("cifar-params", "0.27M", "")]
+
+
+def test_a_checkpoint_evaluated_against_the_papers_table_shows_its_figure_and_verdict(tmp_path):
+    """`python -m reproductions evaluate` writes the paper's figure, the checkpoint's and the
+    verdict per metric: the paper table shows them (a run of a miniature shows `needs`)."""
+    row = {"id": "imagenet-top1", "text": "t", "paper": "22.85% / 6.71%", "source": "Table 3",
+           "needs": "preset paper, ImageNet-1k", "metric": "top1_error", "paper_value": 22.85,
+           "ours": 23.4, "protocol": "ten-crop", "note": "", "measured": "top1_error 23.40",
+           "verdict": "reproduced at paper scale", "margin": 0.45, "expected": True}
+    run = runs.Run("r1", tmp_path, "resnet", "paper", {}, runs.DONE, result={"claims": [row]})
+    rows = run_results.paper_rows(run)
+    assert [(r["metric"], r["the paper reports"], r["this checkpoint"], r["verdict"])
+            for r in rows] == [("top1_error", 22.85, 23.4, "reproduced at paper scale")]
+    assert run_results.claim_rows(run) == []  # never beside a miniature's verdicts
+    assert run_results.measured_at_scale(rows)
+    scale = {**row, "verdict": "not applicable"}
+    for key in ("paper_value", "ours", "metric"):
+        scale.pop(key)
+    plain = runs.Run("r2", tmp_path, "resnet", "mini", {}, runs.DONE, result={"claims": [scale]})
+    assert not run_results.measured_at_scale(run_results.paper_rows(plain))

@@ -56,7 +56,8 @@ def _print_run(run) -> None:
         print("what this run showed (against its controls and baselines):")
         print(runs.format_table(runs.claim_rows(run)))
         if paper := runs.paper_rows(run):
-            print("what the paper reports at full scale (not measured by this run):")
+            print("this checkpoint against the paper's table:" if runs.measured_at_scale(paper)
+                  else "what the paper reports at full scale (not measured by this run):")
             print(runs.format_table(paper))
         print("  ".join(f"{k}: {v}" for k, v in runs.environment(run).items()))
     print(f"run folder: {run.folder}")

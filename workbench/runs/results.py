@@ -127,10 +127,27 @@ def claim_rows(run: Run) -> list[dict]:
 
 
 def paper_rows(run: Run) -> list[dict]:
-    """The paper's own numbers the reproduction quotes, with what measuring them would need."""
-    return [{"claim": c["id"], "the paper reports": c.get("paper", ""),
-             "source": c.get("source", ""), "needs": c.get("needs", "")}
-            for c in (run.result or {}).get("claims", []) if paper_scale(c)]
+    """The paper's own numbers the reproduction quotes, with what measuring them would need; for
+    a checkpoint measured by `python -m reproductions evaluate`, its figure beside the paper's
+    and the verdict (`measured_at_scale`)."""
+    rows = []
+    for c in (run.result or {}).get("claims", []):
+        if not paper_scale(c):
+            continue
+        if isinstance(c.get("paper_value"), (int, float)):
+            rows.append({"claim": c["id"], "metric": str(c.get("metric", "")),
+                         "the paper reports": c["paper_value"], "this checkpoint": c.get("ours"),
+                         "verdict": c.get("verdict", ""), "source": c.get("source", ""),
+                         "note": c.get("note", "")})
+        else:
+            rows.append({"claim": c["id"], "the paper reports": c.get("paper", ""),
+                         "source": c.get("source", ""), "needs": c.get("needs", "")})
+    return rows
+
+
+def measured_at_scale(rows: Sequence[Mapping]) -> bool:
+    """True when `paper_rows` came from evaluating a checkpoint against the paper's figures."""
+    return any("this checkpoint" in r for r in rows)
 
 
 def run_figures(run: Run) -> list[dict[str, Any]]:

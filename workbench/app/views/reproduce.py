@@ -215,7 +215,9 @@ if pick.result:
                "advantage (positive: the claim held).")
     st.dataframe(runs.claim_rows(pick), key="claims_table", hide_index=True)
     if paper_table := runs.paper_rows(pick):
-        st.markdown("**What the paper reports at full scale** (not measured by this run)")
+        st.markdown("**This checkpoint against the paper's table**"
+                    if runs.measured_at_scale(paper_table) else
+                    "**What the paper reports at full scale** (not measured by this run)")
         st.dataframe(paper_table, key="paper_table", hide_index=True)
     if figures := runs.run_figures(pick):  # the paper's figures, redrawn by this run
         st.markdown("**Figures this run drew**")
