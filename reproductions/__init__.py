@@ -16,6 +16,7 @@ import reproductions.clip as clip
 import reproductions.deepwalk as deepwalk
 import reproductions.densenet as densenet
 import reproductions.dropout as dropout
+import reproductions.elmo as elmo
 import reproductions.fcn as fcn
 import reproductions.gan as gan
 import reproductions.ganomaly as ganomaly
@@ -38,6 +39,7 @@ import reproductions.seq2seq as seq2seq
 import reproductions.shattered as shattered
 import reproductions.ssd as ssd
 import reproductions.swin as swin
+import reproductions.textrank as textrank
 import reproductions.transformer as transformer
 import reproductions.unet as unet
 import reproductions.vgg as vgg
@@ -82,6 +84,8 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "unet": unet,
     "gan": gan,
     "autoencoder": autoencoder,
+    "elmo": elmo,
+    "textrank": textrank,
     "clip": clip,
 }
 

@@ -147,3 +147,19 @@ def test_long_lag_claim_reads_the_fraction_of_error_removed():
     row = verdict(claim, "mini", m)
     assert row["verdict"] == REPRODUCED
     assert row["margins"]["tanh"] == pytest.approx(1 - 0.002 / 0.04 - 0.8)
+
+
+def test_gate_bias_sets_the_gru_update_gate_so_the_gradient_reaches_back():
+    """mini-gru's gate_bias is z's bias (Cho et al. Eq. 6-7: h = z h + (1 - z) h~): with z near
+    1 the output at T = 40 still depends on the input at t = 0, where at z ~ 0.5 it is lost."""
+    def reach(bias: float) -> float:
+        torch.manual_seed(0)
+        model = lstm.RecurrentNet(lstm.Config(cell="gru", hidden=5, gate_bias=bias))
+        if bias:
+            assert (model.fwd.x.bias[5:10] == bias).all() and (model.fwd.x.bias[10:].abs() <= 0.1).all()
+        x = torch.zeros(1, 40, 2, requires_grad=True)
+        model.scan(model.fwd, x)[0, -1].sum().backward()
+        return float(x.grad[0, 0].norm())
+
+    assert reach(2.0) > 1e4 * reach(0.0)
+    assert lstm.PRESETS["mini-gru"].gate_bias > 0

@@ -116,6 +116,8 @@ PARAM_COUNTS = {
     ("gpt", "paper-gpt2"): 124_439_808,  # GPT-2 small = HF gpt2 (Table 2 prints 117M)
     ("gpt", "paper-gpt2-xl"): 1_557_611_200,  # GPT-2 1.5B = HF gpt2-xl (Table 2: 1542M)
     ("gpt", "paper-gpt3"): 174_604_259_328,  # GPT-3 175B (Table 2.1: 175.0B), counted
+    ("textrank", "paper"): 0,  # Mihalcea & Tarau Sec. 2: PageRank on the text graph learns nothing
+    ("elmo", "paper"): 93_666_400,  # Sec. 3.4 biLM; AllenNLP 93,600,864 ("93.6M") + torch's 2nd LSTM bias (65,536)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
