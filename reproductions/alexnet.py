@@ -254,7 +254,7 @@ def evaluate(model: nn.Module, eval_data, cfg: Config) -> dict[str, float]:
     out = {}
     for split, data in eval_data.items():  # "test", and "train" where the data has one
         m = D.classification_metrics(model, data)
-        out |= {f"{split}_accuracy": m["accuracy"], f"{split}_loss": m["loss"]}
+        out |= {f"{split}_{k}": v for k, v in m.items()}  # accuracy, loss, top5_accuracy
     return out
 
 

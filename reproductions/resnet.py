@@ -408,11 +408,11 @@ def training_step(model: nn.Module, batch) -> dict:
 
 def evaluate(model: nn.Module, eval_data, cfg: Config) -> dict[str, float]:
     """Test accuracy/loss and, when available, the training-set loss/accuracy (Fig. 6)."""
-    test = D.classification_metrics(model, eval_data["test"])
-    out = {"test_accuracy": test["accuracy"], "test_loss": test["loss"]}
-    if "train" in eval_data:
-        train = D.classification_metrics(model, eval_data["train"])
-        out |= {"train_accuracy": train["accuracy"], "train_loss": train["loss"]}
+    out = {}
+    for split in ("test", "train"):  # accuracy, loss, and top-5 with more than five classes
+        if split in eval_data:
+            out |= {f"{split}_{k}": v
+                    for k, v in D.classification_metrics(model, eval_data[split]).items()}
     return out
 
 

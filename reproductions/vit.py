@@ -326,8 +326,7 @@ def training_step(model: nn.Module, batch) -> dict:
 
 
 def evaluate(model: nn.Module, eval_data, cfg: Config) -> dict[str, float]:
-    m = D.classification_metrics(model, eval_data["test"])
-    return {"test_accuracy": m["accuracy"], "test_loss": m["loss"]}
+    return {f"test_{k}": v for k, v in D.classification_metrics(model, eval_data["test"]).items()}
 
 
 # --- claims --------------------------------------------------------------------------------

@@ -180,7 +180,9 @@ def tensor_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int,
 
 @torch.no_grad()
 def classification_metrics(model: torch.nn.Module, eval_data, batch_size: int = 512) -> dict[str, float]:
-    """Accuracy and mean cross-entropy -(1/N) sum_i log p(y_i | x_i) of `model`.
+    """Accuracy and mean cross-entropy -(1/N) sum_i log p(y_i | x_i) of `model`, and with more
+    than five classes the top-5 accuracy (ImageNet's second figure: the label among the five
+    highest scores).
 
     `eval_data` is a pair of tensors `(x, y)` or an iterable of `(x, y)` batches (a DataLoader);
     batches go to the model's device.
@@ -189,11 +191,15 @@ def classification_metrics(model: torch.nn.Module, eval_data, batch_size: int = 
     if isinstance(eval_data, tuple) and len(eval_data) == 2 and isinstance(eval_data[0], torch.Tensor):
         x, y = eval_data
         eval_data = [(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(y), batch_size)]
-    correct, loss_sum, n = 0, 0.0, 0
+    correct, top5, loss_sum, n, classes = 0, 0, 0.0, 0, 0
     for xb, yb in eval_data:
         xb, yb = xb.to(device), yb.to(device)
         logits = model(xb).float()
         loss_sum += torch.nn.functional.cross_entropy(logits, yb, reduction="sum").item()
         correct += (logits.argmax(-1) == yb).sum().item()
+        classes = logits.shape[-1]
+        if classes > 5:
+            top5 += (logits.topk(5, dim=-1).indices == yb[:, None]).any(-1).sum().item()
         n += len(yb)
-    return {"accuracy": correct / n, "loss": loss_sum / n}
+    out = {"accuracy": correct / n, "loss": loss_sum / n}
+    return out | ({"top5_accuracy": top5 / n} if classes > 5 else {})

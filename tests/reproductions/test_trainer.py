@@ -461,3 +461,13 @@ def test_cli_passes_compile_and_channels_last_into_the_runs_train_options(tmp_pa
                        "--compile", "eager", "--channels-last"]) == 0
     options = json.loads((out / "config.json").read_text())["train_options"]
     assert options["compile"] == "eager" and options["channels_last"] is True
+
+
+def test_classification_metrics_add_top5_with_more_than_five_classes():
+    scores = torch.tensor([[9.0, 8, 7, 6, 5, 4, 0], [9.0, 8, 7, 6, 5, 4, 0], [0.0, 1, 2, 3, 4, 5, 9]])
+    model = nn.Sequential(nn.Identity())
+    model.register_parameter("w", nn.Parameter(torch.zeros(1)))  # a device to read
+    m = D.classification_metrics(model, (scores, torch.tensor([4, 5, 6])))
+    assert m["accuracy"] == pytest.approx(1 / 3)  # only the last is first
+    assert m["top5_accuracy"] == pytest.approx(2 / 3)  # class 4 is 5th; class 5 is 6th
+    assert "top5_accuracy" not in D.classification_metrics(model, (scores[:, :3], torch.tensor([0, 1, 2])))

@@ -227,7 +227,10 @@ def test_form_values_become_overrides_only_where_they_differ_from_the_preset(ws)
 # --- the queue and the processes (fake child) ----------------------------------------------------
 
 
-def test_queued_runs_start_in_order_one_at_a_time(fake):
+def test_queued_runs_start_in_order_one_at_a_time(fake, monkeypatch):
+    # the first run must still be alive when the queue is pumped again (checking the queued
+    # runs' overrides can take seconds on a loaded machine; the fake child's default 0.1 s not)
+    monkeypatch.setenv("FAKE_STEP_S", "0.6")
     ids = [run_queue.submit(fake, "resnet", "tiny", [f"steps={n}"]).id for n in (5, 3, 4)]
     assert len(set(ids)) == 3 and all((fake.runs_dir / i).is_dir() for i in ids)
     assert [r.id for r in runs.queued_runs(fake)] == ids

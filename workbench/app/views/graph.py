@@ -26,6 +26,14 @@ def graph_view(_graph, stamp, reader, center, hops, direction, colour_by, layout
                        layout_by=layout_by)
 
 
+@st.cache_resource(max_entries=32)
+def graph_figure(_view, stamp, reader, center, hops, direction, colour_by, layout_by, topics,
+                 picked):
+    """The view's plotly figure, kept: building it (plotly validates every property) is most
+    of the page's own time, and a reader comes back to the same view and pick."""
+    return g.plotly_figure(_view, picked=picked)
+
+
 def link(pid: str, label: str, where=st) -> None:
     """A same-tab link to the Paper page for a catalog paper; plain text for the others."""
     if graph.nodes[pid].get("in_catalog"):
@@ -102,7 +110,8 @@ picked_rows = (st.session_state.get(list_key) or {}).get("selection", {}).get("r
 follow(list_key, shown[picked_rows[0]] if picked_rows else None, shown)
 if st.session_state.get("graph_open") not in shown:
     st.session_state["graph_open"] = paper.id
-st.plotly_chart(g.plotly_figure(view, picked=st.session_state["graph_open"]),
+st.plotly_chart(graph_figure(view, stamp, reader, paper.id, hops, direction, colour_by, layout_by,
+                             topics, st.session_state["graph_open"]),
                 on_select="rerun", selection_mode="points", key="graph_chart",
                 config={"scrollZoom": True})
 st.caption("Click a paper to pick it; scroll to zoom, drag to pan. Size = PageRank in this view; "
