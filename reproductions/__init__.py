@@ -38,6 +38,7 @@ import reproductions.resnext as resnext
 import reproductions.seq2seq as seq2seq
 import reproductions.shattered as shattered
 import reproductions.ssd as ssd
+import reproductions.style as style
 import reproductions.swin as swin
 import reproductions.textrank as textrank
 import reproductions.transformer as transformer
@@ -86,6 +87,7 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "autoencoder": autoencoder,
     "elmo": elmo,
     "textrank": textrank,
+    "style": style,
     "clip": clip,
 }
 

@@ -118,6 +118,10 @@ PARAM_COUNTS = {
     ("gpt", "paper-gpt3"): 174_604_259_328,  # GPT-3 175B (Table 2.1: 175.0B), counted
     ("textrank", "paper"): 0,  # Mihalcea & Tarau Sec. 2: PageRank on the text graph learns nothing
     ("elmo", "paper"): 93_666_400,  # Sec. 3.4 biLM; AllenNLP 93,600,864 ("93.6M") + torch's 2nd LSTM bias (65,536)
+    ("style", "paper"): 20_810_816,  # torchvision vgg19().features 20,024,384 + 3x512x512 image
+    ("style", "paper-johnson"): 9_314_499,  # computed: net 1,679,235 + VGG-16 to relu4_3 7,635,264
+    ("style", "paper-in"): 9_314_499,  # computed: Johnson's net with affine instance norm
+    ("style", "paper-adain"): 7_010_947,  # computed: VGG-19 to relu4_1 3,505,728 + decoder 3,505,219
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
