@@ -37,11 +37,13 @@ import reproductions.resnet as resnet
 import reproductions.resnext as resnext
 import reproductions.seq2seq as seq2seq
 import reproductions.shattered as shattered
+import reproductions.siamese as siamese
 import reproductions.ssd as ssd
 import reproductions.style as style
 import reproductions.swin as swin
 import reproductions.textrank as textrank
 import reproductions.transformer as transformer
+import reproductions.tsne as tsne
 import reproductions.unet as unet
 import reproductions.vgg as vgg
 import reproductions.vit as vit
@@ -88,6 +90,8 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "elmo": elmo,
     "textrank": textrank,
     "style": style,
+    "siamese": siamese,
+    "tsne": tsne,
     "clip": clip,
 }
 

@@ -122,6 +122,9 @@ PARAM_COUNTS = {
     ("style", "paper-johnson"): 9_314_499,  # computed: net 1,679,235 + VGG-16 to relu4_3 7,635,264
     ("style", "paper-in"): 9_314_499,  # computed: Johnson's net with affine instance norm
     ("style", "paper-adain"): 7_010_947,  # computed: VGG-19 to relu4_1 3,505,728 + decoder 3,505,219
+    ("siamese", "paper"): 3_004,  # Bromley et al.'s TDNN half (8x200 -> 12x64 -> 16x19), computed
+    ("siamese", "paper-facenet"): 140_025_664,  # FaceNet NN1: Table 1's 140,006,592 weights + biases
+    ("tsne", "paper"): 10_000,  # the map: 5,000 points x 2 coordinates (t-SNE has no network)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
