@@ -32,9 +32,11 @@ import reproductions.nin as nin
 import reproductions.norms as norms
 import reproductions.nplm as nplm
 import reproductions.overfeat as overfeat
+import reproductions.rcnn as rcnn
 import reproductions.relu as relu
 import reproductions.resnet as resnet
 import reproductions.resnext as resnext
+import reproductions.retinanet as retinanet
 import reproductions.seq2seq as seq2seq
 import reproductions.shattered as shattered
 import reproductions.siamese as siamese
@@ -48,6 +50,7 @@ import reproductions.unet as unet
 import reproductions.vgg as vgg
 import reproductions.vit as vit
 import reproductions.word2vec as word2vec
+import reproductions.yolo as yolo
 import reproductions.zfnet as zfnet
 
 # One line per reproduction; the key is the file name, `PAPER` inside is the papers.yaml id.
@@ -92,6 +95,9 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "style": style,
     "siamese": siamese,
     "tsne": tsne,
+    "rcnn": rcnn,
+    "retinanet": retinanet,
+    "yolo": yolo,
     "clip": clip,
 }
 

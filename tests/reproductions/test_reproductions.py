@@ -125,6 +125,14 @@ PARAM_COUNTS = {
     ("siamese", "paper"): 3_004,  # Bromley et al.'s TDNN half (8x200 -> 12x64 -> 16x19), computed
     ("siamese", "paper-facenet"): 140_025_664,  # FaceNet NN1: Table 1's 140,006,592 weights + biases
     ("tsne", "paper"): 10_000,  # the map: 5,000 points x 2 coordinates (t-SNE has no network)
+    ("retinanet", "paper"): 37_968_692,  # torchvision retinanet_resnet50_fpn(num_classes=80) + P6 on C5 (Sec. 4)
+    ("retinanet", "torchvision"): 33_839_924,  # = torchvision retinanet_resnet50_fpn(num_classes=80)
+    ("retinanet", "paper-fpn"): 26_852_416,  # = torchvision resnet_fpn_backbone("resnet50"), BatchNorm2d
+    ("yolo", "paper"): 271_703_550,  # Fig. 3: 24 convs + 2 fc, 7x7x30 (counted; no reference)
+    ("rcnn", "paper"): 57_687_524,  # R-CNN: AlexNet conv1-fc7 + 20 fc7 SVMs + pool5 box regression (counted)
+    ("rcnn", "paper-spp"): 74_046_692,  # SPPnet ZF-5 (Table 1) + 50-bin pyramid, fc6/fc7, SVMs, box regression (counted)
+    ("rcnn", "paper-fast"): 134_690_729,  # Fast R-CNN VGG16 = torchvision vgg16 conv+fc6/fc7 + FastRCNNPredictor(4096, 21)
+    ("rcnn", "paper-faster"): 137_078_239,  # + RPN: torchvision RPNHead(512, 9) with 2k scores (Sec. 3.1)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
