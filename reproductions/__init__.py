@@ -43,10 +43,12 @@ import reproductions.siamese as siamese
 import reproductions.ssd as ssd
 import reproductions.style as style
 import reproductions.swin as swin
+import reproductions.t5 as t5
 import reproductions.textrank as textrank
 import reproductions.transformer as transformer
 import reproductions.tsne as tsne
 import reproductions.unet as unet
+import reproductions.unit as unit
 import reproductions.vgg as vgg
 import reproductions.vit as vit
 import reproductions.word2vec as word2vec
@@ -98,6 +100,8 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "rcnn": rcnn,
     "retinanet": retinanet,
     "yolo": yolo,
+    "t5": t5,
+    "unit": unit,
     "clip": clip,
 }
 

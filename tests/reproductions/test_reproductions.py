@@ -133,6 +133,8 @@ PARAM_COUNTS = {
     ("rcnn", "paper-spp"): 74_046_692,  # SPPnet ZF-5 (Table 1) + 50-bin pyramid, fc6/fc7, SVMs, box regression (counted)
     ("rcnn", "paper-fast"): 134_690_729,  # Fast R-CNN VGG16 = torchvision vgg16 conv+fc6/fc7 + FastRCNNPredictor(4096, 21)
     ("rcnn", "paper-faster"): 137_078_239,  # + RPN: torchvision RPNHead(512, 9) with 2k scores (Sec. 3.1)
+    ("t5", "paper"): 222_903_552,  # T5-Base, Sec. 3.1.1: "roughly 220 million"
+    ("unit", "paper"): 208_109_098,  # UniT, Sec. 3: R50 + BERT-base + 6x768 decoder, 8 heads (computed)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
