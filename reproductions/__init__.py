@@ -40,6 +40,7 @@ import reproductions.retinanet as retinanet
 import reproductions.seq2seq as seq2seq
 import reproductions.shattered as shattered
 import reproductions.siamese as siamese
+import reproductions.simclr as simclr
 import reproductions.ssd as ssd
 import reproductions.style as style
 import reproductions.swin as swin
@@ -102,6 +103,7 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "yolo": yolo,
     "t5": t5,
     "unit": unit,
+    "simclr": simclr,
     "clip": clip,
 }
 

@@ -135,6 +135,8 @@ PARAM_COUNTS = {
     ("rcnn", "paper-faster"): 137_078_239,  # + RPN: torchvision RPNHead(512, 9) with 2k scores (Sec. 3.1)
     ("t5", "paper"): 222_903_552,  # T5-Base, Sec. 3.1.1: "roughly 220 million"
     ("unit", "paper"): 208_109_098,  # UniT, Sec. 3: R50 + BERT-base + 6x768 decoder, 8 heads (computed)
+    ("simclr", "paper"): 27_966_656,  # ResNet-50 (fc removed) + 2048-2048-128 head (Sec. 2.1; no total printed)
+    ("simclr", "paper-moco"): 47_540_608,  # MoCo v1: 2 x (ResNet-50 + 128-d fc), query + key encoders
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
