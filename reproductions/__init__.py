@@ -13,8 +13,11 @@ import reproductions.alexnet as alexnet  # one import line per reproduction
 import reproductions.autoencoder as autoencoder
 import reproductions.batchnorm as batchnorm
 import reproductions.clip as clip
+import reproductions.deeplab as deeplab
 import reproductions.deepwalk as deepwalk
+import reproductions.deformable as deformable
 import reproductions.densenet as densenet
+import reproductions.depth_anything as depth_anything
 import reproductions.dropout as dropout
 import reproductions.elmo as elmo
 import reproductions.fcn as fcn
@@ -24,6 +27,7 @@ import reproductions.gcn as gcn
 import reproductions.googlenet as googlenet
 import reproductions.gpt as gpt
 import reproductions.highway as highway
+import reproductions.hourglass as hourglass
 import reproductions.init as init
 import reproductions.landscape as landscape
 import reproductions.lenet as lenet
@@ -104,6 +108,10 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "t5": t5,
     "unit": unit,
     "simclr": simclr,
+    "deeplab": deeplab,
+    "deformable": deformable,
+    "hourglass": hourglass,
+    "depth_anything": depth_anything,
     "clip": clip,
 }
 

@@ -137,6 +137,12 @@ PARAM_COUNTS = {
     ("unit", "paper"): 208_109_098,  # UniT, Sec. 3: R50 + BERT-base + 6x768 decoder, 8 heads (computed)
     ("simclr", "paper"): 27_966_656,  # ResNet-50 (fc removed) + 2048-2048-128 head (Sec. 2.1; no total printed)
     ("simclr", "paper-moco"): 47_540_608,  # MoCo v1: 2 x (ResNet-50 + 128-d fc), query + key encoders
+    ("deeplab", "paper"): 39_048_533,  # DeepLabv3 ResNet-50, Sec. 3.3 head (computed)
+    ("deeplab", "torchvision"): 39_638_869,  # = torchvision deeplabv3_resnet50(aux_loss=False)
+    ("deeplab", "paper-v1"): 20_505_429,  # DeepLab-LargeFOV, v1 Table 2: 20.5M
+    ("deformable", "paper"): 44_798_046,  # ResNet-101, res5a-c deformable (computed)
+    ("hourglass", "paper"): 25_434_112,  # 8 stacks, 256 features, MPII's 16 joints (computed)
+    ("depth_anything", "paper"): 24_784_705,  # Depth-Anything-Small (paper: 24.8M), timm ViT-S/14
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
