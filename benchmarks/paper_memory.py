@@ -6,11 +6,13 @@ process that fits one 80 GB GPU, against the paper's batch.
 For each preset: parameters P; the training state at 16 bytes per parameter (fp32 weights,
 gradients, and Adam's two moments; SGD with momentum needs 12); the activations autograd saves
 for the backward pass, measured by summing the bytes of every tensor saved in one forward pass
-(distinct storages, `torch.autograd.graph.saved_tensors_hooks`) under bf16 autocast, per
+(distinct storages, `torch.autograd.graph.saved_tensors_hooks`) in float32, per
 sample (per 1,000 tokens for the Transformer), from passes over 1 and 3 samples (what does not
-grow with the batch, autocast's bf16 weight copies, is counted with the state). The fitting batch is (90% of the GPU - state) /
+grow with the batch is counted with the state). The fitting batch is (90% of the GPU - state) /
 activations per sample: an estimate that leaves out the allocator's fragmentation and kernels'
-workspaces, hence the 10% kept back. Where the paper's batch does not fit, `--accumulate K`
+workspaces, hence the 10% kept back. Measured in float32 (the CPU here has no fast bf16:
+autocast made the pass minutes long); under the trainer's bf16 autocast on a GPU most saved
+activations take half the bytes, so the batches here are a floor. Where the paper's batch does not fit, `--accumulate K`
 (or K processes under torchrun) reaches it: the table says which K.
 """
 
@@ -51,8 +53,7 @@ def _saved_bytes(run) -> int:
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        with torch.autocast("cpu", torch.bfloat16):
-            run()
+        run()
     return sum(seen.values())
 
 
@@ -79,7 +80,7 @@ def saved_per_batch(name: str, module, cfg, n: int) -> int:
 
 def per_sample(name: str, module, cfg) -> tuple[float, float]:
     """(bytes per sample, bytes per step whatever the batch): from batches of 1 and 3, since
-    autocast's bf16 copies of the weights are saved once per step, not per sample."""
+    some saved tensors do not grow with the batch (under autocast, the weights' bf16 copies)."""
     one, three = (saved_per_batch(name, module, cfg, n) for n in (1, 3))
     sample = (three - one) / 2
     return sample, max(0.0, one - sample)
@@ -98,7 +99,8 @@ def main() -> int:
     torch.set_grad_enabled(True)
     usable = 0.9 * args.gpu_gib * 2**30
     wanted = set(args.models.split(",")) if args.models else None
-    print(f"one {args.gpu_gib:g} GiB GPU, 90% usable; bf16 autocast; Adam state 16 B/parameter")
+    print(f"one {args.gpu_gib:g} GiB GPU, 90% usable; activations in float32 (bf16 needs about "
+          "half); Adam state 16 B/parameter")
     print("| preset | parameters | training state | activations / sample | fits per GPU | "
           "the paper's batch | to reach it |")
     print("|---|---:|---:|---:|---:|---:|---|")
@@ -109,15 +111,17 @@ def main() -> int:
         cfg = module.PRESETS[preset]
         params = sum(p.numel() for p in module.build_model(cfg).parameters())
         act, fixed = per_sample(name, module, cfg)
-        state = 16 * params + fixed  # + the step's bf16 weight copies
+        state = 16 * params + fixed  # + what is saved once per step
         fits = max(0, math.floor((usable - state) / act)) if act else 0
         if fits >= paper_batch:
             reach = "fits on one GPU"
         elif fits == 0:
             reach = "does not fit: shard the optimizer state (FSDP), not provided here"
         else:
-            k = math.ceil(paper_batch / fits)
-            reach = f"`--accumulate {k}` (batch_size {math.ceil(paper_batch / k)}) or {k} GPUs"
+            # the fewest micro-batches (or GPUs) that split the paper's batch evenly
+            k = next(d for d in range(math.ceil(paper_batch / fits), paper_batch + 1)
+                     if paper_batch % d == 0)
+            reach = f"`--accumulate {k}` (batch_size {paper_batch // k}) or {k} GPUs"
         print(f"| {name} `{preset}` | {params / 1e6:,.1f}M | {state / 2**30:,.1f} GiB | "
               f"{act / 2**20:,.1f} MiB / {unit} | {fits:,} | {paper_batch:,} | {reach} |")
     return 0
