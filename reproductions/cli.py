@@ -276,7 +276,7 @@ def cmd_evaluate(args) -> int:
     numbers = [n for c in module.CLAIMS for n in c.numbers if args.preset in n.presets]
     protocol = (args.protocol or next((n.protocol for n in numbers), "center-crop")
                 if classifier and args.name != "clip" else "center-crop" if classifier
-                else "module")
+                else getattr(module, "EVAL_PROTOCOL", "module"))
     out = Path(args.out or f"runs/{args.name}-{args.preset}-eval-{time.strftime('%Y%m%d-%H%M%S')}")
     if (out / "status.json").exists():
         raise ConfigError(f"{out} already holds a run; choose a new --out")

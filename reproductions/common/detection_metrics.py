@@ -34,6 +34,14 @@ def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(np.sum((r[1:] - r[:-1]) * p[1:]))
 
 
+def eleven_point_average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
+    """VOC2007's AP (the devkit's `VOCap` before 2010, and SSD's published VOC07 numbers): the
+    mean over t = 0, 0.1, ..., 1 of the highest precision at recall >= t (0 where none)."""
+    r, p = np.asarray(recall, dtype=np.float64), np.asarray(precision, dtype=np.float64)
+    return float(np.mean([p[r >= t].max() if (r >= t).any() else 0.0
+                          for t in np.linspace(0, 1, 11)]))
+
+
 def _boxes(x) -> torch.Tensor:
     return torch.as_tensor(x, dtype=torch.float32).reshape(-1, 4)
 
@@ -44,7 +52,15 @@ def _vector(x, dtype) -> torch.Tensor:
 
 def class_average_precision(detections: Sequence[dict], ground_truths: Sequence[dict],
                             label: int, iou_threshold: float = 0.5) -> float | None:
-    """AP of one class; None when the class has no non-difficult ground-truth box.
+    """AP of one class (all-point); None when the class has no non-difficult ground-truth box."""
+    curve = class_pr_curve(detections, ground_truths, label, iou_threshold)
+    return None if curve is None else average_precision(*curve)
+
+
+def class_pr_curve(detections: Sequence[dict], ground_truths: Sequence[dict], label: int,
+                   iou_threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray] | None:
+    """(recall, precision) down one class's ranked detections; None when the class has no
+    non-difficult ground-truth box.
 
     `detections[i]`: {"boxes" (M, 4), "scores" (M,), "labels" (M,)} for image i;
     `ground_truths[i]`: {"boxes" (G, 4), "labels" (G,), optional "difficult" (G,) bool}.
@@ -91,7 +107,7 @@ def class_average_precision(detections: Sequence[dict], ground_truths: Sequence[
     tp_cum, fp_cum = np.cumsum(tp), np.cumsum(fp)
     recall = tp_cum / n_pos
     precision = tp_cum / np.maximum(tp_cum + fp_cum, np.finfo(np.float64).eps)
-    return average_precision(recall, precision)
+    return recall, precision
 
 
 def mean_average_precision(detections: Sequence[dict], ground_truths: Sequence[dict],
@@ -110,12 +126,18 @@ def mean_average_precision(detections: Sequence[dict], ground_truths: Sequence[d
 def evaluate_detector(detect, batches, num_classes: int, class_names: Sequence[str],
                       device) -> dict[str, float]:
     """mAP@0.5 of `detect` (images (B, 3, S, S) -> one dict of "boxes", "scores", "labels" per
-    image) over (images, [target]) batches: {"map50": mAP, "ap_<name>": AP of each class that has
-    a ground truth}, class_names[i] naming label i + 1."""
+    image) over (images, [target]) batches: {"map50": mAP (all-point), "map50_voc07": mAP with
+    VOC2007's 11-point AP, "ap_<name>": all-point AP of each class that has a ground truth},
+    class_names[i] naming label i + 1."""
     detections, truths = [], []
     for images, targets in batches:
         detections += [{k: v.cpu() for k, v in d.items()} for d in detect(images.to(device))]
         truths += targets
-    result = mean_average_precision(detections, truths, num_classes)
-    return {"map50": result["map"], **{f"ap_{class_names[int(k[3:]) - 1]}": v
-                                       for k, v in result.items() if k.startswith("ap_")}}
+    per_class, eleven = {}, []
+    for label in range(1, num_classes):
+        curve = class_pr_curve(detections, truths, label)
+        if curve is not None:
+            per_class[f"ap_{class_names[label - 1]}"] = average_precision(*curve)
+            eleven.append(eleven_point_average_precision(*curve))
+    return {"map50": float(np.mean(list(per_class.values()))) if per_class else 0.0,
+            "map50_voc07": float(np.mean(eleven)) if eleven else 0.0, **per_class}

@@ -235,3 +235,15 @@ def test_paper_number_verdicts_compare_in_the_metrics_direction_within_the_toler
     rows = number_verdicts(vit.CLAIMS, "paper", "center-crop", {"top1_accuracy": 83.5})
     assert [r["verdict"] for r in rows] == [REPRODUCED_AT_SCALE]
     assert rows[0]["note"]  # the 384 px caveat travels with the verdict
+
+
+def test_ssd_checkpoints_are_judged_on_voc2007_11_point_map_as_the_paper_reports():
+    from reproductions import ssd
+
+    assert ssd.EVAL_PROTOCOL == "voc07-11-point"
+    rows = number_verdicts(ssd.CLAIMS, "paper", ssd.EVAL_PROTOCOL, {"map50_voc07": 0.738,
+                                                                    "map50": 0.76})
+    assert [(r["metric"], r["paper_value"], r["verdict"]) for r in rows] == [
+        ("map50_voc07", 0.743, REPRODUCED_AT_SCALE)]  # within the point of tolerance
+    rows = number_verdicts(ssd.CLAIMS, "paper", ssd.EVAL_PROTOCOL, {"map50_voc07": 0.70})
+    assert rows[0]["verdict"] == NOT_REPRODUCED_AT_SCALE

@@ -22,7 +22,12 @@ from reproductions import ssd
 from reproductions.common.claims import REPRODUCED
 from reproductions.common.config import ConfigError
 from reproductions.common.detection_data import SHAPES, VOC_CLASSES, VOCBoxes, draw_shapes
-from reproductions.common.detection_metrics import average_precision, mean_average_precision
+from reproductions.common.detection_metrics import (
+    average_precision,
+    eleven_point_average_precision,
+    evaluate_detector,
+    mean_average_precision,
+)
 from reproductions.common.runner import run
 
 PAPER = ssd.PRESETS["paper"]
@@ -387,3 +392,20 @@ def test_mini_claims_hold_for_at_least_4_of_5_seeds(tmp_path):
             if row["id"] in held:
                 held[row["id"]] += row["verdict"] == REPRODUCED
     assert all(n >= 4 for n in held.values()), held
+
+
+def test_voc2007_eleven_point_ap_is_the_mean_of_the_best_precision_at_11_recall_levels():
+    # recall 0.5 at precision 1, recall 1 at 2/3: levels 0-0.5 (six) see 1, 0.6-1.0 (five) 2/3
+    assert eleven_point_average_precision([0.5, 0.5, 1.0], [1.0, 0.5, 2 / 3]) == \
+        pytest.approx((6 * 1 + 5 * 2 / 3) / 11)
+    # never reaching recall 1: the levels above the highest recall count 0
+    assert eleven_point_average_precision([0.25], [1.0]) == pytest.approx(3 / 11)
+
+
+def test_detector_evaluation_reports_the_all_point_and_the_voc2007_map_from_one_ranking():
+    gts = [_gt([A, B], [1, 1])]
+    dets = [_det([A, C, B], [0.9, 0.8, 0.7], [1, 1, 1])]  # hit, miss, hit: r 0.5/0.5/1, p 1/.5/.67
+    out = evaluate_detector(lambda images: dets, [(torch.zeros(1, 3, 8, 8), gts)], 2, ["thing"],
+                            "cpu")
+    assert out["map50"] == pytest.approx(5 / 6) and out["ap_thing"] == pytest.approx(5 / 6)
+    assert out["map50_voc07"] == pytest.approx((6 + 5 * 2 / 3) / 11)

@@ -107,7 +107,7 @@ CHECKED = [("resnet", "1512.03385.pdf", 2016), ("vit", "2010.11929.pdf", 2021),
            ("nin", "1312.4400.pdf", 2014), ("googlenet", "1409.4842.pdf", 2015),
            ("vgg", "1409.1556.pdf", 2015), ("ssd", "1512.02325.pdf", 2016),
            ("alexnet", "alexnet_nips2012.pdf", 2012), ("gan", "1406.2661.pdf", 2014),
-           ("unet", "1505.04597.pdf", 2015),
+           ("unet", "1505.04597.pdf", 2015), ("retinanet", "1708.02002.pdf", 2017),
            # Type 3 bitmap fonts: read by OCR (minutes, shared with tests/pdf/test_pdf_real.py)
            pytest.param("lenet", "lecun1998_gradient_based_type3.pdf", 1998,
                         marks=[requires_tesseract, pytest.mark.slow], id="lenet")]
