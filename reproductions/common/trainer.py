@@ -159,6 +159,11 @@ def _resumed_loader_epochs(loader, batch_sampler, skip: int):
         yield full
 
 
+_TOO_FEW = ("the training data has fewer batches than the {world} processes: this run cannot be "
+            "split across processes (one batch: a single map or image optimised); run it "
+            "without torchrun")
+
+
 def batch_stream(batches: Iterable, rank: int, world: int, skip: int = 0) -> Iterator[Any]:
     """Endless epochs over `batches`, keeping this process's share, after `skip` own batches.
 
@@ -172,8 +177,8 @@ def batch_stream(batches: Iterable, rank: int, world: int, skip: int = 0) -> Ite
         if world > 1:
             sampler = _ShardBatches(sampler, rank, world)
         if len(sampler) == 0:
-            raise ValueError("the training data has no batch" if world == 1 else
-                             f"the training data has fewer batches than the {world} processes")
+            raise ConfigError("the training data has no batch" if world == 1 else
+                              _TOO_FEW.format(world=world))
         for epoch in _resumed_loader_epochs(batches, sampler, skip):
             yield from epoch
     seen = 0
@@ -187,7 +192,7 @@ def batch_stream(batches: Iterable, rank: int, world: int, skip: int = 0) -> Ite
             if seen > skip:
                 yield batch
         if mine == 0:
-            raise ValueError(f"the training data has fewer batches than the {world} processes")
+            raise ConfigError(_TOO_FEW.format(world=world))
 
 
 def _as_list(x: Any) -> list:
