@@ -112,6 +112,30 @@ print(json.dumps({"list": [{"name": "toy", "paper": "toy", "title": "Toy", "pres
 """
 
 
+def test_app_start_describes_into_the_cache_at_low_priority(tmp_path, monkeypatch):
+    """`workbench app` describes the reproductions while Streamlit starts: the answer must reach
+    the workspace cache (the app is another process; it used to be lost with the launcher's
+    child) and the child must not compete with the first page for the CPU (nice 10)."""
+    from workbench.workspace import Workspace
+
+    gate = tmp_path / "gate"
+    niceness = tmp_path / "niceness"
+    child = FAKE_DESCRIBE.replace("GATE", repr(str(gate))).replace(
+        "import json, pathlib, time\n",
+        f"import json, os, pathlib, time\npathlib.Path({str(niceness)!r}).write_text("
+        "str(os.nice(0)))\n", 1)
+    monkeypatch.setattr(reproduction_info, "_CHILD", child)
+    ws = Workspace.resolve(tmp_path / "ws")
+    thread = reproduction_info.describe_in_background(ws)
+    assert thread.daemon and thread.is_alive()  # the launcher goes on to start Streamlit
+    gate.touch()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    cached = json.loads((ws.cache_dir / "reproductions" / "all.json").read_text())
+    assert [r["name"] for r in cached["data"]["list"]] == ["toy"]
+    assert int(niceness.read_text()) >= os.nice(0) + 10 or int(niceness.read_text()) == 19
+
+
 def test_one_background_child_describes_every_reproduction_once_for_every_session(
         tmp_path, monkeypatch):
     """The Reproduce page's first load took 11.8 s: a `list` child and a `describe` child,

@@ -36,10 +36,11 @@ def cmd_app(args) -> int:
     ws = workspace_from(args)
     served = serving.serving(args.address, args.auth, ws.root)  # no sign-in: loopback only
     main = Path(__file__).parent.parent / "app" / "main.py"
-    # python_env: `python -m streamlit` in a cloned workspace must not import its streamlit/
+    # python_env: `python -m ...` in a cloned workspace must not import its streamlit/;
+    # workbench.app.launch is Streamlit's command line with the first page's imports warmed
     env = python_env(WORKBENCH_WORKSPACE=str(ws.root), **served.env())
     argv = [
-        sys.executable, "-m", "streamlit", "run", str(main),
+        sys.executable, "-m", "workbench.app.launch", "run", str(main),
         "--server.address", args.address, "--server.port", str(args.port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--server.maxUploadSize", "60", *served.streamlit_args(),
@@ -48,10 +49,9 @@ def cmd_app(args) -> int:
     if served.auth_file:
         print(f"Sign-in required ({served.auth_file}); runs may be launched by: "
               f"{', '.join(sorted(served.runners))} (${serving.RUNNERS_ENV})", flush=True)
-    try:  # the Reproduce page's settings: described in the background while Streamlit starts
-        runs.descriptions_ready(ws)
-    except WorkbenchError:
-        pass  # the page says why when it is opened
+    # the Reproduce page's settings: described into the workspace cache while Streamlit starts
+    # (at low priority: the first page comes first); a failure is said by that page
+    runs.describe_in_background(ws)
     try:
         return subprocess.call(argv, env=env)
     except KeyboardInterrupt:

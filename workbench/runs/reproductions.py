@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -217,11 +218,14 @@ _MEMO: dict[Path, tuple[list, dict]] = {}
 _CHILDREN: dict[Path, _Child] = {}  # cache file -> the child describing, one per workspace
 
 
-def _start_child(stamp: list) -> _Child:
+def _start_child(stamp: list, nice: int = 0) -> _Child:
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     try:
         proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdout=out, stderr=err,
                                 stdin=subprocess.DEVNULL, cwd=_package_dir(), env=python_env())
+        if nice:  # best effort: only a lower priority, which any user may set on a child
+            with contextlib.suppress(OSError, AttributeError):
+                os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
     except OSError as exc:
         out.close()
         err.close()
@@ -266,7 +270,7 @@ def _well_formed(data: Any) -> bool:
             and all(isinstance(d, dict) for d in data["describe"].values()))
 
 
-def _descriptions(ws: Workspace, wait: bool = True) -> dict | None:
+def _descriptions(ws: Workspace, wait: bool = True, nice: int = 0) -> dict | None:
     """`{"list": [...], "describe": {name: ...}}` for the installed sources: read from
     .workbench/reproductions/all.json (or this process's copy where that cannot be written),
     else asked of one child. With `wait=False`, None while that child is still running (it is
@@ -286,7 +290,7 @@ def _descriptions(ws: Workspace, wait: bool = True) -> dict | None:
         if child is None or child.stamp != stamp:
             if child is not None:  # a source changed while it ran: its answer is stale
                 _stop(child)
-            child = _CHILDREN[cache] = _start_child(stamp)
+            child = _CHILDREN[cache] = _start_child(stamp, nice)
     left = DESCRIBE_TIMEOUT_S - (time.monotonic() - child.started)
     try:
         child.proc.wait(timeout=max(0.0, left) if wait else 0)
@@ -307,7 +311,7 @@ def _descriptions(ws: Workspace, wait: bool = True) -> dict | None:
             if not write_cache_bytes(cache, (json.dumps({"stamp": stamp, "data": data}) + "\n")
                                      .encode()):
                 _MEMO[cache] = (stamp, data)
-    return _descriptions(ws, wait) if collected else data
+    return _descriptions(ws, wait, nice) if collected else data
 
 
 def descriptions_ready(ws: Workspace) -> bool:
@@ -315,6 +319,20 @@ def descriptions_ready(ws: Workspace) -> bool:
     makes them (in the background, once per workspace) and returns False at once. Raises
     ReproductionUnavailable when that child failed."""
     return _descriptions(ws, wait=False) is not None
+
+
+def describe_in_background(ws: Workspace) -> threading.Thread:
+    """Describes the reproductions into the workspace's cache from a daemon thread, the child at
+    low CPU priority: `workbench app` calls it while Streamlit starts, so the Reproduce page
+    finds its form ready and the first page is not slowed (the app runs in another process,
+    which reads the cache file; an error is left for that page to say)."""
+    def work() -> None:
+        with contextlib.suppress(WorkbenchError):
+            _descriptions(ws, wait=True, nice=10)
+
+    thread = threading.Thread(target=work, name="describe-reproductions", daemon=True)
+    thread.start()
+    return thread
 
 
 def list_reproductions(ws: Workspace) -> list[dict]:

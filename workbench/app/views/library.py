@@ -86,16 +86,18 @@ st.dataframe(
                    "year": st.column_config.NumberColumn(format="%d")},
 )
 
-st.subheader("Papers per topic")
-counts = {topics[t]: len(cat.in_topic(t)) for t in topics}
-st.bar_chart(counts, horizontal=True)
-
-st.subheader("Reading progress per topic")
-st.caption(f"Papers taken through each pass by {reader or 'you'}, and by anyone in the group.")
-group = {t.topic: t.done for t in topic_progress(cat, progress, None)}
-mine = topic_progress(cat, progress, reader) if reader else []
+st.subheader("Per topic")
+st.caption(f"Papers in each topic, and how many were taken through each pass by "
+           f"{reader or 'you (choose who you are in the sidebar)'} and by anyone in the group.")
+group = topic_progress(cat, progress, None)
+mine = {t.topic: t.done for t in topic_progress(cat, progress, reader)} if reader else {}
+most = max((t.papers for t in group), default=1)
+# one table, bars inside it: a chart element would import Altair (~0.4 s of the first page)
 st.dataframe(
-    [{"topic": t.title, "papers": t.papers, "pass 1": t.done[0], "pass 2": t.done[1],
-      "pass 3": t.done[2], "group: pass 1": group[t.topic][0]} for t in mine],
+    [{"topic": t.title, "papers": t.papers,
+      **({f"my pass {k + 1}": mine[t.topic][k] for k in range(3)} if reader else {}),
+      **{f"group: pass {k + 1}": t.done[k] for k in range(3)}} for t in group],
     hide_index=True, width="stretch", key="topic_progress",
+    column_config={"papers": st.column_config.ProgressColumn(
+        "papers", min_value=0, max_value=max(most, 1), format="%d")},
 )
