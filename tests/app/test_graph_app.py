@@ -99,7 +99,7 @@ def test_graph_opens_on_a_central_paper_names_few_and_keeps_links_in_the_tab(wor
     assert options[quiet] in named(figure(at)).values()  # the picked paper is named
 
     assert 5 <= len(plan_links(at)) <= 10
-    labels = paper_links(at)
+    labels = open_tab(at, "Prior & derivative")
     derivative = [label for label in labels if " · cites " in label]
     assert derivative and not [label for label in derivative
                                if label.startswith(("VGG (2015)", "Faster R-CNN (2015)"))]
@@ -177,8 +177,19 @@ def test_path_finder_shows_the_chain_and_the_undirected_fallback(chain_ws):
     assert "**2 hops**" in markdown(at)  # b - a - c or b - d - c
 
 
+def open_tab(at: AppTest, label: str) -> list[str]:
+    """Choose the side tab `label` (its lists are drawn only while it is open): its links."""
+    at.session_state["graph_tab"] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return paper_links(at)
+
+
 def test_side_lists_show_prior_derivative_and_similar_papers_as_same_tab_links(chain_ws):
-    labels = paper_links(graph_page("b"))
+    at = graph_page("b")
+    closed = paper_links(at)
+    assert not any("cited by 1" in label for label in closed)  # not drawn while closed
+    labels = open_tab(at, "Prior & derivative")
     # N(b) = {b, a, d}. Prior: a is cited by b, c by d -> 1 each, the older (a) first
     prior = labels.index("Paper A (2010) · cited by 1")
     assert labels[prior + 1] == "Paper C (2013) · cited by 1"
@@ -189,7 +200,10 @@ def test_side_lists_show_prior_derivative_and_similar_papers_as_same_tab_links(c
                                        "Paper D (2015) · cites it",
                                        "Paper C (2013) · cites 1 of its references"]
     # c shares b's only reference a (|C(a)| = 3) and b's citer d: 1/ln 3 + 1/sqrt(1*1)
-    assert "Paper C (2013) · 1.91 = 0.91 + 1.00" in labels
+    assert "Paper C (2013) · 1.91 = 0.91 + 1.00" not in labels
+    similar = open_tab(at, "Similar")
+    assert "Paper C (2013) · 1.91 = 0.91 + 1.00" in similar
+    assert "Paper A (2010) · cited by 1" not in similar
 
 
 def test_centre_button_moves_the_graph_to_the_picked_paper(chain_ws):

@@ -48,6 +48,26 @@ def test_builds_on_and_cited_by_link_to_the_paper_page_in_the_same_tab(ws):
     assert "paper=resnet" in same_tab_links(go(at, "paper.py", paper="vgg"))  # cited by
 
 
+def test_a_long_list_of_citing_papers_shows_eight_and_draws_the_rest_when_opened(
+        tmp_path, monkeypatch):
+    """ResNet is cited by 24 catalog papers: 8 links, then the rest in an expander drawn only
+    once it is opened (40-odd links on every visit were most of the page's browser time)."""
+    from workbench import catalog
+
+    ws = make_workspace(tmp_path / "ws", monkeypatch=monkeypatch, reader="alice")
+    cat = catalog.load(ws.catalog_path)
+    citing = cat.cited_by("resnet")
+    assert len(citing) > 8
+    at = open_page("paper.py", paper="resnet")
+    expander = next(e for e in at.expander if e.label.endswith("papers citing it"))
+    assert expander.label == f"{len(citing) - 8} more papers citing it"
+    links = same_tab_links(at)
+    assert [f"paper={p.id}" in links for p in citing] == [True] * 8 + [False] * (len(citing) - 8)
+    at.session_state["cited_by_resnet"] = True  # the reader opens it
+    at.run()
+    assert all(f"paper={p.id}" in same_tab_links(at) for p in citing)
+
+
 def test_following_a_paper_link_shows_that_paper_and_keeps_the_reader(ws):
     at = open_page("read.py", paper="resnet")
     at.sidebar.text_input(key="reader").input("bob").run()

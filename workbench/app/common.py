@@ -118,6 +118,24 @@ def paper_page_link(paper, icon: str | None = None, where=st) -> None:
                     query_params={"paper": paper.id})
 
 
+LINKS_SHOWN = 8  # a list of paper links longer than this keeps the rest in a closed expander
+
+
+def paper_link_list(papers, key: str, more: str, shown: int = LINKS_SHOWN) -> None:
+    """Same-tab links to `papers`' Paper pages: the first `shown`, then the rest in an expander
+    whose links are drawn only once it is opened (ResNet is cited by 40 catalog papers: 40
+    links drawn on every visit were most of the Paper page's time in the browser)."""
+    for paper in papers[:shown]:
+        paper_page_link(paper)
+    rest = papers[shown:]
+    if rest:
+        box = st.expander(f"{len(rest)} more {more}", key=key, on_change="rerun")
+        if box.open:
+            with box:
+                for paper in rest:
+                    paper_page_link(paper)
+
+
 def keep_paper_in_url(url_path: str) -> None:
     """The sidebar's links carry no query string: on a page about one paper, put back the paper
     chosen on the last page (`selected_paper` keeps it), so every page opens on it."""

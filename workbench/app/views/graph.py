@@ -138,8 +138,11 @@ with left:
         st.caption(f"{md_literal(graph.nodes[pick]['title'])}: not in the catalog; add it on "
                    "the Add paper page to read it here.")
 
+# the link lists are drawn only in their open tab (each link is an element the browser lays out
+# on every rerun); the plan and the path keep their widgets' state, so they are always drawn
 plan_tab, prior_tab, similar_tab, path_tab = right.tabs(
-    ["Reading plan", "Prior & derivative", "Similar", "Path"])
+    ["Reading plan", "Prior & derivative", "Similar", "Path"], key="graph_tab",
+    on_change="rerun")
 with plan_tab:
     depth = st.number_input("Citation depth (0 = all prerequisites)", 0, 10, 2,
                             key="graph_depth")
@@ -184,24 +187,26 @@ with plan_tab:
         left_min = plan.order.minutes_left()
         st.caption(f"{sum(not i.read for i in prereqs)} to read · " + " · ".join(
             f"pass {k} of each: {g.format_minutes(m)}" for k, m in sorted(left_min.items())))
-with prior_tab:
-    st.subheader("Prior works")
-    st.caption("Most cited by this paper's neighbourhood: the seminal work.")
-    for p, n in g.prior_works(graph, paper.id):
-        link(p, f"{g.short_title(graph, p)} · cited by {n}")
-    st.subheader("Derivative works")
-    st.caption("Later papers citing this paper or the papers it cites, the most such "
-               "citations first: where the work went next.")
-    for p, n in g.derivative_works(graph, paper.id):
-        k = n - graph.has_edge(p, paper.id)
-        what = [w for w in ("it" if graph.has_edge(p, paper.id) else "",
-                            f"{k} of its references" if k else "") if w]
-        link(p, f"{g.short_title(graph, p)} · cites {' and '.join(what)}")
-with similar_tab:
-    st.caption("Score = shared references (Adamic/Adar) + shared citers (Salton).")
-    for s in g.similar_papers(graph, paper.id):
-        link(s.id, f"{g.short_title(graph, s.id)} · {s.score:.2f} = {s.coupling:.2f} + "
-                   f"{s.cocitation:.2f}")
+if prior_tab.open:
+    with prior_tab:
+        st.subheader("Prior works")
+        st.caption("Most cited by this paper's neighbourhood: the seminal work.")
+        for p, n in g.prior_works(graph, paper.id):
+            link(p, f"{g.short_title(graph, p)} · cited by {n}")
+        st.subheader("Derivative works")
+        st.caption("Later papers citing this paper or the papers it cites, the most such "
+                   "citations first: where the work went next.")
+        for p, n in g.derivative_works(graph, paper.id):
+            k = n - graph.has_edge(p, paper.id)
+            what = [w for w in ("it" if graph.has_edge(p, paper.id) else "",
+                                f"{k} of its references" if k else "") if w]
+            link(p, f"{g.short_title(graph, p)} · cites {' and '.join(what)}")
+if similar_tab.open:
+    with similar_tab:
+        st.caption("Score = shared references (Adamic/Adar) + shared citers (Salton).")
+        for s in g.similar_papers(graph, paper.id):
+            link(s.id, f"{g.short_title(graph, s.id)} · {s.score:.2f} = {s.coupling:.2f} + "
+                       f"{s.cocitation:.2f}")
 with path_tab:
     others = [p.id for p in cat.papers if p.id != paper.id]
     to = st.selectbox("To", others, key="graph_path_to",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from workbench.app.common import load_catalog, paper_page_link, selected_paper, workspace
+from workbench.app.common import load_catalog, paper_link_list, selected_paper, workspace
 from workbench.app.views.code_views import (
     citing_this_page,
     code_sections,
@@ -60,15 +60,13 @@ with left:
     refs = cat.references(paper.id)
     if not refs:
         st.caption("Cites no other catalog paper.")
-    for ref in refs:
-        paper_page_link(ref)  # same tab: the reader and the form stay
+    paper_link_list(refs, f"builds_on_{paper.id}", "papers it builds on")  # same tab: reader and form stay
 with right:
     st.subheader("Cited by")
     citing = cat.cited_by(paper.id)
     if not citing:
         st.caption("No catalog paper cites it.")
-    for c in citing:
-        paper_page_link(c)
+    paper_link_list(citing, f"cited_by_{paper.id}", "papers citing it")
 what_changed(paper, refs)  # the blocks its reproduction changed in theirs, side by side
 
 ws = workspace()
