@@ -278,19 +278,12 @@ def scenes(cfg: Config):
 
 
 def build_data(cfg: Config):
-    xtr, ytr, xte, yte = scenes(cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset((xtr - 0.5) / 0.25, ytr),
-                                         batch_size=cfg.batch_size, shuffle=True, generator=gen,
-                                         drop_last=True)
-    return loader, {"test": ((xte - 0.5) / 0.25, yte)}
+    return S.scene_loaders(scenes(cfg), cfg.batch_size, cfg.seed)
 
 
 def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     """Per-pixel majority class and a brightness threshold, fitted on the training scenes."""
-    xtr, ytr, xte, yte = scenes(cfg)
-    return {"majority": S.majority_baseline(ytr, yte, cfg.num_classes),
-            "threshold": S.threshold_baseline(xtr, ytr, xte, yte, cfg.num_classes)}
+    return S.pixel_baselines(scenes(cfg), cfg.num_classes)
 
 
 # --- training and evaluation --------------------------------------------------------------------
@@ -312,17 +305,10 @@ def training_step(model: nn.Module, batch) -> dict:
             "pixel_accuracy": (logits.argmax(1) == y).float().mean()}
 
 
-@torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 50) -> torch.Tensor:
-    device = next(model.parameters()).device
-    return torch.cat([model(x[i:i + batch_size].to(device)).argmax(1).cpu()
-                      for i in range(0, len(x), batch_size)])  # (N, H, W)
-
-
 def evaluate(model: nn.Module, eval_data, cfg: Config) -> dict[str, float]:
     """Mean IU (the papers' metric) and pixel accuracy within 2 px of a label change."""
     x, y = eval_data["test"]
-    pred = predict(model, x)
+    pred = S.predict(model, x)
     band = S.boundary_band(y, 2)
     return S.scores(S.confusion(pred, y, cfg.num_classes)) | {
         "boundary_accuracy": float((pred == y)[band].float().mean())}

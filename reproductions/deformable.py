@@ -213,18 +213,11 @@ def scenes(cfg: Config):
 
 
 def build_data(cfg: Config):
-    xtr, ytr, xte, yte = scenes(cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset((xtr - 0.5) / 0.25, ytr),
-                                         batch_size=cfg.batch_size, shuffle=True, generator=gen,
-                                         drop_last=True)
-    return loader, {"test": ((xte - 0.5) / 0.25, yte)}
+    return S.scene_loaders(scenes(cfg), cfg.batch_size, cfg.seed)
 
 
 def baselines(cfg: Config) -> dict[str, dict[str, float]]:
-    xtr, ytr, xte, yte = scenes(cfg)
-    return {"majority": S.majority_baseline(ytr, yte, 3),
-            "threshold": S.threshold_baseline(xtr, ytr, xte, yte, 3)}
+    return S.pixel_baselines(scenes(cfg), 3)
 
 
 # --- training and evaluation --------------------------------------------------------------------
@@ -239,7 +232,7 @@ def evaluate(model: nn.Module, eval_data, cfg: Config) -> dict[str, float]:
     """Mean IU on the test scenes; for a deformable net also the last layer's sampling spread
     (Table 2's effective dilation) on foreground and background pixels."""
     x, y = eval_data["test"]
-    pred = torch.cat([model(x[i:i + 50]).argmax(1) for i in range(0, len(x), 50)])
+    pred = S.predict(model, x)
     out = S.scores(S.confusion(pred, y, 3))
     if isinstance(model, MiniNet) and isinstance(model.layers[-1], DeformConv2d):
         h = model.stem(x)

@@ -196,19 +196,12 @@ def scenes(cfg: Config):
 
 
 def build_data(cfg: Config):
-    xtr, ytr, xte, yte = scenes(cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset((xtr - 0.5) / 0.25, ytr),
-                                         batch_size=cfg.batch_size, shuffle=True, generator=gen,
-                                         drop_last=len(ytr) >= cfg.batch_size)
-    return loader, {"test": ((xte - 0.5) / 0.25, yte)}
+    return S.scene_loaders(scenes(cfg), cfg.batch_size, cfg.seed)
 
 
 def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     """Per-pixel majority class and a brightness threshold, fitted on the training scenes."""
-    xtr, ytr, xte, yte = scenes(cfg)
-    return {"majority": S.majority_baseline(ytr, yte, cfg.num_classes),
-            "threshold": S.threshold_baseline(xtr, ytr, xte, yte, cfg.num_classes)}
+    return S.pixel_baselines(scenes(cfg), cfg.num_classes)
 
 
 # --- training and evaluation --------------------------------------------------------------------
@@ -228,17 +221,10 @@ def training_step(model: nn.Module, batch) -> dict:
     return {"loss": loss, "pixel_accuracy": (logits.argmax(1) == y).float().mean()}
 
 
-@torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 50) -> torch.Tensor:
-    device = next(model.parameters()).device
-    return torch.cat([model(x[i:i + batch_size].to(device)).argmax(1).cpu()
-                      for i in range(0, len(x), batch_size)])  # (N, H, W)
-
-
 def evaluate(model: nn.Module, eval_data, cfg: Config) -> dict[str, float]:
     """Sec. 5's four metrics and each class's IU on the test scenes."""
     x, y = eval_data["test"]
-    return S.scores(S.confusion(predict(model, x), y, cfg.num_classes))
+    return S.scores(S.confusion(S.predict(model, x), y, cfg.num_classes))
 
 
 def figures(out_dir, cfg: Config, models, metrics) -> list[dict]:
@@ -250,7 +236,7 @@ def figures(out_dir, cfg: Config, models, metrics) -> list[dict]:
     _, _, x, y = scenes(cfg)
     x, y = x[:4], y[:4]
     cols = [("image", None), ("ground truth", y)] + [
-        (name, predict(m.eval(), (x - 0.5) / 0.25)) for name, m in models.items()]
+        (name, S.predict(m.eval(), (x - 0.5) / 0.25)) for name, m in models.items()]
     fig, axes = plt.subplots(len(x), len(cols), figsize=(1.6 * len(cols), 1.6 * len(x)))
     for r in range(len(x)):
         for c, (title, maps) in enumerate(cols):

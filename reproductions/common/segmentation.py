@@ -14,7 +14,10 @@ trivial per-pixel baselines a segmentation miniature must beat.
 - `boundary_band(labels, width)`: the pixels within `width` of a label change, where boundary
   IoU is measured.
 - `majority_baseline`, `threshold_baseline`: per-pixel majority class; brightness threshold
-  (fitted on the training images) with the most frequent foreground class.
+  (fitted on the training images) with the most frequent foreground class; `pixel_baselines`
+  both at once, as a module's `baselines` returns them.
+- `scene_loaders(scenes, batch_size, seed)`: a module's `build_data` from its scenes (images
+  normalised as (x - 0.5) / 0.25); `predict(model, x)`: per-pixel classes, in batches.
 
 Everything is generated from a seed with torch: no download, no licence to carry.
 """
@@ -163,3 +166,31 @@ def threshold_predict(train_x, train_y, test_x) -> torch.Tensor:
 def threshold_baseline(train_x, train_y, test_x, test_y, k: int) -> dict[str, float]:
     """Sec. 5's scores of `threshold_predict`."""
     return scores(confusion(threshold_predict(train_x, train_y, test_x), test_y, k))
+
+
+def pixel_baselines(scenes, k: int) -> dict[str, dict[str, float]]:
+    """`majority` and `threshold` on `scenes` = (x_train, y_train, x_test, y_test)."""
+    xtr, ytr, xte, yte = scenes
+    return {"majority": majority_baseline(ytr, yte, k),
+            "threshold": threshold_baseline(xtr, ytr, xte, yte, k)}
+
+
+# --- a module's data and prediction -------------------------------------------------------------
+def scene_loaders(scenes, batch_size: int, seed: int):
+    """`(train loader, {"test": (x, y)})` from (x_train, y_train, x_test, y_test): images
+    normalised as (x - 0.5) / 0.25, the training scenes shuffled by `seed` (the same order for
+    every variant of a run), a last short batch dropped unless it is the only one."""
+    xtr, ytr, xte, yte = scenes
+    gen = torch.Generator().manual_seed(seed)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset((xtr - 0.5) / 0.25, ytr),
+                                         batch_size=batch_size, shuffle=True, generator=gen,
+                                         drop_last=len(ytr) >= batch_size)
+    return loader, {"test": ((xte - 0.5) / 0.25, yte)}
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 50) -> torch.Tensor:
+    """(N, H, W) per-pixel classes of images `x` (N, C, H, W), `batch_size` at a time."""
+    device = next(model.parameters()).device
+    return torch.cat([model(x[i:i + batch_size].to(device)).argmax(1).cpu()
+                      for i in range(0, len(x), batch_size)])
