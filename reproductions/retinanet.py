@@ -54,6 +54,7 @@ from reproductions.common import detection_data
 from reproductions.common.claims import Claim
 from reproductions.common.detection_data import SHAPES, VOC_CLASSES
 from reproductions.common.detection_metrics import evaluate_detector, mean_average_precision
+from reproductions.common.trainer import sgd_with_steps
 
 PAPER = "retinanet"
 
@@ -355,12 +356,7 @@ def build_model(cfg: Config) -> RetinaNet:
 
 def build_optimizer(model: RetinaNet, cfg: Config):
     """Sec. 4.1: SGD, momentum 0.9, weight decay 1e-4, lr / 10 at each milestone."""
-    if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9,
-                              weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), 0.1)
+    return sgd_with_steps(model, cfg)
 
 
 def variants(cfg: Config) -> dict[str, Config]:

@@ -41,6 +41,7 @@ from reproductions.common import detection_data
 from reproductions.common.claims import Claim, PaperNumber
 from reproductions.common.detection_data import SHAPES, VOC_CLASSES
 from reproductions.common.detection_metrics import evaluate_detector
+from reproductions.common.trainer import sgd_with_steps
 
 PAPER = "ssd"
 VARIANCES = (0.1, 0.2)  # authors' code: centre and size offsets are divided by these
@@ -353,12 +354,7 @@ def build_model(cfg: Config) -> SSD:
 
 def build_optimizer(model: SSD, cfg: Config):
     """Sec. 3: SGD (momentum 0.9, weight decay 5e-4), lr x 0.1 at each milestone."""
-    if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9,
-                              weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), 0.1)
+    return sgd_with_steps(model, cfg)
 
 
 def variants(cfg: Config) -> dict[str, Config]:

@@ -48,6 +48,7 @@ from reproductions.common import detection_data
 from reproductions.common.claims import Claim
 from reproductions.common.detection_data import SHAPES
 from reproductions.common.detection_metrics import mean_average_precision
+from reproductions.common.trainer import sgd_with_steps
 
 PAPER = "yolo"
 
@@ -219,12 +220,8 @@ def build_model(cfg: Config) -> YOLO:
 
 
 def build_optimizer(model: YOLO, cfg: Config):
-    if cfg.optimizer == "sgd":  # Sec. 2.2
-        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9,
-                              weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), 0.1)
+    """Sec. 2.2: SGD, momentum 0.9, weight decay 5e-4, lr steps down at the milestones."""
+    return sgd_with_steps(model, cfg)
 
 
 def build_data(cfg: Config):

@@ -213,6 +213,19 @@ def _optimizers(module: Any, model: torch.nn.Module, cfg: Any) -> tuple[list, li
     return _as_list(opts), _as_list(scheds)
 
 
+def sgd_with_steps(model: torch.nn.Module, cfg: Any):
+    """The detectors' recipe (SSD Sec. 3, RetinaNet Sec. 4.1, YOLO Sec. 2.2): SGD with momentum
+    0.9 and `cfg.weight_decay`, the learning rate divided by 10 at each of `cfg.lr_milestones`;
+    Adam at `cfg.lr` instead when `cfg.optimizer` is not "sgd" (the miniatures, from scratch).
+    A module's `build_optimizer` may return it as is."""
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9,
+                              weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), 0.1)
+
+
 def _params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for g in opt.param_groups for p in g["params"] if p.requires_grad]
 
