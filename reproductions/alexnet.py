@@ -44,6 +44,7 @@ from reproductions.common import baselines as B
 from reproductions.common import data as D
 from reproductions.common.claims import Claim, PaperNumber
 from reproductions.common.config import ConfigError
+from reproductions.common.trainer import sgd_with_drops
 
 PAPER = "alexnet"
 
@@ -215,10 +216,7 @@ def build_data(cfg: Config):
     """`(train_loader, {"test": ..., "train": ...})`: MNIST-5k, MNIST or ImageNet; `train` is
     the first `N_TRAIN_EVAL` training images (MNIST only), to measure the train/test gap."""
     if cfg.dataset == "imagenet":
-        if cfg.data_root is None:
-            raise ConfigError("the ImageNet presets need --set data_root=DIR holding train/ and val/")
-        train, val = D.image_folder_loaders(cfg.data_root, cfg.batch_size, cfg.seed, cfg.image_size)
-        return train, {"test": val}
+        return D.imagenet_data(cfg, cfg.image_size)
     xtr, ytr, xte, yte = mnist_split(cfg)
     return (D.tensor_loader(xtr, ytr, cfg.batch_size, cfg.seed),
             {"test": (xte, yte), "train": (xtr[:N_TRAIN_EVAL], ytr[:N_TRAIN_EVAL])})
@@ -238,10 +236,7 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
 
 def build_optimizer(model: nn.Module, cfg: Config):
     """SGD, momentum 0.9, weight decay 5e-4 (Sec. 5); lr / 10 at each of `lr_drops`."""
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                          weight_decay=cfg.weight_decay)
-    milestones = [int(cfg.steps * f) for f in cfg.lr_drops]
-    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=0.1)
+    return sgd_with_drops(model, cfg, cfg.lr_drops)
 
 
 def training_step(model: nn.Module, batch) -> dict:

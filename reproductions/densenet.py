@@ -48,6 +48,7 @@ from reproductions.common import baselines as B
 from reproductions.common import data as D
 from reproductions.common.claims import Claim
 from reproductions.common.config import ConfigError
+from reproductions.common.trainer import sgd_with_drops
 
 PAPER = "densenet"
 
@@ -232,10 +233,7 @@ def tensor_split(cfg: Config):
 
 def build_data(cfg: Config):
     if cfg.dataset == "imagenet":
-        if cfg.data_root is None:
-            raise ConfigError("the ImageNet presets need --set data_root=DIR holding train/ and val/")
-        train, val = D.image_folder_loaders(cfg.data_root, cfg.batch_size, cfg.seed)
-        return train, {"test": val}
+        return D.imagenet_data(cfg)
     xtr, ytr, xte, yte = tensor_split(cfg)
     augment = D.random_crop_flip if cfg.dataset == "cifar10" else None  # Sec. 4.1, C10+
     return D.tensor_loader(xtr, ytr, cfg.batch_size, cfg.seed, augment=augment), \
@@ -255,10 +253,7 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
 
 def build_optimizer(model: nn.Module, cfg: Config):
     """SGD, Nesterov momentum 0.9, weight decay 1e-4; lr / 10 at 50% and 75% (Sec. 4.2)."""
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                          weight_decay=cfg.weight_decay, nesterov=True)
-    milestones = [int(cfg.steps * 0.5), int(cfg.steps * 0.75)]
-    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=0.1)
+    return sgd_with_drops(model, cfg, nesterov=True)
 
 
 def training_step(model: nn.Module, batch) -> dict:

@@ -255,10 +255,7 @@ def variants(cfg: Config) -> dict[str, Config]:
 def build_data(cfg: Config):
     """`(train_loader, {"test": ...})`: MNIST-5k (4,000 / 1,000), MNIST, or ImageNet folders."""
     if cfg.dataset == "imagenet":
-        if cfg.data_root is None:
-            raise ConfigError("the ImageNet presets need --set data_root=DIR holding train/ and val/")
-        train, val = D.image_folder_loaders(cfg.data_root, cfg.batch_size, cfg.seed)
-        return train, {"test": val}
+        return D.imagenet_data(cfg)
     xtr, ytr, xte, yte = D.mnist_split(cfg.dataset, cfg.data_root, cfg.download)
     return D.tensor_loader(xtr, ytr, cfg.batch_size, cfg.seed), {"test": (xte, yte)}
 

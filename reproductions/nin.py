@@ -37,7 +37,6 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -45,6 +44,7 @@ from reproductions.common import baselines as B
 from reproductions.common import data as D
 from reproductions.common.claims import Claim
 from reproductions.common.config import ConfigError
+from reproductions.common.trainer import sgd_with_drops
 
 PAPER = "nin"
 
@@ -211,10 +211,7 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
 def build_optimizer(model: nn.Module, cfg: Config):
     """SGD with momentum and weight decay (Sec. 4.1 follows AlexNet's recipe); lr / 10 at each
     of `lr_drops`."""
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                          weight_decay=cfg.weight_decay)
-    milestones = [int(cfg.steps * f) for f in cfg.lr_drops]
-    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=0.1)
+    return sgd_with_drops(model, cfg, cfg.lr_drops)
 
 
 def training_step(model: nn.Module, batch) -> dict:

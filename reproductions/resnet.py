@@ -56,6 +56,7 @@ from reproductions.common import baselines as B
 from reproductions.common import data as D
 from reproductions.common.claims import Claim, PaperNumber
 from reproductions.common.config import ConfigError
+from reproductions.common.trainer import sgd_with_drops
 
 PAPER = "resnet"
 
@@ -393,10 +394,7 @@ def _imagenet(cfg: Config):
 
 def build_optimizer(model: nn.Module, cfg: Config):
     """SGD with momentum and weight decay (Sec. 3.4); lr / 10 at 50% and 75% of training."""
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                          weight_decay=cfg.weight_decay)
-    milestones = [int(cfg.steps * 0.5), int(cfg.steps * 0.75)]
-    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=0.1)
+    return sgd_with_drops(model, cfg)
 
 
 def training_step(model: nn.Module, batch) -> dict:

@@ -43,6 +43,7 @@ from reproductions.common import baselines as B
 from reproductions.common import data as D
 from reproductions.common.claims import Claim
 from reproductions.common.config import ConfigError
+from reproductions.common.trainer import sgd_with_drops
 
 PAPER = "resnext"
 
@@ -209,10 +210,7 @@ def tensor_split(cfg: Config):
 
 def build_data(cfg: Config):
     if cfg.dataset == "imagenet":
-        if cfg.data_root is None:
-            raise ConfigError("the ImageNet presets need --set data_root=DIR holding train/ and val/")
-        train, val = D.image_folder_loaders(cfg.data_root, cfg.batch_size, cfg.seed)
-        return train, {"test": val}
+        return D.imagenet_data(cfg)
     xtr, ytr, xte, yte = tensor_split(cfg)
     return D.tensor_loader(xtr, ytr, cfg.batch_size, cfg.seed), {"test": (xte, yte)}
 
@@ -231,10 +229,7 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
 def build_optimizer(model: nn.Module, cfg: Config):
     """SGD, momentum 0.9, weight decay 1e-4, lr 0.1 (Sec. 4); lr / 10 at 50% and 75% of the
     steps (the paper divides three times over 100 epochs, following [11])."""
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                          weight_decay=cfg.weight_decay)
-    milestones = [int(cfg.steps * 0.5), int(cfg.steps * 0.75)]
-    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=0.1)
+    return sgd_with_drops(model, cfg)
 
 
 def training_step(model: nn.Module, batch) -> dict:

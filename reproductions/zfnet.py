@@ -43,7 +43,7 @@ from reproductions.alexnet import LocalResponseNorm
 from reproductions.common import baselines as B
 from reproductions.common import data as D
 from reproductions.common.claims import Claim
-from reproductions.common.config import ConfigError
+from reproductions.common.trainer import sgd_with_drops
 
 PAPER = "zfnet"
 
@@ -168,10 +168,7 @@ def mnist_split(image_size: int):
 
 def build_data(cfg: Config):
     if cfg.dataset == "imagenet":
-        if cfg.data_root is None:
-            raise ConfigError("the ImageNet preset needs --set data_root=DIR holding train/ and val/")
-        train, val = D.image_folder_loaders(cfg.data_root, cfg.batch_size, cfg.seed, cfg.image_size)
-        return train, {"test": val}
+        return D.imagenet_data(cfg, cfg.image_size)
     xtr, ytr, xte, yte = mnist_split(cfg.image_size)
     return D.tensor_loader(xtr, ytr, cfg.batch_size, cfg.seed), {"test": (xte, yte)}
 
@@ -190,10 +187,7 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
 
 def build_optimizer(model: nn.Module, cfg: Config):
     """SGD, momentum 0.9 (Sec. 3); lr / 10 at each of `lr_drops`."""
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                          weight_decay=cfg.weight_decay)
-    milestones = [int(cfg.steps * f) for f in cfg.lr_drops]
-    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=0.1)
+    return sgd_with_drops(model, cfg, cfg.lr_drops)
 
 
 def training_step(model: nn.Module, batch) -> dict:

@@ -122,6 +122,15 @@ def loader_settings(workers: int | None = None) -> dict:
     return settings
 
 
+def imagenet_data(cfg, size: int = 224):
+    """A classifier's `build_data` for `dataset=imagenet`: `(train_loader, {"test": val_loader})`
+    from `cfg.data_root` (see `image_folder_loaders`), or a one-line ConfigError without one."""
+    if cfg.data_root is None:
+        raise ConfigError("the ImageNet presets need --set data_root=DIR holding train/ and val/")
+    train, val = image_folder_loaders(cfg.data_root, cfg.batch_size, cfg.seed, size)
+    return train, {"test": val}
+
+
 def image_folder_loaders(root: str | Path, batch_size: int, seed: int, size: int = 224,
                          mean_std=((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
                          workers: int | None = None):

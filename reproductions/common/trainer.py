@@ -226,6 +226,17 @@ def sgd_with_steps(model: torch.nn.Module, cfg: Any):
     return opt, torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), 0.1)
 
 
+def sgd_with_drops(model: torch.nn.Module, cfg: Any, at: Iterable[float] = (0.5, 0.75),
+                   nesterov: bool = False):
+    """The ImageNet classifiers' recipe: SGD with `cfg.momentum` and `cfg.weight_decay`, the
+    learning rate divided by 10 at each fraction `at` of `cfg.steps` (ResNet Sec. 3.4 drops at
+    50% and 75%; AlexNet, VGG, ZFNet and NIN pass their `cfg.lr_drops`)."""
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                          weight_decay=cfg.weight_decay, nesterov=nesterov)
+    milestones = [int(cfg.steps * f) for f in at]
+    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=0.1)
+
+
 def _params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for g in opt.param_groups for p in g["params"] if p.requires_grad]
 
