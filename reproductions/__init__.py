@@ -32,6 +32,7 @@ import reproductions.init as init
 import reproductions.landscape as landscape
 import reproductions.lenet as lenet
 import reproductions.lstm as lstm
+import reproductions.mask_rcnn as mask_rcnn
 import reproductions.nin as nin
 import reproductions.norms as norms
 import reproductions.nplm as nplm
@@ -112,6 +113,7 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "deformable": deformable,
     "hourglass": hourglass,
     "depth_anything": depth_anything,
+    "mask_rcnn": mask_rcnn,
     "clip": clip,
 }
 

@@ -143,6 +143,7 @@ PARAM_COUNTS = {
     ("deformable", "paper"): 44_798_046,  # ResNet-101, res5a-c deformable (computed)
     ("hourglass", "paper"): 25_434_112,  # 8 stacks, 256 features, MPII's 16 joints (computed)
     ("depth_anything", "paper"): 24_784_705,  # Depth-Anything-Small (paper: 24.8M), timm ViT-S/14
+    ("mask_rcnn", "paper"): 44_454_513,  # = torchvision maskrcnn_resnet50_fpn(num_classes=91), BatchNorm2d
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
