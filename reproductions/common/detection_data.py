@@ -105,8 +105,10 @@ class VOCBoxes(torch.utils.data.Dataset):
                               for o in objects], dtype=torch.float32).view(-1, 4)
         boxes = (boxes - torch.tensor([1.0, 1.0, 0.0, 0.0])) / torch.tensor([w, h, w, h])  # 1-based
         target = {"boxes": boxes,
-                  "labels": torch.tensor([VOC_CLASSES.index(o["name"]) + 1 for o in objects]),
-                  "difficult": torch.tensor([o.get("difficult", "0") == "1" for o in objects])}
+                  "labels": torch.tensor([VOC_CLASSES.index(o["name"]) + 1 for o in objects],
+                                         dtype=torch.int64),
+                  "difficult": torch.tensor([o.get("difficult", "0") == "1" for o in objects],
+                                            dtype=torch.bool)}
         x = pil_to_tensor(resize(img, [self.image_size, self.image_size])).float()  # (3, S, S)
         x = x - torch.tensor(VGG_MEAN).view(3, 1, 1) * 255
         if self.train and torch.rand(()) < 0.5:  # SSD, Sec. 2.2: horizontal flip
@@ -119,7 +121,31 @@ class VOCBoxes(torch.utils.data.Dataset):
 # --- batches ------------------------------------------------------------------------------------
 def collate(items) -> tuple[torch.Tensor, list[dict]]:
     """[(image, target)] -> (images (B, 3, S, S), [target])."""
-    return torch.stack([x for x, _ in items]), [t for _, t in items]
+    return torch.stack([x for x, _ in items]), _Targets(t for _, t in items)
+
+
+class _Targets(list):
+    """A batch's targets, `[{"boxes": (n, 4), "labels": (n,), ...}]`, that leave a DataLoader
+    worker as one tensor per key for the whole batch: each tensor crossing processes is its own
+    shared-memory segment, and three per image (boxes, labels, difficult flags) cost VOC
+    loading more than decoding did. The main process gets a plain list of dicts of views."""
+
+    def __reduce__(self):
+        keys = list(self[0]) if self else []
+        packable = keys and all(
+            list(t) == keys and all(isinstance(t[k], torch.Tensor) and t[k].dim() >= 1
+                                    and len(t[k]) == len(t[keys[0]])
+                                    and t[k].dtype == self[0][k].dtype for k in keys)
+            for t in self)
+        if not packable:
+            return list, (list(self),)
+        counts = [len(t[keys[0]]) for t in self]
+        return _unpack_targets, (keys, counts, [torch.cat([t[k] for t in self]) for k in keys])
+
+
+def _unpack_targets(keys: list[str], counts: list[int], columns: list[torch.Tensor]) -> list:
+    split = [torch.split(c, counts) for c in columns]
+    return [{k: split[j][i] for j, k in enumerate(keys)} for i in range(len(counts))]
 
 
 def loaders(train, test, batch_size: int, seed: int, workers: int | None = None):

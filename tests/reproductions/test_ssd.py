@@ -296,6 +296,28 @@ def test_voc_folder_is_read_through_torchvision_vocdetection(tmp_path):
     assert 0.0 <= metrics["map50"] <= 1.0 and "ap_car" in metrics
 
 
+def test_voc_batches_from_worker_processes_equal_those_read_in_this_process(tmp_path):
+    """A worker sends a batch's targets as one tensor per key (not three per image): the main
+    process must still get one dict per image, an image without objects included."""
+    from reproductions.common.detection_data import collate, loaders
+
+    _write_voc(tmp_path, [("000001", (200, 100), [("dog", (11, 21, 110, 80), False),
+                                                   ("person", (151, 1, 200, 100), True)]),
+                          ("000002", (120, 160), []),
+                          ("000003", (120, 160), [("car", (1, 1, 60, 40), False)])], "test")
+    voc = VOCBoxes(str(tmp_path), "2007", "test", 64, train=False)
+    _, in_workers = loaders(voc, voc, batch_size=3, seed=0, workers=2)
+    images, targets = next(iter(in_workers))
+    here_images, here = collate([voc[i] for i in range(3)])
+    assert type(targets) is list and len(targets) == 3
+    torch.testing.assert_close(images, here_images)
+    for got, want in zip(targets, here, strict=True):
+        assert set(got) == set(want) == {"boxes", "labels", "difficult"}
+        for key in want:
+            torch.testing.assert_close(got[key], want[key])
+    assert targets[1]["boxes"].shape == (0, 4) and targets[2]["labels"].tolist() == [7]
+
+
 def test_voc_flip_mirrors_the_boxes(tmp_path):
     _write_voc(tmp_path, [("000001", (100, 100), [("cat", (11, 21, 40, 80), False)])], "trainval")
     voc = VOCBoxes(str(tmp_path), "2007", "trainval", 64, train=True)
