@@ -13,6 +13,7 @@ import reproductions.alexnet as alexnet  # one import line per reproduction
 import reproductions.autoencoder as autoencoder
 import reproductions.batchnorm as batchnorm
 import reproductions.clip as clip
+import reproductions.cornernet as cornernet
 import reproductions.deeplab as deeplab
 import reproductions.deepwalk as deepwalk
 import reproductions.deformable as deformable
@@ -114,6 +115,7 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "hourglass": hourglass,
     "depth_anything": depth_anything,
     "mask_rcnn": mask_rcnn,
+    "cornernet": cornernet,
     "clip": clip,
 }
 

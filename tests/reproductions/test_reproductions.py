@@ -144,6 +144,8 @@ PARAM_COUNTS = {
     ("hourglass", "paper"): 25_434_112,  # 8 stacks, 256 features, MPII's 16 joints (computed)
     ("depth_anything", "paper"): 24_784_705,  # Depth-Anything-Small (paper: 24.8M), timm ViT-S/14
     ("mask_rcnn", "paper"): 44_454_513,  # = torchvision maskrcnn_resnet50_fpn(num_classes=91), BatchNorm2d
+    ("cornernet", "paper"): 201_035_212,  # CornerNet-Hourglass-104, Sec. 4.1: 201M
+    ("cornernet", "paper-centripetal"): 203_397_588,  # + centripetal shifts (computed)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
