@@ -12,6 +12,7 @@ import reproductions.adam as adam
 import reproductions.alexnet as alexnet  # one import line per reproduction
 import reproductions.autoencoder as autoencoder
 import reproductions.batchnorm as batchnorm
+import reproductions.captions_pretrain as captions_pretrain
 import reproductions.clip as clip
 import reproductions.cornernet as cornernet
 import reproductions.deeplab as deeplab
@@ -116,6 +117,7 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "depth_anything": depth_anything,
     "mask_rcnn": mask_rcnn,
     "cornernet": cornernet,
+    "captions_pretrain": captions_pretrain,
     "clip": clip,
 }
 

@@ -146,6 +146,9 @@ PARAM_COUNTS = {
     ("mask_rcnn", "paper"): 44_454_513,  # = torchvision maskrcnn_resnet50_fpn(num_classes=91), BatchNorm2d
     ("cornernet", "paper"): 201_035_212,  # CornerNet-Hourglass-104, Sec. 4.1: 201M
     ("cornernet", "paper-centripetal"): 203_397_588,  # + centripetal shifts (computed)
+    ("captions_pretrain", "paper"): 182_555_472,  # VirTex R-50 L1 H2048: torchvision resnet50 trunk 23,508,032 + bicaptioning head (test_captions_pretrain)
+    ("captions_pretrain", "paper-icmlm"): 142_312_058,  # ICMLM tfm: resnet50 trunk + BERT-base (gpt.py, MLM head) 110,104,890 + projection and 1 tfm layer
+    ("captions_pretrain", "paper-convirt"): 137_457_472,  # ConVIRT: resnet50 trunk + BERT-base cased 107,719,680 + g_v, g_u to 512
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
