@@ -22,6 +22,7 @@ import reproductions.densenet as densenet
 import reproductions.depth_anything as depth_anything
 import reproductions.dropout as dropout
 import reproductions.elmo as elmo
+import reproductions.fairmot as fairmot
 import reproductions.fcn as fcn
 import reproductions.gan as gan
 import reproductions.ganomaly as ganomaly
@@ -118,6 +119,7 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "mask_rcnn": mask_rcnn,
     "cornernet": cornernet,
     "captions_pretrain": captions_pretrain,
+    "fairmot": fairmot,
     "clip": clip,
 }
 

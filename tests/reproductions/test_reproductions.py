@@ -149,6 +149,7 @@ PARAM_COUNTS = {
     ("captions_pretrain", "paper"): 182_555_472,  # VirTex R-50 L1 H2048: torchvision resnet50 trunk 23,508,032 + bicaptioning head (test_captions_pretrain)
     ("captions_pretrain", "paper-icmlm"): 142_312_058,  # ICMLM tfm: resnet50 trunk + BERT-base (gpt.py, MLM head) 110,104,890 + projection and 1 tfm layer
     ("captions_pretrain", "paper-convirt"): 137_457_472,  # ConVIRT: resnet50 trunk + BERT-base cased 107,719,680 + g_v, g_u to 512
+    ("fairmot", "paper"): 21_659_166,  # DLA-34 + DLA-up + 4 heads + 14,455-ID classifier (counted)
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
