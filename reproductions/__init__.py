@@ -33,8 +33,10 @@ import reproductions.highway as highway
 import reproductions.hourglass as hourglass
 import reproductions.init as init
 import reproductions.landscape as landscape
+import reproductions.latent_diffusion as latent_diffusion
 import reproductions.lenet as lenet
 import reproductions.lstm as lstm
+import reproductions.mae as mae
 import reproductions.mask_rcnn as mask_rcnn
 import reproductions.nin as nin
 import reproductions.norms as norms
@@ -51,6 +53,7 @@ import reproductions.siamese as siamese
 import reproductions.simclr as simclr
 import reproductions.ssd as ssd
 import reproductions.style as style
+import reproductions.stylegan as stylegan
 import reproductions.swin as swin
 import reproductions.t5 as t5
 import reproductions.textrank as textrank
@@ -120,6 +123,9 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "cornernet": cornernet,
     "captions_pretrain": captions_pretrain,
     "fairmot": fairmot,
+    "latent_diffusion": latent_diffusion,
+    "stylegan": stylegan,
+    "mae": mae,
     "clip": clip,
 }
 

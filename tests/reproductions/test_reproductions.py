@@ -150,6 +150,10 @@ PARAM_COUNTS = {
     ("captions_pretrain", "paper-icmlm"): 142_312_058,  # ICMLM tfm: resnet50 trunk + BERT-base (gpt.py, MLM head) 110,104,890 + projection and 1 tfm layer
     ("captions_pretrain", "paper-convirt"): 137_457_472,  # ConVIRT: resnet50 trunk + BERT-base cased 107,719,680 + g_v, g_u to 512
     ("fairmot", "paper"): 21_659_166,  # DLA-34 + DLA-up + 4 heads + 14,455-ID classifier (counted)
+    ("latent_diffusion", "paper"): 329_378_945,  # LDM-4: U-Net 274,056,163 (Table 12: 274M) + VQ-f4
+    ("mae", "paper"): 329_541_888,  # ViT-L/16 = timm (no head) 303,301,632 + 8x512 decoder (computed)
+    ("stylegan", "paper"): 49_306_876,  # G 26,219,627 (Sec. 2: 26.2M) + Progressive GAN's D 23,087,249
+    ("stylegan", "paper-traditional"): 46_166_364,  # G 23,079,115 (Sec. 2: 23.1M) + the same D
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
