@@ -10,11 +10,13 @@ from types import ModuleType
 
 import reproductions.adam as adam
 import reproductions.alexnet as alexnet  # one import line per reproduction
+import reproductions.anogan as anogan
 import reproductions.autoencoder as autoencoder
 import reproductions.batchnorm as batchnorm
 import reproductions.captions_pretrain as captions_pretrain
 import reproductions.clip as clip
 import reproductions.cornernet as cornernet
+import reproductions.dcgan as dcgan
 import reproductions.deeplab as deeplab
 import reproductions.deepwalk as deepwalk
 import reproductions.deformable as deformable
@@ -126,6 +128,8 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "latent_diffusion": latent_diffusion,
     "stylegan": stylegan,
     "mae": mae,
+    "dcgan": dcgan,
+    "anogan": anogan,
     "clip": clip,
 }
 

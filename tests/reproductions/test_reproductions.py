@@ -154,6 +154,8 @@ PARAM_COUNTS = {
     ("mae", "paper"): 329_541_888,  # ViT-L/16 = timm (no head) 303,301,632 + 8x512 decoder (computed)
     ("stylegan", "paper"): 49_306_876,  # G 26,219,627 (Sec. 2: 26.2M) + Progressive GAN's D 23,087,249
     ("stylegan", "paper-traditional"): 46_166_364,  # G 23,079,115 (Sec. 2: 23.1M) + the same D
+    ("dcgan", "paper"): 23_694_592,  # Fig. 1: G 12,658,432 (100 -> 1024x4x4 ... 3x64x64) + D mirrored 11,036,160
+    ("anogan", "paper"): 6_338_176,  # DCGAN reference widths (ngf = ndf = 64) on 64x64x1: G 3,574,656 + D 2,763,520
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
