@@ -291,13 +291,7 @@ def crowded_shapes(n: int, image_size: int, seed: int) -> list[tuple[torch.Tenso
             a, b = along + i * (side + gap), across + randint(-1, 1) * (0 if i == 0 else 1)
             b = min(max(b, 0), image_size - side)
             x0, y0 = (b, a) if vertical else (a, b)
-            x1, y1 = x0 + side - 1, y0 + side - 1
-            if SHAPES[kind] == "square":
-                draw.rectangle([x0, y0, x1, y1], fill=colour)
-            elif SHAPES[kind] == "circle":
-                draw.ellipse([x0, y0, x1, y1], fill=colour)
-            else:
-                draw.polygon([(x0, y1), (x1, y1), ((x0 + x1) / 2, y0)], fill=colour)
+            detection_data.draw_shape(draw, kind, x0, y0, side, colour)
             boxes.append([x0 / image_size, y0 / image_size, (x0 + side) / image_size,
                           (y0 + side) / image_size])
         x = pil_to_tensor(img).float() / 255

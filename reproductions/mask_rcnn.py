@@ -72,17 +72,9 @@ def object_masks(target: dict, size: int) -> torch.Tensor:
 
     out = []
     for box, label in zip(target["boxes"].tolist(), target["labels"].tolist(), strict=True):
-        x0, y0, x2, y2 = (round(v * size) for v in box)
-        x1, y1 = x2 - 1, y2 - 1  # PIL draws both end points
+        x0, y0, x2, _ = (round(v * size) for v in box)
         img = Image.new("L", (size, size), 0)
-        draw = ImageDraw.Draw(img)
-        kind = SHAPES[label - 1]
-        if kind == "square":
-            draw.rectangle([x0, y0, x1, y1], fill=255)
-        elif kind == "circle":
-            draw.ellipse([x0, y0, x1, y1], fill=255)
-        else:
-            draw.polygon([(x0, y1), (x1, y1), ((x0 + x1) / 2, y0)], fill=255)
+        detection_data.draw_shape(ImageDraw.Draw(img), label - 1, x0, y0, x2 - x0, 255)
         out.append(torch.from_numpy(np.array(img) > 0))
     return torch.stack(out) if out else torch.zeros(0, size, size, dtype=torch.bool)
 

@@ -21,6 +21,18 @@ VGG_MEAN = (0.48235, 0.45882, 0.40784)  # torchvision's SSD300: pixels in 0..255
 
 
 # --- generated shapes ---------------------------------------------------------------------------
+def draw_shape(draw, kind: int, x0: int, y0: int, side: int, fill) -> None:
+    """Draw shape `kind` (an index into SHAPES) filling the `side`-pixel square at (x0, y0) with
+    PIL's `draw`: its box is [x0, y0, x0 + side, y0 + side] (PIL draws both end points)."""
+    x1, y1 = x0 + side - 1, y0 + side - 1
+    if SHAPES[kind] == "square":
+        draw.rectangle([x0, y0, x1, y1], fill=fill)
+    elif SHAPES[kind] == "circle":
+        draw.ellipse([x0, y0, x1, y1], fill=fill)
+    else:
+        draw.polygon([(x0, y1), (x1, y1), ((x0 + x1) / 2, y0)], fill=fill)
+
+
 def draw_shapes(n: int, image_size: int, seed: int) -> list[tuple[torch.Tensor, dict]]:
     """`n` generated images (3, S, S) in [0, 1] with 1-3 non-overlapping filled shapes each, and
     their targets {"boxes" (G, 4) (x1, y1, x2, y2) in [0, 1], "labels" (G,) in 1..3}."""
@@ -52,13 +64,7 @@ def draw_shapes(n: int, image_size: int, seed: int) -> list[tuple[torch.Tensor, 
                 continue
             kind = randint(0, len(SHAPES) - 1)
             colour = tuple(randint(120, 255) for _ in range(3))
-            x1, y1 = x0 + side - 1, y0 + side - 1  # PIL draws both end points
-            if SHAPES[kind] == "square":
-                draw.rectangle([x0, y0, x1, y1], fill=colour)
-            elif SHAPES[kind] == "circle":
-                draw.ellipse([x0, y0, x1, y1], fill=colour)
-            else:
-                draw.polygon([(x0, y1), (x1, y1), ((x0 + x1) / 2, y0)], fill=colour)
+            draw_shape(draw, kind, x0, y0, side, colour)
             boxes.append([v / image_size for v in box])
             labels.append(kind + 1)
         x = pil_to_tensor(img).float() / 255  # (3, S, S)
