@@ -55,6 +55,9 @@ def test_paper_page_deep_link_shows_fields_links_and_catalog_edges(workspace):
         "Recognition at Scale"
     md = " ".join(m.value for m in at.markdown)
     assert "https://arxiv.org/abs/2010.11929" in md
+    at.session_state["builds_on_vit"] = True  # past the first 8: open "more papers it builds on"
+    at.session_state["cited_by_vit"] = True
+    at.run()
     links = {link.proto.query_string for link in at.page_link if link.proto.page == "paper"}
     assert "paper=transformer" in links  # builds on the Transformer (a same-tab link)
     assert "paper=clip" in links  # cited by CLIP

@@ -256,8 +256,9 @@ def test_library_shows_reading_status_for_me_and_the_group(ws):
     assert (row["my reading"], row["group"]) == ("pass 1 done", "alice: pass 1 ✓ · bob: pass 2")
     topics = at.dataframe[1].value
     assert topics.to_dict("records") == [{"topic": "Convolutional networks", "papers": 2,
-                                          "pass 1": 1, "pass 2": 0, "pass 3": 0,
-                                          "group: pass 1": 1}]
+                                          "my pass 1": 1, "my pass 2": 0, "my pass 3": 0,
+                                          "group: pass 1": 1, "group: pass 2": 0,
+                                          "group: pass 3": 0}]
 
 
 def test_running_timer_ticks_in_a_fragment_that_leaves_typed_text_alone(ws, monkeypatch):
