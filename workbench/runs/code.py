@@ -378,10 +378,7 @@ def paper_code(ws, paper, structure=None) -> PaperCode | None:
     if path is None:
         return None
     own = tuple(x for x in (getattr(paper, "arxiv", None), getattr(paper, "doi", None)) if x)
-    try:  # parsed once while the file is unchanged: the Paper page asks on every rerun
-        view = _cached_view(name, str(path), path.stat().st_mtime_ns, own)
-    except OSError:
-        view = code_view(name, path, own)
+    view = code_view(name, path, own)
     found = _PAPER_LINE.search(view.source)
     main = found is not None and found.group(1) == paper.id
     checked = check(view, structure, paper.year, main) if structure is not None else []
@@ -470,8 +467,8 @@ def _view_of(paper) -> CodeView | None:
 
 
 @functools.lru_cache(maxsize=128)
-def _cached_view(name: str, path: str, stamp: int, own: tuple[str, ...] = ()) -> CodeView:
-    return code_view(name, path, own)
+def _cached_view(name: str, path: str, stamp: int) -> CodeView:
+    return code_view(name, path)
 
 
 def edge_changes(later_paper, earlier_paper) -> list[BlockChange]:
