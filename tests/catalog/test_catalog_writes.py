@@ -149,6 +149,95 @@ def test_a_hand_edit_between_read_and_write_is_a_conflict_not_a_loss(ws):
     assert "hand-edited" in ids and "racing" not in ids
 
 
+def _after_the_rename(path: Path, save) -> threading.Thread:
+    """Run `save()` in a thread as soon as `path` is replaced by a new file (the writer's
+    rename), as an editor whose save lands in the moment after the write."""
+    inode = os.stat(path).st_ino
+
+    def wait_then_save():
+        deadline = time.monotonic() + 10
+        while os.stat(path).st_ino == inode and time.monotonic() < deadline:
+            time.sleep(0.001)
+        save()
+
+    thread = threading.Thread(target=wait_then_save)
+    thread.start()
+    return thread
+
+
+def assert_both_landed(path: Path, result) -> None:
+    ids = {p.id for p in catalog.load(path).papers}
+    assert [p.id for p in result.added] == ["racing"]
+    assert {"hand-edited", "racing"} <= ids and SHIPPED_IDS <= ids
+
+
+RACING = {"id": "racing", "title": "Racing", "authors": ["A B"], "year": 2020, "topic": "cnns"}
+
+
+def test_a_save_into_the_file_the_write_replaced_is_put_back_and_built_on(ws):
+    """The editor opened papers.yaml before the write's rename and saves into it right after:
+    its save went into the replaced file. Before: the hand edit was gone without a word. Now it
+    is put back and the new paper added on top of it."""
+    path = ws / "papers.yaml"
+    threads, seen = [], []
+
+    def prepare(cat: Catalog):
+        seen.append({p.id for p in cat.papers})
+        if not threads:
+            fh = open(path, "r+b")  # noqa: SIM115 - the editor's open file, saved by the thread
+            buffer = fh.read() + HAND_EDIT.encode()
+
+            def save():
+                with fh:
+                    fh.seek(0)
+                    fh.truncate(0)
+                    fh.write(buffer)
+            threads.append(_after_the_rename(path, save))
+        return [RACING]
+
+    result = catalog_write.add_papers(path, prepare)
+    threads[0].join()
+    assert_both_landed(path, result)
+    assert len(seen) == 2 and "hand-edited" in seen[1]  # made again on the editor's save
+
+
+def test_a_stale_buffer_saved_over_the_new_file_does_not_lose_the_new_paper(ws):
+    """The editor read papers.yaml before the write and saves its buffer (with its own edit) over
+    the new file moments after it: the write is made again on top of the editor's save."""
+    path = ws / "papers.yaml"
+    threads = []
+
+    def prepare(cat: Catalog):
+        if not threads:
+            buffer = path.read_text("utf-8") + HAND_EDIT
+            threads.append(_after_the_rename(path, lambda: editor_save(path, buffer, pause=0)))
+        return [RACING]
+
+    result = catalog_write.add_papers(path, prepare)
+    threads[0].join()
+    assert_both_landed(path, result)
+
+
+def test_a_later_command_building_on_the_write_is_not_taken_for_a_race(ws):
+    """Another add right after the write keeps this one's paper: nothing is written twice."""
+    path = ws / "papers.yaml"
+    calls = []
+
+    def prepare(cat: Catalog):
+        calls.append(1)
+        if len(calls) == 1:
+            other = {**RACING, "id": "after", "title": "After"}
+            threading.Thread(target=lambda: _after_the_rename(
+                path, lambda: catalog_write.append_paper(path, other)).join()).start()
+        return [RACING]
+
+    result = catalog_write.add_papers(path, prepare)
+    time.sleep(1.5)
+    ids = [p.id for p in catalog.load(path).papers]
+    assert [p.id for p in result.added] == ["racing"] and len(calls) == 1
+    assert ids.count("racing") == 1 and "after" in ids
+
+
 def test_a_file_cut_short_mid_entry_is_not_built_on(ws):
     """An editor's save that stalls half-way (longer than the settle time) leaves a prefix of
     the catalog that may still be valid YAML; adding to it would throw the rest away."""

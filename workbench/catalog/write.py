@@ -14,7 +14,12 @@ write has lost papers:
   read, else `CatalogConflict` and nothing is written (a hand edit made meanwhile is kept);
 - a sanity check: the new catalog must hold every paper of the one read, plus the new ones;
 - a file that changed seconds ago and is a cut-short copy of what the workbench wrote last
-  (an editor's save that stalled half-way) is refused too.
+  (an editor's save that stalled half-way) is refused too;
+- after the write, the file is watched for `CONFIRM_S`: an editor saving in place just then
+  either wrote into the file the rename replaced (its save is put back and the change made again
+  on top) or wrote a buffer read before the rename over the new file (the change is made again
+  if it is gone). An editor that saves a stale buffer later overwrites the change, as it would
+  any other program's; editors that check the file's time before saving warn about it.
 
 Only the new entries are validated (against the catalog read): adding one paper to 20,000 checks
 a few lines, not 3 MB. The write is atomic and goes through a symlink to its target.
@@ -28,6 +33,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -51,6 +57,8 @@ SETTLE_S = 0.5      # a file modified more recently than this may still be being
 PARTIAL_LINE_WAIT_S = 5  # a file ending mid-line is waited for this long after its last change
 SETTLE_MAX_S = 15   # give up waiting for a quiet file after this long
 RECENT_LOSS_S = 60  # a cut-short file changed this recently is not built on
+CONFIRM_S = 0.25    # after a write, the file is watched this long for an editor's racing save
+MAX_REPAIRS = 3     # writes made again after such a save, before giving up
 
 
 def render_entry(entry: Mapping, dash_col: int = 2) -> str:
@@ -161,32 +169,108 @@ def add_papers(path: str | Path, prepare: Callable[[Catalog], Sequence[Mapping]]
 def guarded_edit(path: str | Path, change: Callable, doing: str):
     """Run `change(text, catalog)` on the catalog as it is on disk, under the folder's lock, and
     write what it returns: `((new_text, new_catalog) or None for no write, result)`; `result`
-    is returned. The guards of the module docstring hold for every writer that comes here."""
+    is returned. The guards of the module docstring hold for every writer that comes here.
+
+    After the write the file is watched for `CONFIRM_S`: an editor that saves in place at that
+    moment either writes into the file just replaced (its save is put back, then the change is
+    made again on top of it) or overwrites the new file with a buffer read before it (the change
+    is made again if it is gone). Either way both land, and the result is the last write's."""
     target = write_target(path)
-    with locked(target.parent):
-        raw, stamp = _read_settled(target)
-        catalog, problems = check_bytes(raw, Path(path))
-        if catalog is None:
-            raise CatalogError([str(p) for p in problems if p.severity == "error"])
-        _refuse_cut_short(target, raw, stamp)
-        written, result = change(raw.decode("utf-8"), catalog)
+    result = None
+    for _attempt in range(MAX_REPAIRS + 1):
+        written, outcome = _edit_once(target, Path(path), change, doing)
         if written is None:
+            return outcome if result is None else result
+        result = outcome
+        if not _raced(target, Path(path), *written):
             return result
-        new_text, new_catalog = written
-        data = new_text.encode("utf-8")
-        if len(data) > MAX_FILE_BYTES:
-            raise CatalogError([f"{Path(path).name}: the change would make it "
-                                f"{len(data) / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1_000_000}"
-                                " MB a catalog may hold; nothing was written: split the reading "
-                                "list into several workspaces"])
-        if target.read_bytes() != raw or _stamp(target) != stamp:
-            raise CatalogConflict(
-                f"{Path(path).name} changed while {doing} (an editor or another command); "
-                "nothing was written: run the command again")
-        atomic_write_bytes(target, data)
-        catalog_cache.remember(data, Path(path).name, new_catalog)
+    raise CatalogConflict(f"{Path(path).name} kept being saved over while {doing}; it holds the "
+                          "last save: check it, then run the command again")
+
+
+def _edit_once(target: Path, path: Path, change: Callable, doing: str):
+    """One guarded read-change-write: (None, result) when nothing was written, else
+    ((replaced file, its stamp, bytes written, catalog read, catalog written), result)."""
+    with locked(target.parent):
+        raw, stamp, old = _read_settled(target)
+        try:
+            catalog, problems = check_bytes(raw, path)
+            if catalog is None:
+                raise CatalogError([str(p) for p in problems if p.severity == "error"])
+            _refuse_cut_short(target, raw, stamp)
+            written, result = change(raw.decode("utf-8"), catalog)
+            if written is None:
+                old.close()
+                return None, result
+            new_text, new_catalog = written
+            data = new_text.encode("utf-8")
+            if len(data) > MAX_FILE_BYTES:
+                raise CatalogError([f"{path.name}: the change would make it "
+                                    f"{len(data) / 1e6:.1f} MB, over the "
+                                    f"{MAX_FILE_BYTES // 1_000_000} MB a catalog may hold; "
+                                    "nothing was written: split the reading list into several "
+                                    "workspaces"])
+            if target.read_bytes() != raw or _stamp(target) != stamp:
+                raise CatalogConflict(
+                    f"{path.name} changed while {doing} (an editor or another command); "
+                    "nothing was written: run the command again")
+            atomic_write_bytes(target, data)
+        except BaseException:
+            old.close()
+            raise
+        catalog_cache.remember(data, path.name, new_catalog)
         _remember_written(target, data)
-    return result
+    return (old, stamp, data, catalog, new_catalog), result
+
+
+def _raced(target: Path, path: Path, old, stamp, data: bytes, catalog: Catalog,
+           new_catalog: Catalog) -> bool:
+    """Watch the file for CONFIRM_S after a write; True when an editor's in-place save raced it
+    and the change must be made again (the editor's save is on disk by then). `old` is the file
+    the write replaced, still open."""
+    written_stamp = _last_written.get(target)
+    deadline = time.monotonic() + CONFIRM_S
+    try:
+        while True:
+            if _fstamp(old) != stamp:
+                # the editor opened the file before the rename and wrote into it: its save is
+                # in the replaced file, not on disk; put it back, then change it again
+                saved = _read_settled_fd(old, target.name)
+                with locked(target.parent):
+                    if target.read_bytes() != data:
+                        side = target.with_name(f"{target.name}.editor-save-"
+                                                f"{time.strftime('%Y%m%d-%H%M%S')}")
+                        atomic_write_bytes(side, saved)
+                        raise CatalogConflict(
+                            f"an editor saved {target.name} while it was written, and the file "
+                            f"changed again since; the editor's save is kept in {side.name}: "
+                            "merge it by hand, then run the command again")
+                    atomic_write_bytes(target, saved)
+                    _last_written[target] = _stamp(target)  # the next read needs no settling
+                return True
+            if _stamp(target) != written_stamp:
+                # written again since: a later command built on this write (the change is in
+                # it) or an editor saved a buffer read before it (the change is gone)
+                raw, _stamp_now, now = _read_settled(target)
+                now.close()
+                current, _problems = check_bytes(raw, path)
+                return current is None or not _keeps_change(catalog, new_catalog, current)
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+    finally:
+        old.close()
+
+
+def _keeps_change(before: Catalog, after: Catalog, current: Catalog) -> bool:
+    """Whether `current` still holds every paper the write `before` -> `after` added or changed."""
+    def fields(p: Paper) -> Paper:
+        return dataclasses.replace(p, line=0)
+
+    changed = [p for p in after.papers
+               if p.id not in before.by_id or fields(before.by_id[p.id]) != fields(p)]
+    return all(p.id in current.by_id and fields(current.by_id[p.id]) == fields(p)
+               for p in changed)
 
 
 def append_paper(path: str | Path, entry: Mapping) -> Paper:
@@ -205,10 +289,16 @@ def _stamp(path: Path) -> tuple[int, int, int]:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _read_settled(path: Path) -> tuple[bytes, tuple[int, int, int]]:
+def _fstamp(fh) -> tuple[int, int, int]:
+    st = os.fstat(fh.fileno())
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _read_settled(path: Path):
     """The file's bytes, read once it has been quiet for SETTLE_S and did not change during the
     read: an editor writing it in place (truncate, then write) is waited for, not read half-way.
-    The file the workbench wrote last is known by its stamp and needs no wait."""
+    The file the workbench wrote last is known by its stamp and needs no wait. Returns (bytes,
+    stamp, the file kept open): the writer watches the file it replaces for a racing save."""
     deadline = time.monotonic() + SETTLE_MAX_S
     while True:
         before = _stamp(path)
@@ -219,11 +309,45 @@ def _read_settled(path: Path) -> tuple[bytes, tuple[int, int, int]]:
                 raise CatalogError([str(problem)])
             # a text file that stops mid-line was probably cut by a save still under way
             whole = raw.endswith(b"\n") or not raw or age >= PARTIAL_LINE_WAIT_S
-            if _stamp(path) == before and whole:
-                return raw, before
+            if whole:
+                fh = _open_regular(path)
+                if fh is not None and _fstamp(fh) == before and _stamp(path) == before:
+                    return raw, before, fh
+                if fh is not None:
+                    fh.close()
         if time.monotonic() > deadline:
             raise CatalogConflict(f"{path.name} keeps changing (an editor saving it?); nothing "
                                   "was written: close it or wait, then run the command again")
+        time.sleep(0.05)
+
+
+def _open_regular(path: Path):
+    """`path` opened for reading, or None if it is no longer a regular file (never blocks)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    fh = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        fh.close()
+        return None
+    return fh
+
+
+def _read_settled_fd(fh, name: str) -> bytes:
+    """An open file's bytes once it has been quiet for SETTLE_S (an editor's save into it)."""
+    deadline = time.monotonic() + SETTLE_MAX_S
+    while True:
+        before = _fstamp(fh)
+        age = time.time() - before[2] / 1e9
+        if age >= SETTLE_S:
+            raw = os.pread(fh.fileno(), MAX_FILE_BYTES + 1, 0)
+            if _fstamp(fh) == before and (raw.endswith(b"\n") or not raw
+                                          or age >= PARTIAL_LINE_WAIT_S):
+                return raw
+        if time.monotonic() > deadline:
+            raise CatalogConflict(f"{name} keeps changing (an editor saving it?): close it, "
+                                  "check it, then run the command again")
         time.sleep(0.05)
 
 
