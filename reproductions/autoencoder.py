@@ -21,10 +21,17 @@ Presets:
   and the same net with the paper's logistic units, trained the same way from random weights.
 - `paper-vae` (Kingma): the MNIST VAE of Sec. 5 (one hidden layer of 500 tanh units in encoder
   and decoder, 20 latent dimensions): 815,824 parameters.
-- `mini-vae` (Kingma; unfinished): the VAE and a plain autoencoder with the same layers (the
-  control) on MNIST-5k, recording the test ELBO, the distance of decoded N(0, I) samples to the
-  nearest test digit and the largest jump along straight latent interpolations; no miniature
-  claim is checked yet.
+- `mini-vae` (Kingma, Fig. 2 and Fig. 4 in miniature): a 784-256-8 VAE (ReLU, 408,864
+  parameters) and a plain autoencoder with the same layers (the control, 406,808) on MNIST-5k.
+  The VAE's test ELBO (and an importance-weighted estimate of log p(x) from K = 50 samples of
+  q(z|x), a tighter bound) is set against the independent-pixel Bernoulli model fitted to the
+  training digits. Both nets decode 1,000 draws of z ~ N(0, I); a small classifier fitted to
+  the real training digits (the *judge*, an MLP 784-128-10) scores them by the Frechet distance
+  of its hidden features to the real test digits (as FID does with Inception's), against
+  samples of the independent-pixel model. The same judge scores decoded midpoints between test
+  digits' codes and draws from a Gaussian fitted to each net's codes: there the plain
+  autoencoder does as well (`vae-latent-smoother`, expected not to hold). The figure draws
+  Fig. 4's manifold: decoded N(0, I) quantiles in two latent dimensions, the others at 0.
 - `tiny`: a seconds-long smoke run.
 
 Deviations from the paper:
@@ -35,12 +42,17 @@ Deviations from the paper:
   from random weights; RBM pre-training itself is not reproduced.
 - Pixels are grey levels in [0, 1] scored with the Bernoulli (cross-entropy) likelihood, as the
   Hinton paper's MNIST fine-tuning does; Kingma et al. also model MNIST with a Bernoulli decoder.
+  With grey targets this "log p(x)" is not a normalised density, so the ELBO is compared only
+  with the independent-pixel model scored the same way, never with the paper's -100 nats.
+- `mini-vae` trains by Adam with ReLU units and an 8-d code for 1,500 steps (the paper: Adagrad,
+  tanh, Nz = 3-200, up to 10^8 training samples); wake-sleep (Fig. 2's control) is not run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -79,7 +91,9 @@ class Config:
     unit: Literal["sigmoid", "tanh", "relu"] = "sigmoid"  # Hinton: logistic units
     variational: bool = False  # Kingma: q(z|x) Gaussian, reparameterised, ELBO (Eq. 10)
     compare: bool = False  # mini: also logistic units; mini-vae: also a plain autoencoder
-    num_samples: int = 1000  # generated samples per evaluation (mini-vae)
+    num_samples: int = 1000  # decoded z ~ N(0, I) per evaluation (mini-vae)
+    judge_steps: int = 0  # Adam steps of the judge of decoded samples; 0: no sample metrics
+    importance_samples: int = 50  # K of the importance-weighted log p(x) estimate (VAE)
 
 
 # --- model -------------------------------------------------------------------------------------
@@ -105,6 +119,10 @@ class Autoencoder(nn.Module):
         code = self.encode(x)
         return torch.sigmoid(self.decode(code[0] if self.cfg.variational else code))
 
+    def code(self, x):  # (B, 784) -> (B, code): the deterministic code (mu for the VAE)
+        code = self.encode(x)
+        return code[0] if self.cfg.variational else code
+
     def elbo(self, x) -> tuple[torch.Tensor, torch.Tensor]:
         """Kingma Eq. 10 with L = 1, per image: (ELBO (B,), KL (B,))."""
         mu, logvar = self.encode(x)  # (B, code) each
@@ -112,6 +130,19 @@ class Autoencoder(nn.Module):
         log_px = -F.binary_cross_entropy_with_logits(self.decode(z), x, reduction="none").sum(1)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)  # Appendix B, closed form
         return log_px - kl, kl
+
+    def importance_weighted(self, x, k: int) -> torch.Tensor:
+        """log (1/K) sum_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x): a lower bound on log p(x)
+        that is tighter than the ELBO (its K = 1 case, whose gap is KL(q(z|x) || p(z|x)),
+        Kingma Eq. 3) and tends to log p(x) as K grows (Burda et al. 2016). Per image, (B,)."""
+        mu, logvar = self.encode(x)  # (B, code) each
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn(k, *mu.shape, device=x.device)  # (K, B, code)
+        z = mu + std * eps
+        log_px = -F.binary_cross_entropy_with_logits(
+            self.decode(z), x.expand(k, -1, -1), reduction="none").sum(2)  # (K, B)
+        log_pz_over_q = (-0.5 * z.pow(2) + 0.5 * eps.pow(2) + 0.5 * logvar).sum(2)  # (K, B)
+        return torch.logsumexp(log_px + log_pz_over_q, 0) - math.log(k)
 
 
 def build_model(cfg: Config) -> Autoencoder:
@@ -126,7 +157,7 @@ PRESETS: dict[str, Config] = {
     "mini": Config(widths=(256, 128, 64), code=8, unit="relu", steps=1500, batch_size=128,
                    compare=True),
     "mini-vae": Config(widths=(256,), code=8, unit="relu", variational=True, compare=True,
-                       steps=1500, batch_size=128),
+                       steps=1500, batch_size=128, judge_steps=600),  # 408,864 (ae 406,808)
     "tiny": Config(widths=(16,), code=2, steps=3, batch_size=16, num_samples=32),
 }
 
@@ -165,19 +196,64 @@ def build_data(cfg: Config):
 
 def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     """PCA with `code` components and the mean training image, fitted on the training digits:
-    squared error per test image; and the independent-pixel Bernoulli model (mean image as
-    probabilities): its log-likelihood per test image, the bar a VAE's ELBO must clear."""
+    squared error per test image. For the VAE also the independent-pixel Bernoulli model (the
+    mean training image as probabilities): its log-likelihood per test image, the bar the ELBO
+    must clear, and the judge's scores of its samples; and of 1,000 real training digits, the
+    ceiling of the samples' scores (not a baseline)."""
     from sklearn.decomposition import PCA
 
     xtr, _, xte, _ = split(cfg.data_root)
     pca = PCA(cfg.code, random_state=0).fit(xtr.numpy())
     rec = torch.as_tensor(pca.inverse_transform(pca.transform(xte.numpy())), dtype=torch.float32)
-    mean = xtr.mean(0, keepdim=True)
-    p = mean.clamp(1e-3, 1 - 1e-3).expand_as(xte)
-    log_lik = -F.binary_cross_entropy(p, xte, reduction="none").sum(1).mean().item()
-    return {"PCA": {"test_squared_error": squared_error(rec, xte)},
-            "mean image": {"test_squared_error": squared_error(mean.expand_as(xte), xte),
-                           "test_log_likelihood": log_lik}}
+    mean = xtr.mean(0, keepdim=True)  # (1, 784)
+    found = {"PCA": {"test_squared_error": squared_error(rec, xte)},
+             "mean image": {"test_squared_error": squared_error(mean.expand_as(xte), xte)}}
+    if not cfg.variational:
+        return found
+    p = mean.clamp(1e-3, 1 - 1e-3)
+    log_lik = -F.binary_cross_entropy(p.expand_as(xte), xte, reduction="none").sum(1).mean()
+    found["independent pixels"] = {"test_log_likelihood": log_lik.item()}
+    if cfg.judge_steps:
+        gen = torch.Generator().manual_seed(cfg.seed)
+        samples = torch.bernoulli(p.expand(cfg.num_samples, -1), generator=gen)
+        found["independent pixels"] |= judge_scores(samples, cfg, "prior")
+        found["real digits"] = judge_scores(xtr[:cfg.num_samples], cfg, "prior")
+    return found
+
+
+@functools.lru_cache(maxsize=2)
+def judge(data_root: str | None, steps: int) -> nn.Sequential:
+    """An MLP 784-128-10 fitted to the real training digits (seed 0, the same in every run):
+    its 128 hidden ReLUs are the feature space of the Frechet distance."""
+    xtr, ytr, _, _ = split(data_root)
+    gen = torch.Generator().manual_seed(0)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(xtr.shape[1], 128), nn.ReLU(), nn.Linear(128, 10))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    with torch.enable_grad():  # also when called from `evaluate`
+        for _ in range(steps):
+            idx = torch.randint(len(ytr), (128,), generator=gen)
+            loss = F.cross_entropy(net(xtr[idx]), ytr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return net.eval().requires_grad_(False)
+
+
+@torch.no_grad()
+def judge_scores(images: torch.Tensor, cfg: Config, name: str) -> dict[str, float]:
+    """`<name>_frechet`: Frechet distance of the judge's hidden features of `images` (N, 784)
+    in [0, 1] to those of the real test digits (lower = more like digits); `<name>_inception_like`
+    = exp E KL(p(y|x) || p(y)) (1 to 10: confident and class-balanced)."""
+    from reproductions.latent_diffusion import frechet  # the same Frechet distance
+
+    net, xte = judge(cfg.data_root, cfg.judge_steps), split(cfg.data_root)[2]
+    images = images.detach().float().cpu()
+    probs = net(images).softmax(1).clamp_min(1e-12)  # (N, 10)
+    kl = (probs * (probs.log() - probs.mean(0, keepdim=True).log())).sum(1)
+    return {f"{name}_frechet": frechet(net[:2](images), net[:2](xte)),
+            f"{name}_inception_like": kl.mean().exp().item()}
 
 
 def squared_error(rec: torch.Tensor, x: torch.Tensor) -> float:
@@ -204,28 +280,32 @@ def evaluate(model: Autoencoder, eval_data, cfg: Config) -> dict[str, float]:
     out = {"test_squared_error": squared_error(model(x).float(), x)}
     if cfg.variational:
         torch.manual_seed(cfg.seed)
-        out["test_elbo"] = model.elbo(x)[0].mean().item()
-    out |= sample_metrics(model, x, cfg)
+        elbo, kl = model.elbo(x)
+        iw = torch.cat([model.importance_weighted(b, cfg.importance_samples) for b in x.split(250)])
+        out |= {"test_elbo": elbo.mean().item(), "test_kl": kl.mean().item(),
+                "test_iw_log_likelihood": iw.mean().item()}
+    if cfg.judge_steps:
+        out |= sample_metrics(model, x, cfg)
     return out
 
 
 def sample_metrics(model: Autoencoder, x: torch.Tensor, cfg: Config) -> dict[str, float]:
-    """Decode z ~ N(0, I) (the VAE's prior; for a plain autoencoder the same draw): the mean
-    squared distance of each sample to its nearest test image (lower = more like a digit), and
-    the largest jump between consecutive images on straight lines between test codes, relative
-    to the path's mean step (interpolation smoothness: 1 = even steps)."""
+    """The judge's scores of decoded latent points (the means of p(x|z)): `prior`, z ~ N(0, I),
+    the VAE's prior and for the plain autoencoder the same draw (Kingma Fig. 4 decodes N(0, I)
+    quantiles); `fitted`, z ~ a Gaussian fitted to the training codes (mean and covariance of
+    mu for the VAE); `midpoint`, halfway along straight lines between two test digits' codes."""
     gen = torch.Generator().manual_seed(cfg.seed)
-    z = torch.randn(cfg.num_samples, cfg.code, generator=gen).to(x.device)
-    samples = torch.sigmoid(model.decode(z)).float()  # (n, 784)
-    nearest = torch.cdist(samples, x.float()).min(1).values.pow(2).mean().item()
-    code = model.encode(x[:64])
-    code = code[0] if cfg.variational else code  # (64, code)
-    t = torch.linspace(0, 1, 11, device=x.device).view(1, -1, 1)  # (1, 11, 1)
-    path = code[:32, None] * (1 - t) + code[32:64, None] * t  # (32, 11, code)
-    imgs = torch.sigmoid(model.decode(path.flatten(0, 1))).view(len(path), 11, -1).float()
-    steps = (imgs[:, 1:] - imgs[:, :-1]).norm(dim=2)  # (32, 10)
-    jump = (steps.amax(1) / steps.mean(1).clamp_min(1e-8)).mean().item()
-    return {"sample_nn_distance": nearest, "interpolation_max_jump": jump}
+    xtr = split(cfg.data_root)[0].to(x.device)
+    codes = model.code(xtr)  # (N, code)
+    chol = torch.linalg.cholesky(torch.cov(codes.T) + 1e-5 * torch.eye(cfg.code, device=x.device))
+    eps = torch.randn(2, cfg.num_samples, cfg.code, generator=gen).to(x.device)
+    tests = model.code(x[:2 * (len(x) // 2)])  # (2n, code)
+    latents = {"prior": eps[0], "fitted": codes.mean(0) + eps[1] @ chol.T,
+               "midpoint": 0.5 * (tests[0::2] + tests[1::2])}
+    out: dict[str, float] = {}
+    for name, z in latents.items():
+        out |= judge_scores(torch.sigmoid(model.decode(z)), cfg, name)
+    return out
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -251,15 +331,36 @@ def figures(out_dir, cfg: Config, models: dict, metrics: dict) -> list[dict]:
     fig, axes = plt.subplots(len(rows), 10, figsize=(8, 0.85 * len(rows)), squeeze=False)
     for r, (name, imgs) in enumerate(rows.items()):
         for c in range(10):
-            axes[r][c].imshow(imgs[c].view(28, 28).clamp(0, 1), cmap="gray")
+            axes[r][c].imshow(imgs[c].view(28, 28).clamp(0, 1).numpy(), cmap="gray")
             axes[r][c].axis("off")
         axes[r][0].set_title(name, fontsize=7, loc="left")
     fig.tight_layout()
     fig.savefig(out_dir / "reconstructions.png", dpi=80)
     plt.close(fig)
-    return [{"file": "reconstructions.png", "paper_figure": "Fig. 2",
-             "caption": f"test digits, PCA ({cfg.code} components) and each variant's "
-             "reconstructions, then each variant's decoding of z ~ N(0, I)"}]
+    found = [{"file": "reconstructions.png", "paper_figure": "Fig. 2",
+              "caption": f"test digits, PCA ({cfg.code} components) and each variant's "
+              "reconstructions, then each variant's decoding of z ~ N(0, I)"}]
+    if not cfg.variational:
+        return found
+    # Kingma Fig. 4: the inverse CDF of N(0, 1) on a 10 x 10 grid in latent dimensions 1 and 2
+    q = torch.special.ndtri(torch.linspace(0.05, 0.95, 10))
+    z = torch.zeros(100, cfg.code)
+    z[:, 0], z[:, 1] = q.repeat_interleave(10), q.repeat(10)
+    fig, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 3.4), squeeze=False)
+    for ax, (name, model) in zip(axes[0], models.items(), strict=True):
+        with torch.no_grad():
+            imgs = torch.sigmoid(model.decode(z.to(next(model.parameters()).device))).cpu()
+        grid = imgs.view(10, 10, 28, 28).permute(0, 2, 1, 3).reshape(280, 280)  # (10*28, 10*28)
+        ax.imshow(grid.float().clamp(0, 1).numpy(), cmap="gray")
+        ax.set_title(f"{name}: z_1, z_2 at N(0, 1) quantiles", fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out_dir / "manifold.png", dpi=80)
+    plt.close(fig)
+    return found + [{"file": "manifold.png", "paper_figure": "Fig. 4",
+                     "caption": "decoded latent points: the first two latent dimensions on a grid "
+                     "of N(0, 1) quantiles (5% to 95%), the others 0; main = the VAE, ae = the "
+                     "plain autoencoder of the same layers, whose codes are not N(0, I)"}]
 
 
 # --- claims ------------------------------------------------------------------------------------
@@ -296,4 +397,51 @@ CLAIMS = [
     Claim("vae-mnist", "The VAE's lower bound on MNIST test data rises faster and higher than the "
           "wake-sleep algorithm's for every latent size.", "test ELBO ~ -100 nats (Nz = 20)",
           "Kingma Fig. 2", presets=("mini-vae",), needs="preset paper-vae, MNIST (data_root)"),
+    Claim("vae-elbo-beats-independent-pixels", "The VAE's test ELBO, a lower bound on log p(x), "
+          "is at least 50 nats per digit above the exact log-likelihood of the independent-pixel "
+          "Bernoulli model fitted to the training digits.", "AEVB's lower bound on MNIST test "
+          "data ~ -100 nats (Nz = 20)", "Kingma Fig. 2", presets=("mini-vae",),
+          margins=lambda m: {"independent pixels": _m(m, "main", "test_elbo")
+                             - _m(m, "independent pixels", "test_log_likelihood") - 50},
+          measured=lambda m: f"test ELBO {_m(m, 'main', 'test_elbo'):.1f} (KL "
+          f"{_m(m, 'main', 'test_kl'):.1f}), independent pixels "
+          f"{_m(m, 'independent pixels', 'test_log_likelihood'):.1f} nats"),
+    Claim("vae-importance-weighted", "An importance-weighted estimate of log p(x) from K = 50 "
+          "samples of q(z|x) lies 1 to 10 nats above the ELBO: the bound is not tight, and "
+          "q(z|x) is close to the true posterior (the gap is KL(q(z|x) || p(z|x)), Eq. 3).",
+          "log p(x) = KL(q(z|x) || p(z|x)) + ELBO (Eq. 3); Fig. 3 estimates log p(x) itself "
+          "(Appendix D's estimator; the K-sample importance weights here are Burda et al.'s)",
+          "Kingma Eq. 3, Fig. 3", presets=("mini-vae",),
+          margins=lambda m: {
+              "ELBO": _m(m, "main", "test_iw_log_likelihood") - _m(m, "main", "test_elbo") - 1,
+              "ELBO + 10": 10 - _m(m, "main", "test_iw_log_likelihood")
+              + _m(m, "main", "test_elbo")},
+          measured=lambda m: f"importance-weighted {_m(m, 'main', 'test_iw_log_likelihood'):.1f}"
+          f", ELBO {_m(m, 'main', 'test_elbo'):.1f} nats"),
+    Claim("vae-prior-samples", "Decoded draws of z ~ N(0, I) look like digits for the VAE and not "
+          "for a plain autoencoder of the same layers: the judge's Frechet distance of the VAE's "
+          "samples to real test digits is at most half the autoencoder's, and at most half that "
+          "of samples of the independent-pixel model.", "decoded N(0, I) quantiles form a "
+          "smooth manifold of digits (learned MNIST manifold)", "Kingma Fig. 4-5",
+          presets=("mini-vae",),
+          margins=lambda m: {v: 0.5 - _m(m, "main", "prior_frechet") / _m(m, v, "prior_frechet")
+                             for v in ("ae", "independent pixels")},
+          measured=lambda m: "Frechet: " + ", ".join(
+              f"{v} {_m(m, v, 'prior_frechet'):.1f}"
+              for v in ("main", "ae", "independent pixels", "real digits"))),
+    Claim("vae-latent-smoother", "Beyond its prior, the VAE's latent space is smoother than a plain "
+          "autoencoder's: decoded midpoints between two test digits' codes, and decoded draws "
+          "from a Gaussian fitted to each net's training codes, are more digit-like (Frechet "
+          "distance at least 20% lower) for the VAE. Not in miniature: with an 8-d code the "
+          "autoencoder's midpoints and fitted-Gaussian samples are as digit-like as the VAE's, "
+          "even a little more (5 seeds, Frechet: midpoints 13-18 vs the VAE's 17-20, fitted "
+          "5.1-6.1 vs 6.3-7.6); what the VAE adds is a code that follows the known prior "
+          "N(0, I).", "Fig. 4 shows a smooth learned manifold; the "
+          "paper makes no comparison with a plain autoencoder",
+          "Kingma Fig. 4", presets=("mini-vae",), expected=False,
+          margins=lambda m: {f"ae {k}": 0.8 - _m(m, "main", f"{k}_frechet")
+                             / _m(m, "ae", f"{k}_frechet") for k in ("midpoint", "fitted")},
+          measured=lambda m: ", ".join(
+              f"{k}: main {_m(m, 'main', f'{k}_frechet'):.1f}, ae {_m(m, 'ae', f'{k}_frechet'):.1f}"
+              for k in ("midpoint", "fitted"))),
 ]
