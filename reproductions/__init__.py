@@ -65,6 +65,7 @@ import reproductions.unet as unet
 import reproductions.unit as unit
 import reproductions.vgg as vgg
 import reproductions.vit as vit
+import reproductions.wgan as wgan
 import reproductions.word2vec as word2vec
 import reproductions.yolo as yolo
 import reproductions.zfnet as zfnet
@@ -130,6 +131,7 @@ REPRODUCTIONS: dict[str, ModuleType] = {
     "mae": mae,
     "dcgan": dcgan,
     "anogan": anogan,
+    "wgan": wgan,
     "clip": clip,
 }
 

@@ -1,15 +1,14 @@
 """Generative Adversarial Nets (Goodfellow et al., 2014), with Conditional GANs (Mirza & Osindero,
-2014) and the Wasserstein GAN (Arjovsky et al., 2017) on the same core.
+2014) on the same core; the Wasserstein GAN (Arjovsky et al., 2017) is `reproductions.wgan`.
 
-https://arxiv.org/abs/1406.2661 -- https://arxiv.org/abs/1411.1784 -- https://arxiv.org/abs/1701.07875
+https://arxiv.org/abs/1406.2661 -- https://arxiv.org/abs/1411.1784
 
 A generator G maps noise z ~ p_z to a sample; a discriminator D gives the probability that a
 sample came from the data. They play min_G max_D V(D, G) (Eq. 1) by alternating gradient steps
 (Algorithm 1, k = 1), G maximising log D(G(z)) instead of minimising log(1 - D(G(z))) (Sec. 3).
 For G fixed the best D is p_data / (p_data + p_g) (Prop. 1, Eq. 2), which is 1/2 everywhere when
 p_g = p_data (Theorem 1, Prop. 2). The conditional GAN feeds a label y to both players as an
-extra input (Mirza Sec. 3.2); the WGAN replaces D by a critic f with clipped weights whose
-E f(x) - E f(G(z)) estimates the Earth-Mover distance (Arjovsky et al., Algorithm 1).
+extra input (Mirza Sec. 3.2).
 
 Presets:
 - `paper` (Goodfellow): the authors' MNIST networks (their released `mnist.yaml`; the paper says
@@ -27,10 +26,6 @@ Presets:
   scikit-learn, BSD licence); a logistic regression fitted on real training digits reads the
   generated digits' class: it agrees with the requested label far above chance (0.1) and above
   the same GAN trained with shuffled labels.
-- `mini-wgan` (Arjovsky; unfinished): Algorithm 1's critic (clipping 0.01, RMSProp 5e-5,
-  n_critic 5) and the same MLPs as a standard GAN on the digits, recording over training the
-  correlation of each one's distance estimate with the samples' energy distance to test digits
-  (Arjovsky et al., Fig. 3-4; `curve_metrics`); no miniature claim is checked yet.
 - `tiny`: a seconds-long smoke run.
 
 Deviations from the paper:
@@ -41,9 +36,6 @@ Deviations from the paper:
   SGD with momentum and maxout: on a 2-D toy the paper's MNIST recipe is not what is tested, the
   game is. Without D's dropout (on modes of sd 0.05) the same nets covered 1 to 8 of the 8
   modes depending on the seed (mode collapse, which the paper does not discuss).
-- WGAN's critic is trained n_critic times per generator step as in Arjovsky et al., Algorithm 1, but the
-  generator's update is the one taken together with every n_critic-th critic update; the weights
-  are clipped at the start of each step (before they are used), which is the same sequence.
 """
 
 from __future__ import annotations
@@ -101,7 +93,7 @@ class Config:
     lr: float = 0.1  # authors' mnist.yaml: SGD, lr 0.1
     data_root: str | None = None  # torchvision MNIST folder (dataset=mnist)
     dataset: Literal["mnist", "ring", "digits"] = "mnist"  # ring: 8 Gaussians (generated)
-    optimizer: Literal["sgd", "adam", "rmsprop"] = "sgd"  # Sec. 4: "We used momentum"
+    optimizer: Literal["sgd", "adam"] = "sgd"  # Sec. 4: "We used momentum"
     momentum: float = 0.5  # sgd: authors' mnist.yaml (rising to 0.7 there; kept fixed here)
     beta1: float = 0.5  # adam: Radford et al. Sec. 4
     nz: int = 100  # noise dimension (authors' mnist.yaml: nvis 100)
@@ -112,15 +104,11 @@ class Config:
     d_dropout: float = 0.0  # Sec. 5: dropout in D (authors: keep 0.8 input, 0.5 hidden)
     conditional: bool = False  # Mirza Sec. 3.2: y fed to G and D as an extra input
     shuffle_labels: bool = False  # cgan control: labels carry no information about x
-    loss: Literal["gan", "wgan"] = "gan"  # wgan: Arjovsky et al., Algorithm 1
-    clip: float = 0.01  # wgan: weight clipping c (Arjovsky et al., Algorithm 1)
-    n_critic: int = 5  # wgan: critic steps per generator step (Arjovsky et al., Algorithm 1)
     ring_sd: float = 0.05  # ring: each Gaussian's standard deviation (radius 2)
     num_samples: int = 2000  # generated samples per evaluation
     compare: bool = False  # mini: also the untrained G and a G that never learns (fixed-g)
     g_lr_scale: float = 1.0  # 0: G never moves (the fixed-g control of Prop. 1)
     lr_decay: bool = False  # linear decay of both rates to 0
-    track_quality: bool = False  # log the samples' energy distance to test data (mini-wgan)
 
 
 def data_dim(cfg: Config) -> int:
@@ -129,7 +117,7 @@ def data_dim(cfg: Config) -> int:
 
 # --- model -------------------------------------------------------------------------------------
 class GAN(nn.Module):
-    """G and D (a critic when loss=wgan); labels enter both as one-hot inputs when conditional."""
+    """G and D; labels enter both as one-hot inputs when conditional."""
 
     def __init__(self, cfg: Config):
         super().__init__()
@@ -138,9 +126,6 @@ class GAN(nn.Module):
         self.generator = mlp(cfg.nz + k, cfg.g_hidden, dim, "relu")
         self.discriminator = mlp(dim + k, cfg.d_hidden, 1, cfg.d_unit, cfg.d_pieces, cfg.d_dropout)
         self.squash = cfg.dataset != "ring"  # Sec. 5: sigmoid output units for pixels in [0, 1]
-        self.steps_done = 0
-        if cfg.track_quality:  # test digits, to score samples during training (Arjovsky et al., Fig. 3)
-            self.register_buffer("reference", digits_split(cfg.seed)[2][:500], persistent=False)
 
     def sample(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         """n samples G(z), z ~ U(-1, 1)^nz (the paper leaves p_z open); (n, dim)."""
@@ -152,7 +137,7 @@ class GAN(nn.Module):
         return torch.sigmoid(x) if self.squash else x
 
     def critic(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """D's logit (GAN) or the critic's value f(x) (WGAN); (n,)."""
+        """D's logit; (n,)."""
         if self.cfg.conditional:
             x = torch.cat([x, F.one_hot(labels, 10).float()], 1)  # (n, dim + 10)
         return self.discriminator(x).squeeze(1)
@@ -162,24 +147,9 @@ def build_model(cfg: Config) -> GAN:
     return GAN(cfg)
 
 
-class EveryNth(torch.optim.RMSprop):
-    """RMSProp that steps on every n-th call only: G's optimizer in WGAN (n = n_critic)."""
-
-    def __init__(self, params, n: int, **kw):
-        super().__init__(params, **kw)
-        self.n, self.calls = n, 0
-
-    def step(self, closure=None):
-        self.calls += 1
-        return super().step(closure) if self.calls % self.n == 0 else None
-
-
 def build_optimizer(model: GAN, cfg: Config):
     """[G's optimizer, D's optimizer], matching `losses`."""
     g_lr = cfg.lr * cfg.g_lr_scale
-    if cfg.optimizer == "rmsprop":  # Arjovsky et al., Algorithm 1: RMSProp, alpha = 5e-5
-        return [EveryNth(model.generator.parameters(), cfg.n_critic, lr=g_lr),
-                torch.optim.RMSprop(model.discriminator.parameters(), lr=cfg.lr)], None
     if cfg.optimizer == "adam":
         make = lambda p, lr: torch.optim.Adam(p, lr=lr, betas=(cfg.beta1, 0.999))  # noqa: E731
     else:
@@ -203,8 +173,6 @@ PRESETS: dict[str, Config] = {
     "paper": Config(d_dropout=0.5),
     "mini": Config(**RING, steps=3000, ring_sd=0.1, d_dropout=0.3, compare=True),
     "mini-cgan": Config(**DIGITS, steps=2000, conditional=True, compare=True),
-    "mini-wgan": Config(**{**DIGITS, "optimizer": "rmsprop", "lr": 5e-5}, loss="wgan",
-                        steps=5000, compare=True, track_quality=True),
     "tiny": Config(**{**RING, "g_hidden": (8,), "d_hidden": (8,), "batch_size": 16}, steps=3,
                    num_samples=64, compare=True),
 }
@@ -212,15 +180,12 @@ PRESETS: dict[str, Config] = {
 
 def variants(cfg: Config) -> dict[str, Config]:
     """`main`; with `compare`: for a GAN on the ring `untrained` (steps 0) and `fixed-g` (D trained
-    against a G with lr 0); for the cgan `shuffled` labels; for the WGAN the same MLPs as a GAN."""
+    against a G with lr 0); for the cgan `shuffled` labels."""
     base = dataclasses.replace(cfg, compare=False)
     if not cfg.compare:
         return {"main": base}
     if cfg.conditional:
         return {"main": base, "shuffled": dataclasses.replace(base, shuffle_labels=True)}
-    if cfg.loss == "wgan":
-        return {"main": base, "gan": dataclasses.replace(
-            base, loss="gan", optimizer="adam", lr=1e-4, steps=cfg.steps // cfg.n_critic)}
     return {"main": base, "untrained": dataclasses.replace(base, steps=0),
             "fixed-g": dataclasses.replace(base, g_lr_scale=0.0)}
 
@@ -293,61 +258,25 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
 
 
 # --- step and evaluation -----------------------------------------------------------------------
-def clip_critic(model: GAN) -> None:
-    """Arjovsky et al., Algorithm 1, line 7: w <- clip(w, -c, c)."""
-    with torch.no_grad():
-        for p in model.discriminator.parameters():
-            p.clamp_(-model.cfg.clip, model.cfg.clip)
-
-
 def training_step(model: GAN, batch) -> dict:
     """`losses` = [G's loss, D's loss], each back-propagated into its own player only."""
     x, y = batch  # (B, dim), (B,)
-    cfg = model.cfg
-    if cfg.loss == "wgan":
-        clip_critic(model)
     fake = model.sample(len(x), y)  # (B, dim)
     real_out, fake_out = model.critic(x, y), model.critic(fake, y)  # (B,), (B,)
-    model.steps_done += 1
-    extra = {}
-    if cfg.track_quality and model.steps_done % max(1, cfg.steps // 100) == 0:  # logged steps
-        with torch.no_grad():
-            extra["sample_distance"] = energy_distance(model.sample(500), model.reference)
-    if cfg.loss == "wgan":
-        estimate = real_out.mean() - fake_out.mean()  # E f(x) - E f(G(z)): Arjovsky et al., Eq. 3
-        loss_g, loss_d = -fake_out.mean(), -estimate  # Algorithm 1, lines 5 and 10
-        return {"loss": loss_d, "losses": [loss_g, loss_d], "w_estimate": estimate.detach(),
-                **extra}
     # D ascends log D(x) + log(1 - D(G(z))) (Algorithm 1); G ascends log D(G(z)) (Sec. 3)
     loss_d = (F.binary_cross_entropy_with_logits(real_out, torch.ones_like(real_out))
               + F.binary_cross_entropy_with_logits(fake_out, torch.zeros_like(fake_out)))
     loss_g = F.binary_cross_entropy_with_logits(fake_out, torch.ones_like(fake_out))
     # JS estimate: V(D, G) = -log 4 + 2 JSD at the optimal D (Theorem 1): (log 4 - loss_d) / 2
     return {"loss": loss_d, "losses": [loss_g, loss_d], "loss_g": loss_g.detach(),
-            "js_estimate": ((math.log(4) - loss_d) / 2).detach(), **extra}
+            "js_estimate": ((math.log(4) - loss_d) / 2).detach()}
 
 
 def energy_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """2 E|X - Y| - E|X - X'| - E|Y - Y'| between two samples (0 iff the laws are equal)."""
+    """2 E|X - Y| - E|X - X'| - E|Y - Y'| between two samples (0 iff the laws are equal); used by
+    `reproductions.wgan` to score samples over training."""
     a, b = a.float(), b.float()
     return 2 * torch.cdist(a, b).mean() - torch.cdist(a, a).mean() - torch.cdist(b, b).mean()
-
-
-def curve_metrics(rows: list[dict], cfg: Config) -> dict[str, float]:
-    """Arjovsky et al., Fig. 3-4: the correlation over training between the critic's (or D's) estimate
-    of the distance and the samples' energy distance to test data, each median-filtered over 5
-    logged steps; the first tenth of training (the critic not yet trained) left out."""
-    key = "w_estimate" if cfg.loss == "wgan" else "js_estimate"
-    rows = [r for r in rows if "sample_distance" in r and key in r]
-    rows = rows[len(rows) // 10:]
-    if len(rows) < 10:
-        return {}
-    est, dist = (torch.tensor([r[k] for r in rows]) for k in (key, "sample_distance"))
-    smooth = lambda v: v.unfold(0, 5, 1).median(1).values  # noqa: E731
-    est, dist = smooth(est), smooth(dist)
-    corr = torch.corrcoef(torch.stack([est, dist]))[0, 1].item()
-    return {"estimate_quality_corr": corr, "final_sample_distance": dist[-1].item(),
-            "first_sample_distance": dist[0].item()}
 
 
 def mode_metrics(fake: torch.Tensor, cfg: Config) -> dict[str, float]:
@@ -375,17 +304,14 @@ def evaluate(model: GAN, eval_data, cfg: Config) -> dict[str, float]:
     x_real, y_real = eval_data["real"]
     n = cfg.num_samples
     labels = torch.arange(n, device=device) % 10 if cfg.conditional else None
-    if cfg.loss == "wgan":
-        clip_critic(model)
     fake = model.sample(n, labels)
     out: dict[str, float] = {}
-    if cfg.loss == "gan":
-        real_idx = torch.arange(min(n, len(x_real)))
-        d_real = torch.sigmoid(model.critic(x_real[real_idx].to(device),
-                                            None if labels is None else y_real[real_idx].to(device)))
-        d_fake = torch.sigmoid(model.critic(fake, labels))
-        out |= {"d_real": d_real.mean().item(), "d_fake": d_fake.mean().item(),
-                "d_gap": (d_real.mean() - d_fake.mean()).item()}
+    real_idx = torch.arange(min(n, len(x_real)))
+    d_real = torch.sigmoid(model.critic(x_real[real_idx].to(device),
+                                        None if labels is None else y_real[real_idx].to(device)))
+    d_fake = torch.sigmoid(model.critic(fake, labels))
+    out |= {"d_real": d_real.mean().item(), "d_fake": d_fake.mean().item(),
+            "d_gap": (d_real.mean() - d_fake.mean()).item()}
     if cfg.dataset == "ring":
         out |= mode_metrics(fake.cpu(), cfg)
     if cfg.conditional:
@@ -500,10 +426,3 @@ CLAIMS = [
           presets=("mini-cgan",)),
 ]
 
-
-CLAIMS += [
-    Claim("wgan-lsun", "WGAN trains a DCGAN generator on LSUN bedrooms without batch norm and "
-          "an MLP generator, where the standard GAN fails, with no mode collapse seen.",
-          "samples of Arjovsky et al., Fig. 5-7", "Arjovsky et al., Sec. 4.3, Fig. 5-7", presets=("mini-wgan",),
-          needs="a DCGAN / MLP WGAN on LSUN bedrooms (not shipped), 100k+ generator steps"),
-]

@@ -156,6 +156,7 @@ PARAM_COUNTS = {
     ("stylegan", "paper-traditional"): 46_166_364,  # G 23,079,115 (Sec. 2: 23.1M) + the same D
     ("dcgan", "paper"): 23_694_592,  # Fig. 1: G 12,658,432 (100 -> 1024x4x4 ... 3x64x64) + D mirrored 11,036,160
     ("anogan", "paper"): 6_338_176,  # DCGAN reference widths (ngf = ndf = 64) on 64x64x1: G 3,574,656 + D 2,763,520
+    ("wgan", "paper"): 6_342_272,  # authors' DCGAN_G + DCGAN_D (ngf = ndf = 64, 64x64x3): 3,576,704 + 2,765,568
     ("clip", "rn50"): 102_007_137,  # RN50 = open_clip "RN50"
 }
 
