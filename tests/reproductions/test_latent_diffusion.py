@@ -120,6 +120,6 @@ def test_the_claims_compare_quality_and_compute_with_the_pixel_ddpm_and_the_gaus
     (IDS[2], dict(gauss_fd=3.5)),  # a fitted Gaussian as good as the LDM
 ])
 def test_a_claim_fails_when_its_comparison_does_not_hold(claim, change):
-    # beating the Gaussian held on 4/5 seeds: expected not to hold, it does not fail `check`
+    # beating the Gaussian held on 1/5 seeds: expected not to hold, it does not fail `check`
     expected = NOT_REPRODUCED if CLAIMS[claim].expected else NOT_REPRODUCED_IN_MINIATURE
     assert verdict(CLAIMS[claim], "mini", metrics(**change))["verdict"] == expected

@@ -12,7 +12,12 @@ import torch
 
 from reproductions import gpt, t5
 from reproductions.common import lm_corpus as C
-from reproductions.common.claims import NOT_REPRODUCED_IN_MINIATURE, REPRODUCED, verdict
+from reproductions.common.claims import (
+    NOT_APPLICABLE,
+    NOT_REPRODUCED_IN_MINIATURE,
+    REPRODUCED,
+    verdict,
+)
 
 TINY = t5.PRESETS["tiny"]
 
@@ -54,6 +59,24 @@ def test_span_corruption_input_and_target_give_back_the_document(seed):
             current.append(t)
     rebuilt = [x for t in src[:-1] for x in (spans[t] if t in spans else [t])]
     assert rebuilt == doc and sum(map(len, spans.values())) == round(0.15 * 30)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_prefix_lm_splits_the_document_into_input_and_target(seed):
+    doc = list(range(100, 100 + 20))
+    src, tgt = t5.prefix_lm(doc, random.Random(seed))
+    assert src[-1] == tgt[-1] == C.EOS and len(src) > 1 and len(tgt) > 1
+    assert src[:-1] + tgt[:-1] == doc
+
+
+def test_mini_prefix_pretrains_with_the_prefix_objective():
+    cfg = dataclasses.replace(TINY, pretrain_steps=1, objective="prefix")
+    _, src, _, tgt_out = next(iter(t5.build_data(cfg)[0]))
+    sentinels = (src >= C.SENTINEL0) & (src < C.SENTINEL0 + C.N_SENTINELS)
+    assert not sentinels.any() and not ((tgt_out >= C.SENTINEL0) & (tgt_out < C.SENTINEL0
+                                                                    + C.N_SENTINELS)).any()
+    assert t5.PRESETS["mini-prefix"].objective == "prefix"
+    assert t5.PRESETS["mini"].objective == "span"
 
 
 def test_decoder_is_causal_encoder_bidirectional_and_padding_is_ignored():
@@ -98,3 +121,7 @@ def test_claim_compares_with_scratch_and_the_trivial_baselines():
     assert row["margins"] == pytest.approx({"scratch": 0.25, "majority": 0.35, gpt.BOW: 0.15})
     assert row["verdict"] == REPRODUCED
     assert verdict(claim, "mini", metrics(bow=0.9))["verdict"] == NOT_REPRODUCED_IN_MINIATURE
+    prefix = t5.CLAIMS[1]
+    assert prefix.presets == ("mini-prefix",) and prefix.expected
+    assert verdict(prefix, "mini-prefix", metrics())["verdict"] == REPRODUCED
+    assert verdict(prefix, "mini", metrics())["verdict"] == NOT_APPLICABLE
