@@ -63,6 +63,13 @@ def plan_links(at: AppTest) -> list[str]:
     return [label for label in paper_links(at) if label[:1].isdigit()]
 
 
+def show_prerequisites(at: AppTest, shown: bool = True) -> None:
+    """Open (or fold) "Show all prerequisites": its checkboxes are drawn only while it is open."""
+    at.session_state["graph_prereqs"] = shown
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
 def test_graph_page_draws_the_neighbourhood_of_the_chosen_paper_with_its_list(chain_ws):
     at = graph_page("d")
     assert at.title[0].value == "Citation graph"
@@ -119,11 +126,19 @@ def test_reading_plan_lists_the_essentials_with_pass_budgets_and_updates_on_tick
     assert "pass 1 · 10 min · weight 45%" in captions  # e is in t2, a in t1: one pass
     assert "**Read first, before Paper E (2016): 40 min**" in markdown(at)
     at.slider(key="graph_plan_size").set_value(5).run()
+    assert not [b for b in at.checkbox if b.key.startswith("graph_read_")]  # folded: not drawn
+    show_prerequisites(at)
     at.checkbox(key="graph_read_e_a").check().run()  # "show all": a is read
     assert not at.exception
     assert plan_links(at)[0] == md_literal("1. Paper B (2012)")
     assert "**Read first, before Paper E (2016): 30 min**" in markdown(at)
     assert at.checkbox(key="graph_read_e_a").value is True
+    show_prerequisites(at, False)  # folded again, the tick holds
+    assert plan_links(at)[0] == md_literal("1. Paper B (2012)")
+    show_prerequisites(at)
+    assert at.checkbox(key="graph_read_e_a").value is True
+    at.checkbox(key="graph_read_e_a").uncheck().run()
+    assert plan_links(at)[0] == md_literal("1. Paper A (2010)")
 
 
 def test_reading_plan_skips_papers_the_notes_say_are_read(chain_ws):
@@ -135,6 +150,7 @@ def test_reading_plan_skips_papers_the_notes_say_are_read(chain_ws):
     assert [label[4:] for label in plan_links(at)] == [
         "Paper A (2010)", "Paper B (2012)", "Paper C (2013)"]
     assert any("Skipped, already read: Paper D (2015)" in c.value for c in at.caption)
+    show_prerequisites(at)
     box = at.checkbox(key="graph_read_e_d")
     assert box.value is True and box.disabled
 
@@ -219,6 +235,7 @@ def test_graph_page_reads_clip_in_the_shipped_catalog(workspace, monkeypatch):
     monkeypatch.setenv("WORKBENCH_READER", "alice")
     at = graph_page("clip")
     at.number_input(key="graph_depth").set_value(0).run()
+    show_prerequisites(at)
     keys = [b.key.removeprefix("graph_read_clip_") for b in at.checkbox
             if b.key.startswith("graph_read_clip_")]
     assert keys.index("transformer") < keys.index("vit")

@@ -313,3 +313,18 @@ def test_the_paper_the_workbench_implements_links_to_the_read_page(ws):
     assert "Reproduce this paper" not in [label for label, _ in links]
     at = open_page("reproduce.py", paper="keshav")
     assert "the workbench itself" in at.info[0].value and not errors(at)
+
+
+def test_the_code_fold_is_drawn_only_once_opened(ws):
+    """Folded, the module's ~80 code blocks and captions were drawn (and the module parsed) on
+    every visit; now only when the reader opens the fold."""
+    at = open_page()
+    (fold,) = [e for e in at.expander if e.label.startswith("Code: reproductions/resnet.py")]
+    assert not [c for c in at.code if "class BasicBlock" in c.value]
+    at.session_state["repro_code"] = True  # the reader opens it
+    at.run()
+    assert not at.exception
+    assert any("class BasicBlock" in c.value for c in at.code)
+    assert ("Read it beside the paper's PDF", "paper", "paper=resnet") in [
+        (link.proto.label, link.proto.page, link.proto.query_string)
+        for link in at.get("page_link")]

@@ -3,14 +3,13 @@ module per page in `views/`, and `serving.py` (who may use an app served beyond 
 
 Importing this package imports no Streamlit: `PAGES` is plain data that `main.py` turns into
 `st.Page`s, and that tests read to open every page; `serving` is what the CLI's `app` command
-checks before it starts Streamlit.
+checks before it starts Streamlit (`from workbench.app import serving`; not imported here, so
+that `workbench.app.launch` starts Streamlit's server without the reading code it needs).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from workbench.app import serving  # a public module: what `workbench app` checks
 
 
 @dataclass(frozen=True)
@@ -32,5 +31,15 @@ PAGES = (
     PageSpec("add.py", "Add paper", ":material/add_circle:", "add"),
     PageSpec("sessions.py", "Sessions", ":material/event:", "sessions"),
 )
+
+
+def __getattr__(name: str):
+    """`serving` on first use (PEP 562): `workbench.app.launch` never loads it before the port."""
+    if name == "serving":
+        import importlib
+
+        return importlib.import_module("workbench.app.serving")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["PAGES", "PageSpec", "serving"]

@@ -144,6 +144,43 @@ def keep_paper_in_url(url_path: str) -> None:
         st.query_params["paper"] = current
 
 
+LIBRARY_TABLE, LIBRARY_IDS = "library_table", "library_ids"  # the Library's table, its rows
+
+
+def clicked_in_library() -> str | None:
+    """The paper whose title cell in the Library's table was just clicked (the rows the last
+    Library run showed), if any. A cell click, not a LinkColumn: a link opens a new tab (a new
+    session, the reader forgotten)."""
+    state = st.session_state.get(LIBRARY_TABLE)
+    cells = state["selection"]["cells"] if state and "selection" in state else []
+    shown = st.session_state.get(LIBRARY_IDS, [])
+    return next((shown[row] for row, column in cells
+                 if column == "title" and 0 <= row < len(shown)), None)
+
+
+def open_clicked_paper(library, paper_url_path: str) -> bool:
+    """Whether this run, the Library's rerun for a click on a title, was made the clicked
+    paper's Paper page (`paper_url_path`) before `st.navigation` resolves the page.
+
+    A click reruns the script for the Library; `st.switch_page` from there took two script
+    runs (the Library's, stopped, then the Paper page's) and the browser two new sessions:
+    about 0.3 s more than a link to the page. Reads and sets Streamlit's page request, as
+    `page_asked_for` does; where that is not there, the Library switches page itself."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    opened = clicked_in_library()
+    manager = getattr(get_script_run_ctx(), "pages_manager", None)
+    if opened is None or not hasattr(manager, "set_script_intent"):
+        return False
+    asked = getattr(manager, "intended_page_script_hash", None)
+    if asked and asked != getattr(library, "_script_hash", asked):
+        return False  # another page was asked for since (a sidebar link): that one opens
+    del st.session_state[LIBRARY_TABLE]  # back on the Library, the click is not made again
+    st.query_params.from_dict({"paper": opened})  # what switch_page(query_params=) leaves
+    manager.set_script_intent("", paper_url_path)
+    return True
+
+
 def page_asked_for(known: set[str], default: str) -> str | None:
     """The page name in the URL when it names no page ('/nope'), else None; and '/<default>'
     (the Library is served at '/', so Streamlit knows no '/library') is made to open it.

@@ -7,6 +7,7 @@ import streamlit as st
 from workbench.app import PAGES as APP_PAGES
 from workbench.app.common import (
     keep_paper_in_url,
+    open_clicked_paper,
     page_asked_for,
     require_sign_in,
     unknown_page_message,
@@ -25,6 +26,7 @@ PAGES = [st.Page(VIEWS / p.file, title=p.title, icon=p.icon, url_path=p.url_path
 
 default = next(p.url_path for p in APP_PAGES if p.default)
 unknown = page_asked_for({p.url_path for p in APP_PAGES}, default)  # '/nope': said, no dialog
+open_clicked_paper(PAGES[[p.default for p in APP_PAGES].index(True)], "paper")  # 1 run, not 2
 page = st.navigation(PAGES)
 if unknown:
     unknown_page_message(unknown)

@@ -86,7 +86,11 @@ def code_sections(code: runs.PaperCode, navigate: bool = False) -> None:
 def reproduction_code(ws, cat, name: str, paper=None) -> None:
     """The Reproduce page's Code fold for reproduction `name`: the catalog paper it serves (the
     page's paper if it is one of them), references as links to the Paper page at their page
-    where the PDF was already read, else as text."""
+    where the PDF was already read, else as text.
+
+    The fold is filled only while it is open: folded, it parsed the module and drew its ~80
+    code blocks and captions on every visit of the page (most of the Reproduce page's own
+    time), for a reader who mostly never opens it."""
     from workbench import pdf
 
     served = [p for p in cat.papers if p.reproduction == name] if cat is not None else []
@@ -95,8 +99,12 @@ def reproduction_code(ws, cat, name: str, paper=None) -> None:
             served[0] if served else None)
     if paper is None:
         return
-    with st.expander(f"Code: reproductions/{name}.py, with its references to "
-                     f"{md_literal(paper.short)}", icon=":material/code:"):
+    box = st.expander(f"Code: reproductions/{name}.py, with its references to "
+                      f"{md_literal(paper.short)}", icon=":material/code:", key="repro_code",
+                      on_change="rerun")
+    if not box.open:
+        return
+    with box:
         code = load_code(ws, paper, pdf.cached_structure(ws, paper))
         if code is None:
             return

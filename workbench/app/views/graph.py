@@ -53,6 +53,14 @@ def centre_on(pid: str) -> None:
     st.session_state["graph_paper"] = pid
 
 
+TICKED = "graph_ticked"  # {paper: prerequisites ticked as read}: kept while their list is folded
+
+
+def tick(key: str, pid: str, item: str) -> None:
+    ticked = st.session_state.setdefault(TICKED, {}).setdefault(pid, set())
+    (ticked.add if st.session_state[key] else ticked.discard)(item)
+
+
 def save_plan(ws: Workspace, cat, slug: str, title: str, papers: list[str]) -> None:
     """Add the plan's papers to session `slug` (after its own), or to a new session."""
     try:
@@ -148,8 +156,7 @@ with plan_tab:
                             key="graph_depth")
     size = st.slider("Essentials", 5, 10, g.PLAN_SIZE, key="graph_plan_size")
     prefix = f"graph_read_{paper.id}_"
-    ticked = {k.removeprefix(prefix) for k, v in st.session_state.items()
-              if k.startswith(prefix) and v is True}
+    ticked = st.session_state.get(TICKED, {}).get(paper.id, set())
     plan = g.reading_plan(graph, paper.id, read=ticked, depth=depth or None, size=size)
     label = g.short_title(graph, paper.id)
     if plan.essentials:
@@ -177,15 +184,20 @@ with plan_tab:
                   args=(ws, cat, slug, title, plan.ids), disabled=not plan.essentials)
     show_flash("graph_plan_message")
     prereqs = [i for i in plan.order.items if not i.is_target]
-    with st.expander(f"Show all {len(prereqs)} prerequisites, in reading order"):
+    # drawn only while open: its 25-odd checkboxes were a quarter of the page's elements on
+    # every visit; the ticks live in TICKED, so folding the list forgets none
+    box = st.expander(f"Show all {len(prereqs)} prerequisites, in reading order",
+                      key="graph_prereqs", on_change="rerun")
+    if box.open:
         for item in prereqs:
             text = (f"{md_literal(g.short_title(graph, item.id))} · "
                     f"weight {plan.weights[item.id]:.0%}")
             noted = item.status not in g.NOT_READ_STATUSES  # read per the notes
-            st.checkbox(f"~~{text}~~ ({item.status})" if noted else text,
-                        value=item.read, key=prefix + item.id, disabled=noted)
+            box.checkbox(f"~~{text}~~ ({item.status})" if noted else text,
+                         value=item.read, key=prefix + item.id, disabled=noted,
+                         on_change=tick, args=(prefix + item.id, paper.id, item.id))
         left_min = plan.order.minutes_left()
-        st.caption(f"{sum(not i.read for i in prereqs)} to read · " + " · ".join(
+        box.caption(f"{sum(not i.read for i in prereqs)} to read · " + " · ".join(
             f"pass {k} of each: {g.format_minutes(m)}" for k, m in sorted(left_min.items())))
 if prior_tab.open:
     with prior_tab:

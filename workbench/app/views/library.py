@@ -2,7 +2,13 @@
 
 import streamlit as st
 
-from workbench.app.common import load_catalog, workspace
+from workbench.app.common import (
+    LIBRARY_IDS,
+    LIBRARY_TABLE,
+    clicked_in_library,
+    load_catalog,
+    workspace,
+)
 from workbench.app.views.reading import reader_sidebar
 from workbench.catalog import filter_papers
 from workbench.notes import load_progress, status_label, topic_progress
@@ -19,18 +25,10 @@ SORTS = {
 }
 
 
-def clicked_paper() -> str | None:
-    """The paper whose title cell was just clicked (the rows the last run showed), if any."""
-    state = st.session_state.get("library_table")
-    cells = state["selection"]["cells"] if state and "selection" in state else []
-    shown = st.session_state.get("library_ids", [])
-    return next((shown[row] for row, column in cells
-                 if column == "title" and 0 <= row < len(shown)), None)
-
-
-# a click reruns this page: go to the paper first, before loading or drawing anything
-if opened := clicked_paper():
-    del st.session_state["library_table"]  # back on the Library, the click is not made again
+# a click on a title reruns the script: main.py makes that run the paper's page
+# (common.open_clicked_paper); where it cannot, go to the paper before drawing anything
+if opened := clicked_in_library():
+    del st.session_state[LIBRARY_TABLE]  # back on the Library, the click is not made again
     st.switch_page("views/paper.py", query_params={"paper": opened})
 
 st.title("Library")
@@ -77,9 +75,9 @@ rows = [
     for p in papers
 ]
 # a cell click, not a LinkColumn: a link opens a new tab (a new session, the reader forgotten)
-st.session_state["library_ids"] = [p.id for p in papers]
+st.session_state[LIBRARY_IDS] = [p.id for p in papers]
 st.dataframe(
-    rows, hide_index=True, width="stretch", key="library_table",
+    rows, hide_index=True, width="stretch", key=LIBRARY_TABLE,
     on_select="rerun", selection_mode="single-cell",
     column_config={"title": st.column_config.TextColumn("title", width="large",
                                                         help="Click a title to open the paper"),
