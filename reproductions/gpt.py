@@ -21,9 +21,13 @@ paper's Table 2 lists this size as 117M); `paper-bert` = BERT-base with MLM and 
 miscount), `paper-gpt2-xl` = 1,557,611,200 (Table 2: 1542M); `paper-gpt3` = 174,604,259,328
 (Table 2.1: 175.0B). Miniatures on `common.lm_corpus`'s generated reviews (no download):
 `mini` (GPT-1: pre-train then fine-tune on 12 labels vs the same net from scratch),
-`mini-bert` (masked-LM pre-training, same comparison); `tiny`. Every causal model also reports
-the zero-shot probe of GPT-1 Sec. 5 and, with `shots`, GPT-3's in-context accuracy (Sec. 2);
-GPT-2's and GPT-3's own miniatures (loss against size, k-shot accuracy) are not written yet.
+`mini-bert` (masked-LM pre-training, same comparison), `mini-gpt2` (GPT-2: three sizes, 2,000 /
+29,920 / 108,992 parameters, on the same batches: held-out loss against size, against a bigram
+model, and the zero-shot probe "overall it was very good/bad" against size, Sec. 3 / Fig. 1);
+`mini-gpt3` (GPT-3: one LM pre-trained on `common.lm_tasks`'s random symbol -> label mappings,
+k-shot accuracy on new mappings for k = 0..8 against shuffled demo labels, Fig. 1.2); `tiny`.
+Every causal model on reviews also reports the zero-shot probe of GPT-1 Sec. 5 and, with
+`shots`, in-context accuracy on `lm_corpus`'s rule documents.
 
 Deviations from the papers:
 - One AdamW optimizer runs through pre-training and fine-tuning (the papers start fine-tuning
@@ -34,11 +38,21 @@ Deviations from the papers:
 - Tokens are whole generated words, not BPE; BERT's mini has no next-sentence task, and its
   [CLS] token is the document's BOS. GPT-3's alternating sparse attention layers (Sec. 2.1) are
   dense here (the parameter count is the same).
+- GPT-2's ladder changes width and depth together (Table 2 does too) with 16-dimensional heads;
+  the sizes span 54x, the paper's 13x. GPT-3's in-context test scores only the label tokens
+  (Sec. 2.4's multiple choice by likelihood), on prompts of new mappings, not natural tasks.
+- GPT-3's demos are one "x=f(x)" token each (half the pre-training items too): with two-token
+  "x f(x)" demos only, the 2-layer miniature (d 32 or 64, 3 layers, lr 2e-3 to 6e-3, uniform or
+  bursty sequences) stayed at the most-frequent-label level for 3,000 steps (8 shots 0.42-0.45,
+  shuffled labels the same): the two-layer induction circuit did not form. Pre-training
+  sequences are bursty (2-8 of the 8 symbols each, Chan et al. 2022): with all 8 in every
+  sequence even the one-layer lookup had not formed after 400 steps.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import random
 from dataclasses import dataclass
@@ -49,6 +63,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reproductions.common import lm_corpus as C
+from reproductions.common import lm_tasks as T
 from reproductions.common.claims import Claim
 from reproductions.common.config import ConfigError
 from reproductions.transformer import EncoderLayer, padding_mask
@@ -92,7 +107,17 @@ class Config:
     noise: float = 0.1  # chance that a sentiment word comes from the other polarity
     rule_fraction: float = 0.0  # fraction of pre-training documents that are rule lists
     shots: tuple[int, ...] = ()  # in-context evaluation with k examples (GPT-3)
-    compare: Literal["none", "pretraining"] = "none"  # the mini's variants
+    compare: Literal["none", "pretraining", "size"] = "none"  # the mini's variants
+    # GPT-2's miniature (compare=size): three models (d_model, n_layers), 4 * d_model FFN,
+    # 16-dimensional heads, trained on the same batches for the same steps (Table 2's ladder)
+    size_widths: tuple[int, ...] = (8, 32, 64)
+    size_layers: tuple[int, ...] = (1, 2, 2)
+    # GPT-3's miniature (corpus=mappings, common.lm_tasks): random symbol -> label mappings
+    corpus: Literal["reviews", "mappings"] = "reviews"
+    map_symbols: int = 8
+    map_classes: int = 4
+    map_pairs: int = 16  # pairs per pre-training sequence
+    map_fused: float = 0.0  # fraction of items written as one "x=y" token (demos: all if > 0)
 
 
 # --- model ----------------------------------------------------------------------------------
@@ -154,7 +179,7 @@ class GPT(nn.Module):
 def build_model(cfg: Config) -> GPT:
     if cfg.d_model % cfg.n_heads:
         raise ConfigError("d_model must be a multiple of n_heads")
-    return GPT(dataclasses.replace(cfg, vocab_size=cfg.vocab_size or len(_check(cfg))))
+    return GPT(dataclasses.replace(cfg, vocab_size=cfg.vocab_size or _vocab_size(cfg)))
 
 
 # --- presets --------------------------------------------------------------------------------
@@ -177,6 +202,11 @@ PRESETS = {
                    compare="pretraining"),  # 108,992 parameters + a 130-parameter head
     "mini-bert": Config(**_MINI, num_classes=2, pretrain_steps=1000, steps=1100, causal=False,
                         bert_heads=True, objective="mlm", compare="pretraining"),
+    # GPT-2: 3 sizes (2,000 / 29,920 / 108,992 parameters) on the same 1,200 batches of reviews
+    "mini-gpt2": Config(**_MINI, steps=1200, compare="size"),
+    # GPT-3: one LM pre-trained on random-mapping sequences, k-shot prompts of new mappings
+    "mini-gpt3": Config(**{**_MINI, "n_positions": 34}, corpus="mappings", steps=1000,
+                        shots=(0, 1, 2, 4, 8), map_fused=0.5),  # 105,216 parameters
     "tiny": Config(vocab_size=0, n_positions=48, d_model=16, n_layers=1, n_heads=2, d_ff=32,
                    num_classes=2, steps=3, batch_size=8, n_pretrain=64, n_labels=8, n_test=16,
                    shots=(0, 1), rule_fraction=0.2, warmup=1),
@@ -185,8 +215,15 @@ PRESETS = {
 
 def variants(cfg: Config) -> dict[str, Config]:
     """compare=pretraining: `pretrained` (pre-train, then fine-tune) and `scratch` (the same
-    fine-tuning steps on the same labels from random weights: GPT-1 Table 5 "w/o pre-training")."""
+    fine-tuning steps on the same labels from random weights: GPT-1 Table 5 "w/o pre-training").
+    compare=size: `small`, `medium`, `large` from `size_widths` x `size_layers`."""
     base = dataclasses.replace(cfg, compare="none")
+    if cfg.compare == "size":  # GPT-2 Table 2: one recipe, more width and depth
+        if not len(cfg.size_widths) == len(cfg.size_layers) == len(SIZES):
+            raise ConfigError(f"size_widths and size_layers need {len(SIZES)} entries each")
+        return {name: dataclasses.replace(base, d_model=d, n_layers=n, n_heads=max(1, d // 16),
+                                          d_ff=4 * d)
+                for name, d, n in zip(SIZES, cfg.size_widths, cfg.size_layers, strict=True)}
     if cfg.compare == "pretraining":
         return {"pretrained": base, "scratch": dataclasses.replace(
             base, pretrain_steps=0, steps=cfg.steps - cfg.pretrain_steps)}
@@ -205,6 +242,18 @@ def _check(cfg: Config) -> C.Vocab:
     return v
 
 
+def _vocab_size(cfg: Config) -> int:
+    if cfg.corpus == "reviews":
+        return len(_check(cfg))
+    n = T.mapping_vocab_size(cfg.map_symbols, cfg.map_classes)
+    if cfg.num_classes:
+        raise ConfigError("the mapping corpus has no labelled documents: set num_classes=0")
+    if cfg.vocab_size not in (0, n) or cfg.n_positions < 2 * max(cfg.map_pairs, 8) + 2:
+        raise ConfigError(f"the mapping corpus has {n} tokens (set vocab_size=0) and needs "
+                          "n_positions >= 2 * max(map_pairs, 8) + 2")
+    return n
+
+
 class Phases:
     """`pretrain_steps` batches of unlabelled documents ("lm", tokens (B, T)), then endless
     batches of the labelled ones ("cls", tokens, labels), shuffled with the run's seed."""
@@ -217,8 +266,10 @@ class Phases:
         b = self.cfg.batch_size
         for _ in range(self.cfg.pretrain_steps if self.cfg.num_classes else self.cfg.steps):
             yield ("lm", self.unlabelled[torch.randint(len(self.unlabelled), (b,), generator=g)])
+        if not self.cfg.num_classes:  # a language model only (no labelled set: None)
+            return
         x, y = self.labelled
-        while self.cfg.num_classes:
+        while True:
             i = torch.randint(len(y), (b,), generator=g)
             yield ("cls", x[i], y[i])
 
@@ -234,7 +285,26 @@ def labelled_split(cfg: Config, v: C.Vocab):
     return make(cfg.n_labels, 10_000 + cfg.seed), make(cfg.n_test, 999_331)
 
 
+def held_out_mappings(cfg: Config):
+    """The `n_test` mappings of the in-context test, kept out of every training sequence."""
+    return T.held_out_mappings(cfg.map_symbols, cfg.map_classes, cfg.n_test, 999_331)
+
+
+def mapping_prompts(cfg: Config, k: int, shuffled: bool = False):
+    """GPT-3 Sec. 2: one k-shot prompt per held-out mapping (the same demos and query for
+    every variant, the shuffled control included); (prompts, answers, seen)."""
+    return T.mapping_prompts(held_out_mappings(cfg), k, cfg.map_symbols, cfg.map_classes,
+                             seed=5000 + k, shuffle_labels=shuffled,
+                             fused_demos=cfg.map_fused > 0)
+
+
 def build_data(cfg: Config):
+    if cfg.corpus == "mappings":
+        _vocab_size(cfg)
+        seqs = T.mapping_sequences(cfg.n_pretrain, cfg.map_pairs, cfg.map_symbols,
+                                   cfg.map_classes, cfg.seed, set(held_out_mappings(cfg)),
+                                   cfg.map_fused)
+        return Phases(cfg, seqs, None), {}
     v = _check(cfg)
     docs, _ = C.corpus(v, cfg.n_pretrain, cfg.seed, summary=cfg.summary, noise=cfg.noise,
                        rule_fraction=cfg.rule_fraction)
@@ -307,6 +377,8 @@ def evaluate(model: GPT, eval_data, cfg: Config) -> dict[str, float]:
     probe (P(good) vs P(bad) after "overall it was very", GPT-1 Sec. 5); in-context accuracy
     with k examples (GPT-3 Sec. 2)."""
     out: dict[str, float] = {}
+    if cfg.corpus == "mappings":
+        return in_context_accuracy(model, cfg)
     v = vocab(cfg)
     x, y = eval_data["test"]
     if cfg.num_classes:
@@ -331,9 +403,49 @@ def evaluate(model: GPT, eval_data, cfg: Config) -> dict[str, float]:
     return out
 
 
+@torch.no_grad()
+def in_context_accuracy(model: GPT, cfg: Config) -> dict[str, float]:
+    """GPT-3 Sec. 2.4: the query's label is the candidate label the model finds likeliest
+    after the k-shot prompt; `icl_accuracy_k`, and `icl_shuffled_accuracy_k` for the same
+    prompts with the demos' labels permuted among them (k >= 2)."""
+    out = {}
+    labels = T.labels(cfg.map_symbols, cfg.map_classes)
+    for k in cfg.shots:
+        for shuffled in (False, True) if k >= 2 else (False,):
+            prompts, answers, _ = mapping_prompts(cfg, k, shuffled)
+            logits = model.lm_logits(model(prompts)[:, -1])[:, labels]  # (N, classes)
+            name = f"icl_{'shuffled_' if shuffled else ''}accuracy_{k}"
+            out[name] = float((logits.argmax(-1) == answers).float().mean())
+    return out
+
+
 def baselines(cfg: Config) -> dict[str, dict[str, float]]:
     """Trivial classifiers fitted on the same `n_labels` documents, scored on the same test
-    set: the majority class and logistic regression on bag-of-words counts."""
+    set: the majority class and logistic regression on bag-of-words counts. GPT-2's mini:
+    unigram and bigram LMs counted on the same pre-training text (the bigram's zero-shot
+    answer is the same for every review). GPT-3's mini: chance, the prompt's most frequent
+    demo label, and the lookup reader (right when the query is among the demos, else a
+    guess: the ceiling of a reader of the demos)."""
+    if cfg.corpus == "mappings":
+        c = cfg.map_classes
+        freq, lookup = {}, {}
+        for k in cfg.shots:
+            prompts, answers, seen = mapping_prompts(cfg, k)
+            freq[f"icl_accuracy_{k}"] = T.frequent_label_accuracy(
+                prompts, answers, cfg.map_symbols, c)
+            lookup[f"icl_accuracy_{k}"] = float(seen.float().mean() * (1 - 1 / c) + 1 / c)
+        return {"chance": {f"icl_accuracy_{k}": 1 / c for k in cfg.shots},
+                FREQUENT: freq, "lookup reader": lookup}
+    if cfg.compare == "size":
+        v = _check(cfg)
+        train, held = build_data(cfg)
+        x, y = held["test"]
+        bigram = T.bigram_logp(train.unlabelled, len(v))
+        very = v.stoi["very"]
+        guess = int(bigram[very, v.bad] > bigram[very, v.good])  # polarity 1 = negative
+        return {"unigram": {"lm_loss": T.ngram_loss(train.unlabelled, held["held_out"], len(v), 1)},
+                "bigram": {"lm_loss": T.ngram_loss(train.unlabelled, held["held_out"], len(v), 2),
+                           "zero_shot_accuracy": float((y == guess).float().mean())}}
     if not cfg.num_classes:
         return {}
     from sklearn.linear_model import LogisticRegression
@@ -350,12 +462,58 @@ def baselines(cfg: Config) -> dict[str, dict[str, float]]:
                 "test_accuracy": float((lr.predict(bow(xte)) == yte.numpy()).mean())}}
 
 
+def figures(out_dir, cfg: Config, models, metrics) -> list[dict]:
+    """GPT-3 Fig. 1.2 redrawn: in-context accuracy against the number of demos in the prompt,
+    with the shuffled-label control and the baselines."""
+    if cfg.corpus != "mappings" or "main" not in metrics:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    base = baselines(cfg)
+    ks = list(cfg.shots)
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    ax.plot(ks, [metrics["main"][f"icl_accuracy_{k}"] for k in ks], "o-", label="LM, true demos")
+    shuffled = [k for k in ks if k >= 2]
+    ax.plot(shuffled, [metrics["main"][f"icl_shuffled_accuracy_{k}"] for k in shuffled], "s--",
+            label="LM, demo labels shuffled")
+    for name, style in (("lookup reader", ":"), (FREQUENT, "-."), ("chance", "-")):
+        ax.plot(ks, [base[name][f"icl_accuracy_{k}"] for k in ks], style, color="grey",
+                alpha=0.4 + 0.2 * (style == ":"), label=name)
+    ax.set(xlabel="demos in the prompt (k)", ylabel="accuracy on new mappings", ylim=(0, 1.02),
+           xticks=ks, title="In-context learning of new mappings")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out_dir / "icl_vs_shots.png", dpi=110)
+    plt.close(fig)
+    return [{"file": "icl_vs_shots.png", "paper_figure": "Fig. 1.2",
+             "caption": "Accuracy on 1,000 held-out random mappings against the number of "
+                        "demos in the prompt (no gradient step), beside the same prompts with "
+                        "shuffled demo labels and the lookup reader's ceiling."}]
+
+
 # --- claims ---------------------------------------------------------------------------------
 BOW = "bag-of-words logistic regression"
+FREQUENT = "most frequent demo label"
+SIZES = ("small", "medium", "large")
 
 
 def _acc(m, v):
     return m[v]["test_accuracy"]
+
+
+def _loss(m, v):
+    return m[v]["lm_loss"]
+
+
+def _zs(m, v):
+    return m[v]["zero_shot_accuracy"]
+
+
+def _icl(m, v, k, kind=""):
+    return m[v][f"icl_{kind}accuracy_{k}"]
 
 
 def _over(m, method, others, bar):
@@ -400,6 +558,62 @@ CLAIMS = [
         "2e-3, 6e-3 or 1.2e-2, with batches of 128, without the embedding LayerNorm, or with a "
         "summary in every review; the left-to-right LM learns it (T5's span corruption fails "
         "the same way, t5.py)."),
+    Claim("loss-falls-with-size",
+          "Three sizes (2,000, 29,920 and 108,992 parameters) trained on the same 20,000 "
+          "generated reviews with the same 1,200 batches: the held-out LM loss falls with size "
+          "(small > medium > large), the large model at least 0.03 nats below the small one, "
+          "and the small one at least 0.05 below a bigram model counted on the same text.",
+          "WebText perplexity falls steadily with size, 117M to 1542M, and every size "
+          "still underfits (Fig. 4); larger models do better on 7 of 8 LM datasets (Table 3)",
+          "Fig. 4, Table 3", presets=("mini-gpt2",),
+          margins=lambda m: {
+              "small": _loss(m, "small") - _loss(m, "large") - 0.03,
+              "medium": min(_loss(m, "small") - _loss(m, "medium"),
+                            _loss(m, "medium") - _loss(m, "large")),
+              "bigram": _loss(m, "bigram") - _loss(m, "small") - 0.05},
+          measured=lambda m: ", ".join(f"{v} {_loss(m, v):.3f}" for v in (*SIZES, "bigram",
+                                                                          "unigram"))),
+    Claim("zero-shot-with-size",
+          "Never trained on a label, the large model reads the polarity of held-out reviews "
+          "(no summary) zero-shot: after the prompt \"overall it was very\" it finds the right "
+          "one of \"good\" / \"bad\" likelier (Sec. 3's candidate scoring) at least 0.2 more "
+          "often than the bigram's constant answer (chance) and than the small model.",
+          "zero-shot performance on reading comprehension, translation, summarization and "
+          "question answering rises with model size (Fig. 1)", "Sec. 3, Fig. 1",
+          presets=("mini-gpt2",),
+          margins=lambda m: {v: _zs(m, "large") - _zs(m, v) - 0.2 for v in ("bigram", "small")},
+          measured=lambda m: ", ".join(f"{v} {_zs(m, v):.3f}" for v in (*SIZES, "bigram"))),
+    Claim("webtext-zero-shot", "GPT-2 (1542M) sets the zero-shot state of the art on 7 of 8 "
+          "language-modelling datasets without training on any of them.",
+          "e.g. LAMBADA perplexity 8.63 (previous 99.8), accuracy 63.24%; CBT-CN 93.30%",
+          "Table 3", needs="preset paper-gpt2-xl pre-trained on WebText (not shipped)"),
+    Claim("icl-rises-with-shots",
+          "One LM pre-trained on 20,000 sequences of items \"x f(x)\" or \"x=f(x)\" (one "
+          "token), a fresh random map of 8 symbols to 4 labels in each, labels queries of "
+          "1,000 new maps (never in training) from k \"x=f(x)\" demos in its prompt, without a "
+          "gradient step: accuracy at 8 shots is at "
+          "least 0.3 above 0 shots, above the same prompts with the demos' labels shuffled, "
+          "and above chance, and 0.2 above the prompt's most frequent label; it rises at each "
+          "step k = 0, 1, 2, 4, 8.",
+          "in-context accuracy rises with the number of examples in the context, more steeply "
+          "for larger models (Fig. 1.2: removing random symbols from a word; 175B)",
+          "Sec. 2, Fig. 1.2", presets=("mini-gpt3",),
+          margins=lambda m: {
+              "0 shots": _icl(m, "main", 8) - _icl(m, "main", 0) - 0.3,
+              "shuffled demo labels": _icl(m, "main", 8) - _icl(m, "main", 8, "shuffled_")
+              - 0.3,
+              "chance": _icl(m, "main", 8) - _icl(m, "chance", 8) - 0.3,
+              FREQUENT: _icl(m, "main", 8) - _icl(m, FREQUENT, 8) - 0.2,
+              "fewer shots": min(_icl(m, "main", b) - _icl(m, "main", a)
+                                 for a, b in itertools.pairwise((0, 1, 2, 4, 8)))},
+          measured=lambda m: "k = 0, 1, 2, 4, 8: " + ", ".join(
+              f"{_icl(m, 'main', k):.3f}" for k in (0, 1, 2, 4, 8)) + "; shuffled labels "
+              f"(8) {_icl(m, 'main', 8, 'shuffled_'):.3f}; most frequent label (8) "
+              f"{_icl(m, FREQUENT, 8):.3f}; lookup reader (8) {_icl(m, 'lookup reader', 8):.3f}"),
+    Claim("few-shot-gpt3", "GPT-3 175B few-shot is competitive with fine-tuned models on "
+          "some benchmarks, with no gradient update.",
+          "e.g. TriviaQA 71.2% few-shot (64 examples) vs 68.0% fine-tuned SOTA", "Table 3.3",
+          needs="preset paper-gpt3 pre-trained on 300B tokens (not shipped)"),
     Claim("glue-bert", "BERT-large improves the GLUE score over OpenAI GPT.",
           "GLUE 80.5 (BERT-large) vs 72.8 (OpenAI GPT); BERT-base 79.6", "Table 1",
           needs="preset paper-bert pre-trained on BooksCorpus + Wikipedia (not shipped)"),

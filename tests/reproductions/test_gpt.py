@@ -5,6 +5,7 @@ stream, and the claims as pure functions of a metrics dict."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -106,3 +107,102 @@ def test_pretraining_claim_compares_with_scratch_and_the_trivial_baselines():
     assert row["margins"] == pytest.approx({"scratch": 0.25, "majority": 0.35, gpt.BOW: 0.15})
     assert row["verdict"] == REPRODUCED
     assert verdict(claim, "mini", metrics(bow=0.9))["verdict"] == NOT_REPRODUCED
+
+
+# --- GPT-2's size ladder and GPT-3's in-context mappings -----------------------------------
+def test_size_ladder_trains_three_sizes_on_the_same_batches_for_the_same_steps():
+    runs = gpt.variants(gpt.PRESETS["mini-gpt2"])
+    assert list(runs) == list(gpt.SIZES)
+    sizes = [sum(p.numel() for p in gpt.build_model(c).parameters()) for c in runs.values()]
+    assert sizes == [2000, 29920, 108992]
+    same = [dataclasses.replace(c, d_model=0, n_layers=0, n_heads=0, d_ff=0)
+            for c in runs.values()]
+    assert same[0] == same[1] == same[2]  # the same data, seed, steps and recipe
+
+
+def items(row, cfg):
+    """A mapping sequence's (symbol index, label index) items, "x y" or one "x=y" token."""
+    from reproductions.common import lm_tasks as T
+    sym, n, c = T.symbols(cfg.map_symbols), cfg.map_symbols, cfg.map_classes
+    out, i = [], 1
+    while i < len(row) and row[i] != T.PAD:
+        if row[i] in sym:
+            out.append((sym.index(row[i]), T.label_of(row[i + 1], n, c)))
+            i += 2
+        else:
+            x = (row[i] - T.FIRST - n - c) // c
+            out.append((x, T.label_of(row[i], n, c)))
+            i += 1
+    return out
+
+
+def test_held_out_mappings_never_appear_in_training_and_prompts_are_k_shot():
+    from reproductions.common import lm_tasks as T
+    cfg = dataclasses.replace(gpt.PRESETS["mini-gpt3"], n_pretrain=300, n_test=40)
+    held = gpt.held_out_mappings(cfg)
+    seqs = gpt.build_data(cfg)[0].unlabelled
+    fused = 0
+    for row in seqs.tolist():  # every item agrees with one mapping; no held-out one fits all
+        pairs = dict(items(row, cfg))
+        fused += 2 * len(pairs_in := items(row, cfg)) - (len(row) - row.count(T.PAD) - 1)
+        assert len(pairs) == len(set(pairs_in))  # one label per symbol
+        if len(pairs) == 8:
+            assert tuple(pairs[x] for x in range(8)) not in set(held)
+    assert fused / (300 * 16) == pytest.approx(0.5, abs=0.05)  # half the items are one token
+    sym = T.symbols(8)
+    for k in (0, 1, 4, 8):
+        p, a, seen = gpt.mapping_prompts(cfg, k)
+        ps, as_, seen_s = gpt.mapping_prompts(cfg, k, shuffled=True)
+        assert p.shape == (40, k + 2) and torch.equal(a, as_) and torch.equal(seen, seen_s)
+        for row, shuffled, ans, f in zip(p.tolist(), ps.tolist(), a.tolist(), held, strict=True):
+            demos = items(row[:-1], cfg)
+            assert len(demos) == k and all(f[x] == y for x, y in demos)
+            assert [x for x, _ in items(shuffled[:-1], cfg)] == [x for x, _ in demos]
+            assert sorted(y for _, y in items(shuffled[:-1], cfg)) == sorted(y for _, y in demos)
+            assert f[sym.index(row[-1])] == ans and shuffled[-1] == row[-1]
+    assert bool(gpt.mapping_prompts(cfg, 8)[2].all())  # 8 distinct demos: every query seen
+
+
+def test_bigram_loss_is_zero_on_a_deterministic_sequence_and_log_v_for_a_uniform_unigram():
+    from reproductions.common import lm_tasks as T
+    rows = torch.tensor([[1, 2, 3, 4, 0, 0]] * 10)
+    assert T.ngram_loss(rows, rows, 5, 2, alpha=1e-9) == pytest.approx(0, abs=1e-6)
+    assert T.ngram_loss(rows, rows, 5, 1, alpha=1e-9) == pytest.approx(math.log(3), abs=1e-6)
+
+
+def test_in_context_metrics_and_baselines_on_the_tiny_mapping_preset():
+    cfg = dataclasses.replace(TINY, corpus="mappings", n_positions=18, map_pairs=8, num_classes=0,
+                              n_pretrain=16, n_test=20, shots=(0, 2, 8))
+    torch.manual_seed(0)
+    stream, held = gpt.build_data(cfg)
+    assert [b[0] for b in stream] == ["lm"] * cfg.steps  # a language model only: then it ends
+    out = gpt.evaluate(gpt.build_model(cfg).eval(), held, cfg)
+    assert set(out) == {"icl_accuracy_0", "icl_accuracy_2", "icl_shuffled_accuracy_2",
+                        "icl_accuracy_8", "icl_shuffled_accuracy_8"}
+    base = gpt.baselines(cfg)
+    assert base["lookup reader"]["icl_accuracy_8"] == 1.0
+    assert base["lookup reader"]["icl_accuracy_0"] == base["chance"]["icl_accuracy_0"] == 0.25
+
+
+def test_size_and_in_context_claims_read_the_run_metrics():
+    loss = {"small": 1.32, "medium": 1.31, "large": 1.24, "bigram": 1.64, "unigram": 3.3}
+    zs = {"small": 0.5, "medium": 0.52, "large": 0.98, "bigram": 0.5}
+    m = {v: {"lm_loss": loss[v], **({"zero_shot_accuracy": zs[v]} if v in zs else {})}
+         for v in loss}
+    rows = {c.id: verdict(c, "mini-gpt2", m) for c in gpt.CLAIMS}
+    assert rows["loss-falls-with-size"]["margins"] == pytest.approx(
+        {"small": 0.05, "medium": 0.01, "bigram": 0.27})
+    assert rows["zero-shot-with-size"]["verdict"] == REPRODUCED
+    m["medium"]["lm_loss"] = 1.23  # not monotone
+    assert verdict(next(c for c in gpt.CLAIMS if c.id == "loss-falls-with-size"), "mini-gpt2",
+                   m)["verdict"] == NOT_REPRODUCED
+    acc = {0: 0.25, 1: 0.33, 2: 0.43, 4: 0.6, 8: 0.95}
+    icl = {"main": {f"icl_accuracy_{k}": a for k, a in acc.items()} | {
+        "icl_shuffled_accuracy_8": 0.4},
+        "chance": {"icl_accuracy_8": 0.25}, gpt.FREQUENT: {"icl_accuracy_8": 0.45},
+        "lookup reader": {"icl_accuracy_8": 1.0}}
+    claim = next(c for c in gpt.CLAIMS if c.id == "icl-rises-with-shots")
+    row = verdict(claim, "mini-gpt3", icl)
+    assert row["verdict"] == REPRODUCED and row["margins"]["fewer shots"] == pytest.approx(0.08)
+    icl["main"]["icl_shuffled_accuracy_8"] = 0.8  # the pairing unused
+    assert verdict(claim, "mini-gpt3", icl)["verdict"] == NOT_REPRODUCED
