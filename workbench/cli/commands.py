@@ -26,6 +26,9 @@ log = logging.getLogger("workbench")
 # --- app ---------------------------------------------------------------------------------------
 
 
+DESCRIBE_DELAY_S = 6.0  # the describe child starts after the cold start (~4 s on 2 cores)
+
+
 def cmd_app(args) -> int:
     """Start the Streamlit app (localhost only, unless --address and --auth say otherwise)."""
     import subprocess
@@ -49,9 +52,10 @@ def cmd_app(args) -> int:
     if served.auth_file:
         print(f"Sign-in required ({served.auth_file}); runs may be launched by: "
               f"{', '.join(sorted(served.runners))} (${serving.RUNNERS_ENV})", flush=True)
-    # the Reproduce page's settings: described into the workspace cache while Streamlit starts
-    # (at low priority: the first page comes first); a failure is said by that page
-    runs.describe_in_background(ws)
+    # the Reproduce page's settings: described into the workspace cache once the first page is
+    # drawn (the child imports torch and every reproduction: begun with Streamlit, even at low
+    # priority it cost the cold start ~0.5 s of a 2-core machine); a failure is said by that page
+    runs.describe_in_background(ws, delay=DESCRIBE_DELAY_S)
     try:
         return subprocess.call(argv, env=env)
     except KeyboardInterrupt:

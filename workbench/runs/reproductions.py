@@ -321,12 +321,13 @@ def descriptions_ready(ws: Workspace) -> bool:
     return _descriptions(ws, wait=False) is not None
 
 
-def describe_in_background(ws: Workspace) -> threading.Thread:
+def describe_in_background(ws: Workspace, delay: float = 0.0) -> threading.Thread:
     """Describes the reproductions into the workspace's cache from a daemon thread, the child at
-    low CPU priority: `workbench app` calls it while Streamlit starts, so the Reproduce page
-    finds its form ready and the first page is not slowed (the app runs in another process,
-    which reads the cache file; an error is left for that page to say)."""
+    low CPU priority, after `delay` seconds: `workbench app` calls it as Streamlit starts, so
+    the Reproduce page finds its form ready and the first page is not slowed (the app runs in
+    another process, which reads the cache file; an error is left for that page to say)."""
     def work() -> None:
+        time.sleep(delay)
         with contextlib.suppress(WorkbenchError):
             _descriptions(ws, wait=True, nice=10)
 
