@@ -60,6 +60,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reproductions.common.baselines import fit_judge
 from reproductions.common.claims import Claim
 
 PAPER = "autoencoder"
@@ -226,19 +227,8 @@ def judge(data_root: str | None, steps: int) -> nn.Sequential:
     """An MLP 784-128-10 fitted to the real training digits (seed 0, the same in every run):
     its 128 hidden ReLUs are the feature space of the Frechet distance."""
     xtr, ytr, _, _ = split(data_root)
-    gen = torch.Generator().manual_seed(0)
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        net = nn.Sequential(nn.Linear(xtr.shape[1], 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    with torch.enable_grad():  # also when called from `evaluate`
-        for _ in range(steps):
-            idx = torch.randint(len(ytr), (128,), generator=gen)
-            loss = F.cross_entropy(net(xtr[idx]), ytr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return net.eval().requires_grad_(False)
+    return fit_judge(lambda: nn.Sequential(nn.Linear(xtr.shape[1], 128), nn.ReLU(),
+                                           nn.Linear(128, 10)), xtr, ytr, steps, 128, 1e-3)
 
 
 @torch.no_grad()

@@ -45,7 +45,6 @@ Deviations from the paper:
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -242,29 +241,11 @@ def context_scenes(n: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Te
     """(n, 3, S, S) images in [0, 1], labels (n, S, S): 0 background, 1 square (rotated),
     2 disc; 1-3 objects 0.17-0.55 S wide, each filled with the same kind of colour and noise, so
     only the outline tells the class: a pixel deep inside a large object needs a field of view
-    as large as the object, a small object a dense output."""
-    gen = torch.Generator().manual_seed(seed)
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32),
-                            torch.arange(size, dtype=torch.float32), indexing="ij")
-    images, labels = torch.empty(n, 3, size, size), torch.zeros(n, size, size, dtype=torch.long)
-    for i in range(n):
-        img = 0.35 * torch.rand(3, 1, 1, generator=gen) + 0.08 * torch.randn(
-            3, size, size, generator=gen)
-        for _ in range(int(torch.randint(1, 4, (), generator=gen))):
-            half = size * (0.085 + 0.19 * torch.rand((), generator=gen))  # half the width
-            cy, cx = (half + (size - 2 * half) * torch.rand(2, generator=gen)).unbind()
-            kind = int(torch.randint(1, 3, (), generator=gen))
-            if kind == 1:
-                a = math.pi / 2 * torch.rand((), generator=gen)
-                u = (ys - cy) * torch.cos(a) + (xs - cx) * torch.sin(a)
-                v = (xs - cx) * torch.cos(a) - (ys - cy) * torch.sin(a)
-                mask = torch.maximum(u.abs(), v.abs()) <= half * 0.886  # area of the disc
-            else:
-                mask = (ys - cy) ** 2 + (xs - cx) ** 2 <= half ** 2
-            colour = 0.55 + 0.45 * torch.rand(3, 1, 1, generator=gen)
-            img = torch.where(mask, colour + 0.08 * torch.randn(3, size, size, generator=gen), img)
-            labels[i][mask] = kind
-        images[i] = img.clamp(0, 1)
+    as large as the object, a small object a dense output (`segmentation.outline_scenes`)."""
+    def half_width(gen: torch.Generator) -> torch.Tensor:
+        return size * (0.085 + 0.19 * torch.rand((), generator=gen))
+
+    images, labels, _ = S.outline_scenes(n, size, seed, half_width)
     return images, labels
 
 

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -230,35 +229,13 @@ def variants(cfg: Config) -> dict[str, Config]:
 
 # --- data ---------------------------------------------------------------------------------------
 def scale_scenes(n: int, size: int, seed: int, min_width: float, max_width: float):
-    """(n, 3, S, S) images in [0, 1], labels (n, S, S) (0 background, 1 square at a random
-    angle, 2 disc) and each pixel's object width (n, S, S) (0 on the background): 1-3 objects
-    of log-uniform width in [min_width, max_width], a square with the disc's area, each filled
-    with the same kind of colour and noise, so that only the outline tells the class."""
-    gen = torch.Generator().manual_seed(seed)
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32),
-                            torch.arange(size, dtype=torch.float32), indexing="ij")
-    images, labels = torch.empty(n, 3, size, size), torch.zeros(n, size, size, dtype=torch.long)
-    widths = torch.zeros(n, size, size)
-    for i in range(n):
-        img = 0.35 * torch.rand(3, 1, 1, generator=gen) + 0.08 * torch.randn(
-            3, size, size, generator=gen)  # a dark background with pixel noise
-        for _ in range(int(torch.randint(1, 4, (), generator=gen))):
-            width = min_width * (max_width / min_width) ** float(torch.rand((), generator=gen))
-            half = width / 2
-            cy, cx = (half + (size - 2 * half) * torch.rand(2, generator=gen)).unbind()
-            kind = int(torch.randint(1, 3, (), generator=gen))
-            if kind == 1:
-                a = math.pi / 2 * torch.rand((), generator=gen)
-                u = (ys - cy) * torch.cos(a) + (xs - cx) * torch.sin(a)
-                v = (xs - cx) * torch.cos(a) - (ys - cy) * torch.sin(a)
-                mask = torch.maximum(u.abs(), v.abs()) <= half * 0.886  # the disc's area
-            else:
-                mask = (ys - cy) ** 2 + (xs - cx) ** 2 <= half ** 2
-            colour = 0.55 + 0.45 * torch.rand(3, 1, 1, generator=gen)
-            img = torch.where(mask, colour + 0.08 * torch.randn(3, size, size, generator=gen), img)
-            labels[i][mask], widths[i][mask] = kind, width
-        images[i] = img.clamp(0, 1)
-    return images, labels, widths
+    """`segmentation.outline_scenes` (rotated squares and discs told apart by their outline)
+    with 1-3 objects of log-uniform width in [min_width, max_width]: images, labels and each
+    pixel's object width (0 on the background)."""
+    def half_width(gen: torch.Generator) -> float:
+        return min_width * (max_width / min_width) ** float(torch.rand((), generator=gen)) / 2
+
+    return S.outline_scenes(n, size, seed, half_width)
 
 
 _cached_scenes = functools.lru_cache(maxsize=4)(scale_scenes)

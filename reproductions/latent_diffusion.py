@@ -58,6 +58,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reproductions.common.baselines import fit_judge
 from reproductions.common.claims import Claim
 from reproductions.common.config import ConfigError
 
@@ -466,19 +467,7 @@ class Judge(nn.Module):
 def judge(steps: int) -> Judge:
     """Trained once per process on the real training digits (seed 0, `steps` Adam steps)."""
     xtr, ytr, _, _ = digits16()
-    gen = torch.Generator().manual_seed(0)
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        net = Judge()
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
-    with torch.enable_grad():  # also when called from `evaluate`
-        for _ in range(steps):
-            idx = torch.randint(len(ytr), (64,), generator=gen)
-            loss = F.cross_entropy(net(xtr[idx]), ytr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return net.eval().requires_grad_(False)
+    return fit_judge(Judge, xtr, ytr, steps, 64, 2e-3)
 
 
 def frechet(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -5,6 +5,7 @@ almost none) does worse: 1-NN and logistic regression on raw pixels for a classi
 distance to the nearest or to the mean normal image for an anomaly score. Each function takes
 the split as tensors and returns one number; a module's `baselines(cfg)` names them
 (`{"1-NN pixels": {"accuracy": ...}}`) and its claims' `margins` compare against them.
+`fit_judge` fits the classifier on real data that scores a generative miniature's samples.
 scikit-learn (already a dependency: `load_digits`) does the fitting: a well-tested logistic
 regression is not this project's value.
 """
@@ -93,3 +94,26 @@ def mean_normal_auroc(normal_train_x: torch.Tensor, test_x: torch.Tensor,
     """AUROC of the distance from each test image to the mean training (normal) image."""
     mean = _flat(normal_train_x).mean(0, keepdims=True)
     return auroc(_sq_distances(_flat(test_x), mean)[:, 0], is_anomaly)
+
+
+def fit_judge(make_net, x: torch.Tensor, y: torch.Tensor, steps: int, batch_size: int,
+              lr: float) -> torch.nn.Module:
+    """A classifier fitted to real data with cross-entropy (Adam, `steps` batches drawn with a
+    generator of seed 0, `make_net()` initialised under seed 0 without touching the global
+    random state): the same judge in every run, frozen in eval mode, whose features score
+    generated samples (Frechet distance, class of a sample)."""
+    import torch.nn.functional as F
+
+    gen = torch.Generator().manual_seed(0)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = make_net()
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    with torch.enable_grad():  # also when called from a module's `evaluate`
+        for _ in range(steps):
+            idx = torch.randint(len(y), (batch_size,), generator=gen)
+            loss = F.cross_entropy(net(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return net.eval().requires_grad_(False)

@@ -6,6 +6,10 @@ trivial per-pixel baselines a segmentation miniature must beat.
   colour from the same range): 1 = thin bar (3-4 px wide), 2 = small square (5-8 px), 3 = large
   disc; labels (N, S, S) int64, 0 = background, a later object painting over an earlier one.
   Small and thin objects are what a stride-32 prediction cannot place (FCN, Sec. 4.2).
+- `outline_scenes(n, size, seed, half_width)`: 1-3 objects per image, 1 = rotated square and
+  2 = disc, every object filled with the same kind of colour and noise so only the outline tells
+  the class; `half_width(gen)` draws each object's half width (DeepLab's and the deformable
+  convolution's scenes differ only there). Returns images, labels and each pixel's object width.
 - `texture_scenes(n, size, seed)`: binary "cells": blobs filled with one texture on a
   background of another texture at the *same* mean brightness, so that thresholding intensity
   cannot separate them and their borders must be found from local structure (U-Net's setting).
@@ -81,6 +85,36 @@ def shape_scenes(n: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Tens
             labels[i][mask] = kind + 1
         images[i] = img.clamp(0, 1)
     return images, labels
+
+
+def outline_scenes(n: int, size: int, seed: int, half_width
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(n, 3, S, S) images in [0, 1], labels (n, S, S) (0 background, 1 rotated square, 2 disc)
+    and the width of the object at each pixel (0 on the background); see the module docstring."""
+    gen = torch.Generator().manual_seed(seed)
+    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32),
+                            torch.arange(size, dtype=torch.float32), indexing="ij")
+    images, labels = torch.empty(n, 3, size, size), torch.zeros(n, size, size, dtype=torch.long)
+    widths = torch.zeros(n, size, size)
+    for i in range(n):
+        img = 0.35 * torch.rand(3, 1, 1, generator=gen) + 0.08 * torch.randn(
+            3, size, size, generator=gen)  # a dark background with pixel noise
+        for _ in range(int(torch.randint(1, 4, (), generator=gen))):
+            half = half_width(gen)
+            cy, cx = (half + (size - 2 * half) * torch.rand(2, generator=gen)).unbind()
+            kind = int(torch.randint(1, 3, (), generator=gen))
+            if kind == 1:
+                a = math.pi / 2 * torch.rand((), generator=gen)
+                u = (ys - cy) * torch.cos(a) + (xs - cx) * torch.sin(a)
+                v = (xs - cx) * torch.cos(a) - (ys - cy) * torch.sin(a)
+                mask = torch.maximum(u.abs(), v.abs()) <= half * 0.886  # the disc's area
+            else:
+                mask = (ys - cy) ** 2 + (xs - cx) ** 2 <= half ** 2
+            colour = 0.55 + 0.45 * torch.rand(3, 1, 1, generator=gen)
+            img = torch.where(mask, colour + 0.08 * torch.randn(3, size, size, generator=gen), img)
+            labels[i][mask], widths[i][mask] = kind, 2 * half
+        images[i] = img.clamp(0, 1)
+    return images, labels, widths
 
 
 def texture_scenes(n: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
