@@ -72,12 +72,14 @@ def locked(folder: str | os.PathLike, *, blocking: bool = True) -> Iterator[bool
         os.close(fd)  # closing releases the lock
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> os.stat_result:
     """Write `data` to `path` via a temp file in the same folder, fsync, then rename.
 
     `os.replace` is atomic on POSIX and Windows, so a crash (even SIGKILL) at any moment leaves
     either the previous content or the new content at `path`. A symlink is written through to
-    its target; a FIFO, device or folder is refused (`write_target`).
+    its target; a FIFO, device or folder is refused (`write_target`). Returns the written
+    file's stat, taken before the rename: what is at `path` a moment later may already be
+    someone else's.
     """
     path = write_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +95,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+            written = os.fstat(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -108,6 +111,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             os.close(dfd)
     except OSError:
         pass
+    return written
 
 
 def _umask() -> int:

@@ -218,6 +218,22 @@ def test_a_stale_buffer_saved_over_the_new_file_does_not_lose_the_new_paper(ws):
     assert_both_landed(path, result)
 
 
+def test_a_catalog_deleted_right_after_the_write_is_said_in_one_line(ws):
+    """Removed while the write is watched (a `git checkout` of another branch, say): one clear
+    error that the write happened and the file is gone, not a traceback."""
+    path = ws / "papers.yaml"
+    threads = []
+
+    def prepare(cat: Catalog):
+        if not threads:
+            threads.append(_after_the_rename(path, path.unlink))
+        return [RACING]
+
+    with pytest.raises(CatalogConflict, match="was written, then changed: .*no catalog at"):
+        catalog_write.add_papers(path, prepare)
+    threads[0].join()
+
+
 def test_a_later_command_building_on_the_write_is_not_taken_for_a_race(ws):
     """Another add right after the write keeps this one's paper: nothing is written twice."""
     path = ws / "papers.yaml"

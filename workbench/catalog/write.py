@@ -214,12 +214,12 @@ def _edit_once(target: Path, path: Path, change: Callable, doing: str):
                 raise CatalogConflict(
                     f"{path.name} changed while {doing} (an editor or another command); "
                     "nothing was written: run the command again")
-            atomic_write_bytes(target, data)
+            written = atomic_write_bytes(target, data)
         except BaseException:
             old.close()
             raise
         catalog_cache.remember(data, path.name, new_catalog)
-        _remember_written(target, data)
+        _remember_written(target, data, written)
     return (old, stamp, data, catalog, new_catalog), result
 
 
@@ -245,13 +245,25 @@ def _raced(target: Path, path: Path, old, stamp, data: bytes, catalog: Catalog,
                             f"an editor saved {target.name} while it was written, and the file "
                             f"changed again since; the editor's save is kept in {side.name}: "
                             "merge it by hand, then run the command again")
-                    atomic_write_bytes(target, saved)
-                    _last_written[target] = _stamp(target)  # the next read needs no settling
+                    put_back = atomic_write_bytes(target, saved)
+                    _last_written[target] = _stat_stamp(put_back)  # the next read: no settling
                 return True
-            if _stamp(target) != written_stamp:
+            try:
+                changed = _stamp(target) != written_stamp
+            except OSError:
+                changed = True
+            if changed:
                 # written again since: a later command built on this write (the change is in
                 # it) or an editor saved a buffer read before it (the change is gone)
-                raw, _stamp_now, now = _read_settled(target)
+                try:
+                    raw, _stamp_now, now = _read_settled(target)
+                except CatalogConflict:
+                    raise CatalogConflict(
+                        f"{path.name} was written, then kept changing (an editor saving it?): "
+                        "check that it holds what the command added") from None
+                except CatalogError as exc:
+                    raise CatalogConflict(f"{path.name} was written, then changed: {exc}; "
+                                          "check that it holds what the command added") from None
                 now.close()
                 current, _problems = check_bytes(raw, path)
                 return current is None or not _keeps_change(catalog, new_catalog, current)
@@ -285,12 +297,14 @@ def append_paper(path: str | Path, entry: Mapping) -> Paper:
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:
-    st = os.stat(path)
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    return _stat_stamp(os.stat(path))
 
 
 def _fstamp(fh) -> tuple[int, int, int]:
-    st = os.fstat(fh.fileno())
+    return _stat_stamp(os.fstat(fh.fileno()))
+
+
+def _stat_stamp(st: os.stat_result) -> tuple[int, int, int]:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
@@ -301,7 +315,13 @@ def _read_settled(path: Path):
     stamp, the file kept open): the writer watches the file it replaces for a racing save."""
     deadline = time.monotonic() + SETTLE_MAX_S
     while True:
-        before = _stamp(path)
+        try:
+            before = _stamp(path)
+        except OSError:  # gone or unreadable: say why in one line
+            raw, problem = read_catalog_bytes(path)
+            if problem is not None:
+                raise CatalogError([str(problem)]) from None
+            continue  # it came back meanwhile
         age = time.time() - before[2] / 1e9
         if age >= SETTLE_S or before == _last_written.get(path):
             raw, problem = read_catalog_bytes(path)
@@ -359,9 +379,10 @@ def _record(target: Path) -> Path:
     return catalog_cache.cache_dir() / f"written-{key}.zlib"
 
 
-def _remember_written(target: Path, data: bytes) -> None:
-    """What the workbench wrote to this catalog file last (best effort, compressed)."""
-    _last_written[target] = _stamp(target)
+def _remember_written(target: Path, data: bytes, written: os.stat_result) -> None:
+    """What the workbench wrote to this catalog file last (best effort, compressed); its stamp
+    is the file's as written (`atomic_write_bytes`), not what is at the path after the rename."""
+    _last_written[target] = _stat_stamp(written)
     try:
         record = _record(target)
         record.parent.mkdir(parents=True, exist_ok=True)
