@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import xml.etree.ElementTree as ET
 
 import networkx as nx
@@ -104,9 +105,29 @@ def test_plotly_figure_carries_paper_ids_for_clicks(mixed):
     ids = [pid for trace in fig.data if trace.customdata is not None
            for pid in trace.customdata]
     assert sorted(ids) == sorted(view.graph)
-    heads = [t for t in fig.data if t.marker.symbol == "arrow"]
-    assert len(heads) == 1  # one visible head per citation, turned along its line
-    assert sum(size > 0 for size in heads[0].marker.size) == view.graph.number_of_edges()
+    heads = [t for t in fig.data if t.name == "arrowheads"]
+    assert len(heads) == 1 and heads[0].fill == "toself"  # one path for all the heads
+    assert len(heads[0].x) == 4 * view.graph.number_of_edges()  # a triangle and a gap each
+
+
+def test_each_arrowhead_sits_on_its_citation_and_points_at_the_cited_paper():
+    """The tip is 60% of the way from the citing to the cited paper; the base's middle is on
+    the same line, nearer the citing paper; the head is HEAD_PX long on the assumed plot."""
+    lines = [((0.0, 0.0), (1.0, 0.0)), ((2.0, 1.0), (-1.0, 3.0)), ((0.5, 0.5), (0.5, -4.0)),
+             ((1.0, 1.0), (1.0, 1.0))]  # the last has no length: no head
+    per_px = (0.01, 0.02)
+    hx, hy = draw._heads(lines, *per_px)
+    assert len(hx) == 4 * 3 and hx[3::4] == [None] * 3 and hy[3::4] == [None] * 3
+    for i, ((x1, y1), (x2, y2)) in enumerate(lines[:3]):
+        (tx, ax, bx), (ty, ay, by) = hx[4 * i:4 * i + 3], hy[4 * i:4 * i + 3]
+        assert (tx, ty) == pytest.approx((x1 + 0.6 * (x2 - x1), y1 + 0.6 * (y2 - y1)), abs=1e-5)
+        mx, my = (ax + bx) / 2, (ay + by) / 2  # the base's middle
+        cross = (x2 - x1) * (my - y1) - (y2 - y1) * (mx - x1)
+        assert cross == pytest.approx(0, abs=1e-4)  # on the line
+        along = ((tx - mx) * (x2 - x1) + (ty - my) * (y2 - y1))
+        assert along > 0  # the tip is the end nearer the cited paper
+        length_px = math.hypot((tx - mx) / per_px[0], (ty - my) / per_px[1])
+        assert length_px == pytest.approx(draw.HEAD_PX[0], abs=1e-2)
 
 
 needs_shipped = pytest.mark.skipif(not SHIPPED_CATALOG.exists(),
@@ -154,7 +175,7 @@ def test_similarity_layout_places_papers_by_shared_references_and_citers():
     assert ("a", "p") not in links  # a citation, not a similarity
     assert set(view.positions) == set(view.graph)
     fig = draw.plotly_figure(view)
-    assert not [t for t in fig.data if t.marker.symbol == "arrow"]  # no arrows
+    assert not [t for t in fig.data if t.name == "arrowheads"]  # no arrows
     assert f"{len(view.links)} similarity links" in fig.layout.title.text
     with pytest.raises(g.GraphError, match="unknown layout 'tree'"):
         draw.make_view(graph, "a", layout_by="tree")

@@ -216,6 +216,8 @@ _LOCK = threading.Lock()  # Streamlit runs each browser session in its own threa
 # cache file -> (stamp, data), for a workspace where the cache cannot be written (read-only)
 _MEMO: dict[Path, tuple[list, dict]] = {}
 _CHILDREN: dict[Path, _Child] = {}  # cache file -> the child describing, one per workspace
+# cache file -> ((its mtime, size, the sources' stamp), its data): read once while unchanged
+_READ: dict[Path, tuple[tuple, dict]] = {}
 
 
 def _start_child(stamp: list, nice: int = 0) -> _Child:
@@ -283,8 +285,13 @@ def _descriptions(ws: Workspace, wait: bool = True, nice: int = 0) -> dict | Non
         if memo and memo[0] == stamp:
             return memo[1]
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            st = cache.stat()
+            seen = _READ.get(cache)
+            if seen and seen[0] == (st.st_mtime_ns, st.st_size, stamp):
+                return seen[1]  # parsed already (443 KB: a page asks three times a run)
             cached = json.loads(cache.read_text(encoding="utf-8"))
             if cached["stamp"] == stamp and _well_formed(cached["data"]):
+                _READ[cache] = ((st.st_mtime_ns, st.st_size, stamp), cached["data"])
                 return cached["data"]
         child = _CHILDREN.get(cache)
         if child is None or child.stamp != stamp:
