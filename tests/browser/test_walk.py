@@ -42,9 +42,9 @@ def in_url(page, **params: str) -> None:
         assert re.search(rf"[?&]{key}={re.escape(value)}(&|$)", page.url), (key, page.url)
 
 
-def open_from_library(page, title: str) -> None:
-    """Click the title's cell in the Library table (a canvas: its accessible mirror gives the
-    row, the row height gives where to click)."""
+def title_cell(page, title: str) -> tuple[float, float]:
+    """Where the title's cell is in the Library table (a canvas: its accessible mirror gives
+    the row, the row height gives where to click)."""
     table = page.get_by_test_id("stDataFrame").first
     rows = table.locator('[role="row"]')
     expect(rows.filter(has_text=title)).to_have_count(1)  # the grid is drawn after the rerun
@@ -52,7 +52,12 @@ def open_from_library(page, title: str) -> None:
     index = next(i for i, t in enumerate(texts) if title in t)  # 0 is the header
     box = table.bounding_box()
     row_h = 35  # Streamlit's default dataframe row height (header row the same)
-    page.mouse.click(box["x"] + 60, box["y"] + row_h * index + row_h / 2)
+    return box["x"] + 60, box["y"] + row_h * index + row_h / 2
+
+
+def open_from_library(page, title: str) -> None:
+    """Click the title's cell in the Library table."""
+    page.mouse.click(*title_cell(page, title))
 
 
 def test_a_student_walks_the_four_jobs_in_one_tab(page, app_server):
