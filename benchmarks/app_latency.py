@@ -1,11 +1,12 @@
 """How long a student waits in the app, in Chromium: cold start, each page, each common action.
 
-    python benchmarks/app_latency.py [--repeats 5] [--json OUT]
+    python benchmarks/app_latency.py [--repeats 5] [--cold-starts 3] [--json OUT]
 
 Starts `workbench app` on a copy of the shipped papers.yaml (offline, as the browser tests do)
 and drives Debian's Chromium through Playwright:
 
-- cold start: from the process start to the Library drawn and settled in a fresh tab;
+- cold start: from the process start to the Library drawn and settled in a fresh tab, the
+  median of `--cold-starts` (3) starts one after another;
 - each page: from a click on its sidebar link to the page settled (the server says its script
   finished), `--repeats` visits each, alternating pages so every visit is a real switch;
 - actions: open a paper from the Library (click its title), save a note (Read page), switch
@@ -134,6 +135,20 @@ def cold_start(browser, argv_for, cwd, env, heading: str) -> tuple[subprocess.Po
     return proc, url, took
 
 
+def cold_starts(browser, argv_for, cwd, env, heading: str, starts: int
+                ) -> tuple[subprocess.Popen, str, list[float]]:
+    """`starts` cold starts, one after the other (one sample is noisy: +-0.6 s); the last
+    server is left running for the pages."""
+    took = []
+    for n in range(starts):
+        proc, url, ms = cold_start(browser, argv_for, cwd, env, heading)
+        took.append(ms)
+        if n < starts - 1:
+            stop(proc)
+            time.sleep(1)
+    return proc, url, took
+
+
 def sidebar(page, title: str):
     return lambda: page.get_by_test_id("stSidebarNav").get_by_role(
         "link", name=title, exact=True).click()
@@ -143,13 +158,14 @@ def summary(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples), max(samples)
 
 
-def measure_reference(browser, env, workdir: Path, repeats: int) -> dict[str, list[float]]:
+def measure_reference(browser, env, workdir: Path, repeats: int, starts: int
+                      ) -> dict[str, list[float]]:
     script = workdir / "reference_app.py"
     script.write_text(REFERENCE_APP)
-    proc, url, cold = cold_start(browser, lambda port: [
+    proc, url, cold = cold_starts(browser, lambda port: [
         sys.executable, "-m", "streamlit", "run", str(script), "--server.headless=true",
         "--browser.gatherUsageStats=false", "--server.address=127.0.0.1",
-        f"--server.port={port}"], workdir, env, "One")
+        f"--server.port={port}"], workdir, env, "One", starts)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
@@ -165,19 +181,20 @@ def measure_reference(browser, env, workdir: Path, repeats: int) -> dict[str, li
         page.close()
     finally:
         stop(proc)
-    return {"cold": [cold], "page": switch, "action": rerun}
+    return {"cold": cold, "page": switch, "action": rerun}
 
 
-def measure_workbench(browser, env, workdir: Path, repeats: int) -> dict[str, list[float]]:
+def measure_workbench(browser, env, workdir: Path, repeats: int, starts: int
+                      ) -> dict[str, list[float]]:
     from workbench.app import PAGES
 
     ws = workdir / "ws"
     ws.mkdir()
     shutil.copy(ROOT / "papers.yaml", ws / "papers.yaml")
-    proc, url, cold = cold_start(browser, lambda port: [
+    proc, url, cold = cold_starts(browser, lambda port: [
         sys.executable, "-m", "workbench", "--workspace", str(ws), "app", "--port", str(port)],
-        ws, env, "Library")
-    out: dict[str, list[float]] = {"cold": [cold]}
+        ws, env, "Library", starts)
+    out: dict[str, list[float]] = {"cold": cold}
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(120_000)
@@ -255,7 +272,7 @@ def report(ours: dict[str, list[float]], ref: dict[str, list[float]]) -> list[di
     for name, samples in ours.items():
         median, worst = summary(samples)
         if name == "cold":
-            base, goal_ok = ref["cold"][0], median <= GOALS["cold"]
+            base, goal_ok = statistics.median(ref["cold"]), median <= GOALS["cold"]
             rows.append({"what": "cold start", "median_ms": median, "worst_ms": worst,
                          "reference_ms": base, "ratio": median / base, "goal": goal_ok})
             continue
@@ -269,6 +286,8 @@ def report(ours: dict[str, list[float]], ref: dict[str, list[float]]) -> list[di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cold-starts", type=int, default=3,
+                        help="cold starts of each app; the median is reported")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     if not CHROMIUM.exists():
@@ -286,8 +305,8 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                      args=["--no-sandbox", "--disable-gpu",
                                            "--disable-background-networking"])
-        ref = measure_reference(browser, env, Path(tmp), args.repeats)
-        ours = measure_workbench(browser, env, Path(tmp), args.repeats)
+        ref = measure_reference(browser, env, Path(tmp), args.repeats, args.cold_starts)
+        ours = measure_workbench(browser, env, Path(tmp), args.repeats, args.cold_starts)
         browser.close()
     rows = report(ours, ref)
     print(f"{'':<34}{'median':>9}{'worst':>9}{'reference':>11}{'ratio':>8}  goal")
