@@ -4,8 +4,8 @@
 
 Starts `workbench app` from `--source` (a checkout of any commit, default this one: compare the
 app before and after a change with `git worktree add /tmp/old REV`) on a temporary workspace
-holding a copy of that checkout's papers.yaml, offline, and saves one JPEG per page (full page,
-ResNet as the paper) with Debian's Chromium.
+holding a copy of that checkout's papers.yaml, offline, and saves one JPEG per page (the whole
+page, up to 6,000 px tall, ResNet as the paper) with Debian's Chromium.
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium"))
+MAX_PX = 6000  # the tallest shot, in px
+# the height of everything on the page: the scrolled block's content, whichever holds it
+FULL_HEIGHT = """() => Math.max(1000, ...[...document.querySelectorAll(
+    '[data-testid="stMain"], [data-testid="stAppViewContainer"], section.main')]
+    .map(e => e.scrollHeight))"""
 PAGES = {  # file name -> path and query string
     "1-library": "", "2-paper": "paper?paper=resnet", "3-read": "read?paper=resnet",
     "4-group": "group?paper=resnet", "5-reproduce": "reproduce?paper=resnet",
@@ -76,8 +81,13 @@ def main() -> None:
                     page.get_by_role("combobox", name="Preset").wait_for()
                     page.wait_for_selector('[data-test-script-state="notRunning"]')
                 page.wait_for_timeout(2500)  # charts and images finish drawing
-                page.screenshot(path=str(args.out / f"{name}.jpg"), full_page=True,
-                                type="jpeg", quality=55)
+                # the page scrolls inside Streamlit's main block, not the document, so a
+                # "full page" shot of the document is the window: make the window as tall
+                height = page.evaluate(FULL_HEIGHT)
+                page.set_viewport_size({"width": args.width, "height": min(height, MAX_PX)})
+                page.wait_for_timeout(1500)  # the charts redraw at the new size
+                page.screenshot(path=str(args.out / f"{name}.jpg"), type="jpeg", quality=55)
+                page.set_viewport_size({"width": args.width, "height": 1000})
                 print(args.out / f"{name}.jpg", flush=True)
             browser.close()
         finally:
