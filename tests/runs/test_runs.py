@@ -136,6 +136,18 @@ def test_app_start_describes_into_the_cache_at_low_priority(tmp_path, monkeypatc
     assert int(niceness.read_text()) >= os.nice(0) + 10 or int(niceness.read_text()) == 19
 
 
+def test_the_cached_descriptions_are_read_once_but_a_rewritten_cache_is_read_again(ws):
+    """A Reproduce run asks for the descriptions three times: the 443 KB cache is parsed once
+    while it is unchanged, and again as soon as another process rewrites it."""
+    cache = ws.cache_dir / "reproductions" / "all.json"
+    first = reproduction_info.list_reproductions(ws)
+    assert reproduction_info.list_reproductions(ws) is first  # not parsed a second time
+    doc = json.loads(cache.read_text())
+    doc["data"]["describe"]["resnet"]["title"] = "Retitled by another process"
+    cache.write_text(json.dumps(doc) + "\n")
+    assert reproduction_info.describe(ws, "resnet").title == "Retitled by another process"
+
+
 def test_one_background_child_describes_every_reproduction_once_for_every_session(
         tmp_path, monkeypatch):
     """The Reproduce page's first load took 11.8 s: a `list` child and a `describe` child,
