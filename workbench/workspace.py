@@ -15,6 +15,8 @@ from pathlib import Path
 from workbench.errors import InvalidId, WorkbenchError
 
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+# a reproduction is named as its module is (`depth_anything`): a slug that may also hold '_'
+MODULE_SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 MAX_SLUG_LEN = 80
 
 
@@ -22,8 +24,9 @@ class OutsideWorkspace(WorkbenchError):
     """A path that a symlink leads out of the workspace; nothing is read or written there."""
 
 
-def validate_slug(value: object, what: str = "id") -> str:
-    """Return `value` if it is a safe slug (`[a-z0-9][a-z0-9-]*`, <= 80 chars), else raise.
+def validate_slug(value: object, what: str = "id", underscore: bool = False) -> str:
+    """Return `value` if it is a safe slug (`[a-z0-9][a-z0-9-]*`, <= 80 chars; with
+    `underscore`, '_' is allowed too, as in a module's name), else raise.
 
     Called before any id becomes part of a file name, so `../x`, `/etc/passwd`, NUL bytes and
     very long names never reach the file system.
@@ -32,11 +35,11 @@ def validate_slug(value: object, what: str = "id") -> str:
         raise InvalidId(f"{what} must be a string, got {type(value).__name__}")
     if len(value) > MAX_SLUG_LEN:
         raise InvalidId(f"{what} is {len(value)} characters long; the limit is {MAX_SLUG_LEN}")
-    if not SLUG_RE.fullmatch(value):
+    if not (MODULE_SLUG_RE if underscore else SLUG_RE).fullmatch(value):
         shown = value.encode("unicode_escape").decode("ascii")[:60]
         raise InvalidId(
-            f"{what} {shown!r} is not a slug: use lowercase letters, digits and '-', "
-            "starting with a letter or digit"
+            f"{what} {shown!r} is not a slug: use lowercase letters, digits and '-'"
+            + (" or '_'" if underscore else "") + ", starting with a letter or digit"
         )
     return value
 

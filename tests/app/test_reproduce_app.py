@@ -217,6 +217,20 @@ def test_the_page_opens_on_the_selected_reproductions_newest_run(ws, tmp_path, m
     assert [c for i in images for c in i.captions] == ["the paper's Fig. 6: training error"]
 
 
+def test_a_reproduction_named_with_an_underscore_starts_from_the_page(ws, tmp_path,
+                                                                      monkeypatch):
+    """latent_diffusion (its module's name) was refused as "not a slug" when started."""
+    use_fake_child(monkeypatch, tmp_path)
+    at = open_page()
+    at.selectbox(key="repro_name").set_value("latent_diffusion").run()
+    assert not at.exception and not at.error
+    start(at)
+    assert not at.error
+    (row,) = rerun_until(at, lambda a: [r for r in history(a) if "done" in r["status"]],
+                         "the run to finish")
+    assert row["run"].endswith("-latent-diffusion") and row["reproduction"] == "latent_diffusion"
+
+
 def test_the_chosen_preset_is_remembered_across_pages(ws):
     at = open_page()
     assert at.selectbox(key="repro_preset").value == "mini"

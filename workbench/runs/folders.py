@@ -45,7 +45,7 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.runs.processes import running_process
-from workbench.workspace import MAX_SLUG_LEN, SLUG_RE, Workspace, validate_slug
+from workbench.workspace import MAX_SLUG_LEN, MODULE_SLUG_RE, SLUG_RE, Workspace, validate_slug
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 INVALID = "invalid"  # its request.json is not one the workbench would start: never started
@@ -171,7 +171,7 @@ def request_problem(request: Any) -> str | None:
     overrides = request.get("overrides", {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in overrides.items()):
         return "request.json: overrides must map config keys to text (\"lr\": \"0.1\")"
-    if not SLUG_RE.fullmatch(request["name"]) or len(request["name"]) > MAX_SLUG_LEN:
+    if not MODULE_SLUG_RE.fullmatch(request["name"]) or len(request["name"]) > MAX_SLUG_LEN:
         return f"request.json: name {_shown(request['name'])} is not a reproduction's name"
     texts = [request["preset"], *overrides, *overrides.values()]
     if not all(t.isprintable() and len(t) <= 1000 for t in texts):

@@ -74,9 +74,10 @@ def default_max_runs() -> int:
 
 
 def _new_folder(ws: Workspace, name: str) -> Path:
-    """`runs/<UTC time>-<name>`, with `-2`, `-3`, ... when taken: mkdir never reuses a folder."""
+    """`runs/<UTC time>-<name>`, with `-2`, `-3`, ... when taken: mkdir never reuses a folder.
+    A run's id is its folder's name, a slug: `depth_anything` runs in `...-depth-anything`."""
     ws.runs_dir.mkdir(parents=True, exist_ok=True)
-    base = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{name}"
+    base = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{name.replace('_', '-')}"
     for n in range(1, 1000):
         folder = ws.runs_dir / (base if n == 1 else f"{base}-{n}")
         try:

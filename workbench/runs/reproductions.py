@@ -350,7 +350,7 @@ def list_reproductions(ws: Workspace) -> list[dict]:
 
 def describe(ws: Workspace, name: str) -> Reproduction:
     """A reproduction's Config fields (type, default per preset, help), presets and claims."""
-    validate_slug(name, "reproduction")
+    validate_slug(name, "reproduction", underscore=True)  # its module's name: depth_anything
     described = _descriptions(ws)["describe"]
     if name not in described:
         raise ReproductionUnavailable(f"unknown reproduction '{name}'; available: "
