@@ -543,8 +543,9 @@ CLAIMS = [
     Claim("beats-mean-box", "Both CornerNets (with and without corner pooling) beat the training "
           "set's mean box per class by at least 0.2 mAP@0.5.",
           "anchor-free corner pairs detect objects", "Sec. 3.1",
-          margins=lambda m: {f"{v} vs mean box": m[v]["map50"] - m["mean box per class"]["map50"]
-                             - 0.2 for v in ("corner-pool", "no-pool")},
+          margins=lambda m: {"mean box per class": min(m[v]["map50"] for v in ("corner-pool",
+                                                                                "no-pool"))
+                             - m["mean box per class"]["map50"] - 0.2},  # the weaker net's
           measured=_maps),
     Claim("architecture", "Hourglass-104 (two hourglass modules, 5 strided reductions with 256, "
           "384, 384, 384, 512 channels) with both stacks' prediction modules has 201M "
